@@ -1,0 +1,122 @@
+using Okap.Core.Model;
+
+namespace Okap.Core.Stores;
+
+// Every query that reads owner data takes the owner id: no store method can reach another owner's rows.
+// Implementations: Okap.Storage.Sqlite (embedded default) and Okap.Storage.Azure (Table Storage).
+// The contract suite in tests/Okap.Storage.Tests runs against each.
+
+/// <summary>Owners, local accounts and external logins.</summary>
+public interface IOwnerStore
+{
+    Task CreateOwnerAsync(Owner owner, LocalAccount? account, CancellationToken ct);
+    Task<Owner?> GetOwnerAsync(string ownerId, CancellationToken ct);
+    Task<Owner?> FindOwnerBySlugAsync(string slug, CancellationToken ct);
+    Task<int> CountOwnersAsync(CancellationToken ct);
+    Task<LocalAccount?> FindAccountAsync(string normalisedUserName, CancellationToken ct);
+    Task UpdateAccountAsync(LocalAccount account, CancellationToken ct);
+    Task<string?> FindExternalLoginAsync(string issuer, string subject, CancellationToken ct);
+    /// <summary>Creates the owner and links the login; returns false when the login is already linked.</summary>
+    Task<bool> CreateOwnerWithExternalLoginAsync(Owner owner, ExternalLogin login, CancellationToken ct);
+}
+
+/// <summary>Access requests.</summary>
+public interface IRequestStore
+{
+    Task CreateAsync(AccessRequest request, CancellationToken ct);
+    Task<AccessRequest?> GetAsync(string ownerId, string requestId, CancellationToken ct);
+    /// <summary>Newest first.</summary>
+    Task<Page<AccessRequest>> ListAsync(string ownerId, RequestStatus? status, int pageSize, string? continuationToken, CancellationToken ct);
+    /// <summary>Replaces the request if its <see cref="AccessRequest.ConcurrencyStamp"/> still matches; false when someone else changed it first.</summary>
+    Task<bool> TryUpdateAsync(AccessRequest request, CancellationToken ct);
+}
+
+/// <summary>Issued tokens.</summary>
+public interface ITokenStore
+{
+    Task CreateAsync(TokenRecord token, CancellationToken ct);
+    /// <summary>The data-plane lookup: one point read by hash.</summary>
+    Task<TokenRecord?> FindByHashAsync(string hash, CancellationToken ct);
+    Task<TokenRecord?> GetAsync(string ownerId, string tokenId, CancellationToken ct);
+    /// <summary>Newest first.</summary>
+    Task<Page<TokenRecord>> ListAsync(string ownerId, int pageSize, string? continuationToken, CancellationToken ct);
+    /// <summary>Sets <see cref="TokenRecord.RevokedAt"/> if not yet set. Returns the token as stored afterwards, or null if not found.</summary>
+    Task<TokenRecord?> RevokeAsync(string ownerId, string tokenId, DateTimeOffset at, CancellationToken ct);
+    /// <summary>Raises <see cref="TokenRecord.LastUsedAt"/> (never lowers it).</summary>
+    Task TouchAsync(string ownerId, string tokenId, DateTimeOffset at, CancellationToken ct);
+    /// <summary>Removes a token never handed over (used when a hand-over loses a race).</summary>
+    Task DeleteAsync(string ownerId, string tokenId, CancellationToken ct);
+}
+
+/// <summary>Metadata of master keys (never the keys).</summary>
+public interface IKeyMetadataStore
+{
+    Task UpsertAsync(MasterKeyInfo key, CancellationToken ct);
+    Task<MasterKeyInfo?> GetAsync(string ownerId, string provider, CancellationToken ct);
+    Task<IReadOnlyList<MasterKeyInfo>> ListAsync(string ownerId, CancellationToken ct);
+    Task<bool> DeleteAsync(string ownerId, string provider, CancellationToken ct);
+}
+
+/// <summary>Where master keys themselves live: Data Protection-encrypted rows, or Azure Key Vault.</summary>
+public interface ISecretStore
+{
+    /// <summary>Stores the key, replacing any earlier one.</summary>
+    Task SetAsync(string ownerId, string provider, string secret, CancellationToken ct);
+    /// <summary>Null when no key is stored. Throws <see cref="VaultUnavailableException"/> when the store cannot be reached.</summary>
+    Task<string?> GetAsync(string ownerId, string provider, CancellationToken ct);
+    Task DeleteAsync(string ownerId, string provider, CancellationToken ct);
+}
+
+/// <summary>Auto-approve policies.</summary>
+public interface IPolicyStore
+{
+    Task UpsertAsync(AutoApprovePolicy policy, CancellationToken ct);
+    Task<AutoApprovePolicy?> GetAsync(string ownerId, string policyId, CancellationToken ct);
+    Task<IReadOnlyList<AutoApprovePolicy>> ListAsync(string ownerId, CancellationToken ct);
+    Task<bool> DeleteAsync(string ownerId, string policyId, CancellationToken ct);
+}
+
+/// <summary>Personal access keys for the admin API.</summary>
+public interface IAccessKeyStore
+{
+    Task CreateAsync(PersonalAccessKey key, CancellationToken ct);
+    Task<PersonalAccessKey?> FindByHashAsync(string hash, CancellationToken ct);
+    Task<IReadOnlyList<PersonalAccessKey>> ListAsync(string ownerId, CancellationToken ct);
+    Task<bool> RevokeAsync(string ownerId, string keyId, DateTimeOffset at, CancellationToken ct);
+}
+
+/// <summary>Usage counters. Additions are atomic increments: concurrent writers never lose an update.</summary>
+public interface IUsageStore
+{
+    /// <summary>Adds each delta to its (grant, period) counter, creating it when missing.</summary>
+    Task AddAsync(IReadOnlyList<UsageCounter> deltas, CancellationToken ct);
+    /// <summary>Counters of one grant for the given periods (missing ones are left out).</summary>
+    Task<IReadOnlyList<UsageCounter>> GetAsync(string ownerId, string grantKey, IReadOnlyList<string> periods, CancellationToken ct);
+    /// <summary>All counters of an owner whose period is at or after <paramref name="fromPeriod"/> of the same kind (d: or m:).</summary>
+    Task<IReadOnlyList<UsageCounter>> ListAsync(string ownerId, string fromPeriod, CancellationToken ct);
+}
+
+/// <summary>Append-only audit trail, newest first.</summary>
+public interface IAuditStore
+{
+    Task AppendAsync(AuditEvent entry, CancellationToken ct);
+    Task<Page<AuditEvent>> ListAsync(string ownerId, AuditQuery query, CancellationToken ct);
+}
+
+/// <summary>Filters and paging for <see cref="IAuditStore.ListAsync"/>.</summary>
+public sealed record AuditQuery(int PageSize = 50, string? ContinuationToken = null, string? AppName = null, string? Event = null);
+
+/// <summary>Everything the vault stores, as one set chosen together by configuration.</summary>
+public interface IVaultStores
+{
+    IOwnerStore Owners { get; }
+    IRequestStore Requests { get; }
+    ITokenStore Tokens { get; }
+    IKeyMetadataStore Keys { get; }
+    IPolicyStore Policies { get; }
+    IAccessKeyStore AccessKeys { get; }
+    IUsageStore Usage { get; }
+    IAuditStore Audit { get; }
+    /// <summary>Creates tables and runs migrations; idempotent.</summary>
+    Task InitializeAsync(CancellationToken ct);
+}
