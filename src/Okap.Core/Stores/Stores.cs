@@ -13,6 +13,8 @@ public interface IOwnerStore
     Task<Owner?> GetOwnerAsync(string ownerId, CancellationToken ct);
     Task<Owner?> FindOwnerBySlugAsync(string slug, CancellationToken ct);
     Task<int> CountOwnersAsync(CancellationToken ct);
+    /// <summary>Up to <paramref name="max"/> owners, oldest first (single-user resolution and operator tooling).</summary>
+    Task<IReadOnlyList<Owner>> ListOwnersAsync(int max, CancellationToken ct);
     Task<LocalAccount?> FindAccountAsync(string normalisedUserName, CancellationToken ct);
     Task UpdateAccountAsync(LocalAccount account, CancellationToken ct);
     Task<string?> FindExternalLoginAsync(string issuer, string subject, CancellationToken ct);

@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Okap.Core.Requests;
+using Okap.Core.Services;
+
+namespace Okap.Core;
+
+/// <summary>Registration of the vault core.</summary>
+public static class CoreServiceCollectionExtensions
+{
+    /// <summary>Adds the vault's services and binds <see cref="VaultOptions"/> from the <c>Okap</c> section, validated at start-up. Stores are registered separately.</summary>
+    public static IServiceCollection AddOkapCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<VaultOptions>()
+            .Bind(configuration.GetSection(VaultOptions.Section))
+            .ValidateDataAnnotations()
+            .Validate(o => Uri.TryCreate(o.PublicUrl, UriKind.Absolute, out var u) && u.AbsolutePath == "/" && string.IsNullOrEmpty(u.Query),
+                "Okap:PublicUrl must be an absolute URL with no path or query, e.g. https://vault.example.com")
+            .Validate(o => o.DefaultTokenLifetime <= o.MaxTokenLifetime, "Okap:DefaultTokenLifetime must not exceed Okap:MaxTokenLifetime")
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<AccessRequestParser>();
+        services.TryAddSingleton<AuditLog>();
+        services.TryAddSingleton<AccessRequestService>();
+        services.TryAddSingleton<TokenService>();
+        services.TryAddSingleton<MasterKeyService>();
+        services.TryAddSingleton<PolicyService>();
+        services.TryAddSingleton<AccessKeyService>();
+        services.TryAddSingleton<AccountService>();
+        services.TryAddSingleton<OwnerResolver>();
+        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Owners);
+        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Requests);
+        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Tokens);
+        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Keys);
+        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Policies);
+        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().AccessKeys);
+        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Usage);
+        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Audit);
+        return services;
+    }
+}

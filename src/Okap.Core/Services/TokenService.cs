@@ -1,0 +1,93 @@
+using Okap.Core.Model;
+using Okap.Core.Stores;
+
+namespace Okap.Core.Services;
+
+/// <summary>An owner's view of issued tokens, and revocation.</summary>
+public sealed class TokenService(ITokenStore tokens, AuditLog audit, TimeProvider time)
+{
+    public Task<Page<TokenRecord>> ListAsync(string ownerId, int pageSize, string? continuation, CancellationToken ct) =>
+        tokens.ListAsync(ownerId, Math.Clamp(pageSize, 1, 200), continuation, ct);
+
+    public Task<TokenRecord?> GetAsync(string ownerId, string tokenId, CancellationToken ct) => tokens.GetAsync(ownerId, tokenId, ct);
+
+    /// <summary>Revokes at once; revoking again is harmless and keeps the first revocation time.</summary>
+    public async Task<TokenRecord?> RevokeAsync(string ownerId, string tokenId, string? clientAddress, CancellationToken ct)
+    {
+        var before = await tokens.GetAsync(ownerId, tokenId, ct);
+        if (before is null) return null;
+        var after = await tokens.RevokeAsync(ownerId, tokenId, time.GetUtcNow(), ct);
+        if (after is not null && before.RevokedAt is null)
+        {
+            await audit.AppendAsync(ownerId, AuditEvents.TokenRevoked, ct, after.AppName, clientAddress, after.RequestId, after.Id);
+        }
+        return after;
+    }
+}
+
+/// <summary>An owner's master keys: the key goes to the secret store, only metadata (last four characters, dates) to the store.</summary>
+public sealed class MasterKeyService(IKeyMetadataStore metadata, ISecretStore secrets, AuditLog audit, TimeProvider time)
+{
+    public const int MaxKeyLength = 4096;
+
+    public Task<IReadOnlyList<MasterKeyInfo>> ListAsync(string ownerId, CancellationToken ct) => metadata.ListAsync(ownerId, ct);
+
+    public Task<MasterKeyInfo?> GetAsync(string ownerId, string provider, CancellationToken ct) => metadata.GetAsync(ownerId, provider, ct);
+
+    /// <summary>Adds or replaces the key for a provider. A null <paramref name="key"/> is allowed only for keyless upstreams (Ollama, managed identity).</summary>
+    public async Task<Result<MasterKeyInfo>> SetAsync(string ownerId, string provider, string? key, string? label, string? baseUrl, string? authKind,
+        bool allowInsecureUpstreams, string? clientAddress, CancellationToken ct)
+    {
+        if (!Protocol.OkapCatalog.Providers.Contains(provider)) return Result<MasterKeyInfo>.Invalid("provider", "unknown provider");
+        authKind ??= MasterKeyAuthKinds.Key;
+        if (authKind is not (MasterKeyAuthKinds.Key or MasterKeyAuthKinds.AzureApiKey or MasterKeyAuthKinds.ManagedIdentity or MasterKeyAuthKinds.None))
+        {
+            return Result<MasterKeyInfo>.Invalid("auth_kind", "auth_kind is one of key, azure-api-key, managed-identity, none");
+        }
+        var keyless = authKind is MasterKeyAuthKinds.ManagedIdentity or MasterKeyAuthKinds.None;
+        if (!keyless && string.IsNullOrWhiteSpace(key)) return Result<MasterKeyInfo>.Invalid("key", "key is required");
+        if (key is not null && (key.Length > MaxKeyLength || key.Any(char.IsControl))) return Result<MasterKeyInfo>.Invalid("key", "key is too long or has control characters");
+        if (label is not null && label.Length > 100) return Result<MasterKeyInfo>.Invalid("label", "at most 100 characters");
+        if (baseUrl is not null)
+        {
+            if (!Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
+                || !string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment) || !string.IsNullOrEmpty(uri.UserInfo))
+            {
+                return Result<MasterKeyInfo>.Invalid("base_url", "base_url must be an absolute http(s) URL without query, fragment or credentials");
+            }
+            if (uri.Scheme != Uri.UriSchemeHttps && !allowInsecureUpstreams) return Result<MasterKeyInfo>.Invalid("base_url", "base_url must use https");
+        }
+        if (authKind != MasterKeyAuthKinds.Key && baseUrl is null && provider != "ollama")
+        {
+            return Result<MasterKeyInfo>.Invalid("base_url", "base_url is required for this auth_kind");
+        }
+
+        var now = time.GetUtcNow();
+        var existing = await metadata.GetAsync(ownerId, provider, ct);
+        if (keyless) await secrets.DeleteAsync(ownerId, provider, ct);
+        else await secrets.SetAsync(ownerId, provider, key!.Trim(), ct);
+        var info = new MasterKeyInfo
+        {
+            OwnerId = ownerId,
+            Provider = provider,
+            Label = string.IsNullOrWhiteSpace(label) ? null : label.Trim(),
+            Last4 = keyless ? "" : Secrets.Last4(key!.Trim()),
+            BaseUrl = baseUrl?.TrimEnd('/'),
+            AuthKind = authKind,
+            CreatedAt = existing?.CreatedAt ?? now,
+            UpdatedAt = now,
+        };
+        await metadata.UpsertAsync(info, ct);
+        await audit.AppendAsync(ownerId, AuditEvents.KeySet, ct, clientAddress: clientAddress, detail: provider + (existing is null ? " added" : " replaced"));
+        return Result<MasterKeyInfo>.Ok(info);
+    }
+
+    public async Task<bool> RemoveAsync(string ownerId, string provider, string? clientAddress, CancellationToken ct)
+    {
+        if (await metadata.GetAsync(ownerId, provider, ct) is null) return false;
+        await secrets.DeleteAsync(ownerId, provider, ct);
+        await metadata.DeleteAsync(ownerId, provider, ct);
+        await audit.AppendAsync(ownerId, AuditEvents.KeyRemoved, ct, clientAddress: clientAddress, detail: provider);
+        return true;
+    }
+}
