@@ -101,6 +101,12 @@ public sealed class AccessRequestParser(TimeProvider time)
         return (new Grant(provider, models.Distinct(StringComparer.Ordinal).ToArray(), capabilities.Distinct(StringComparer.Ordinal).ToArray(), parsedLimits!, expiresAt), null);
     }
 
+    /// <summary>Validates limits an owner sets when narrowing a grant or writing a policy.</summary>
+    public static (Limits? Limits, FieldError? Error) ParseLimitsForOwner(OkapLimits? limits, string path) => ParseLimits(limits, path);
+
+    /// <summary>Validates an expiry an owner sets when narrowing a grant.</summary>
+    public (DateTimeOffset? At, FieldError? Error) ParseExpiryForOwner(string? expires, string path) => ParseExpiry(expires, path);
+
     internal static (Limits? Limits, FieldError? Error) ParseLimits(OkapLimits? limits, string path)
     {
         if (limits is null) return (Limits.None, null);

@@ -1,0 +1,120 @@
+using System.Text.Json.Serialization;
+using Okap.Core.Model;
+using Okap.Protocol;
+
+namespace Okap.AspNetCore.Admin;
+
+// The admin API's JSON shapes (snake_case). Money is shown in USD decimals; limits reuse the protocol's shape.
+
+public sealed record GrantView(string Provider, IReadOnlyList<string> Models, IReadOnlyList<string> Capabilities, OkapLimits Limits, DateTimeOffset? ExpiresAt);
+
+public sealed record RequestView(string Id, string Status, string Shape, string AppName, string? AppUrl, string? RedirectUri, string? Reason,
+    string? ClientAddress, IReadOnlyList<GrantView> Requested, IReadOnlyList<GrantView>? Granted, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt,
+    DateTimeOffset? DecidedAt, string? DecidedBy, string? DenyReason, string? TokenId, DateTimeOffset? ClaimedAt);
+
+public sealed record TokenView(string Id, string Status, string AppName, string? AppUrl, string DisplayPrefix, IReadOnlyList<GrantView> Grants,
+    DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, DateTimeOffset? LastUsedAt, string? RequestId);
+
+public sealed record KeyView(string Provider, string? Label, string Last4, string? BaseUrl, string AuthKind, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+public sealed record SetKeyBody(string? Key, string? Label, string? BaseUrl, string? AuthKind);
+
+public sealed record PolicyBody(string? Name, string? AppName, List<string>? Providers, List<string>? Models, List<string>? Capabilities,
+    OkapLimits? MaxLimits, int? MaxDays, bool? Enabled);
+
+public sealed record PolicyView(string Id, string Name, string? AppName, IReadOnlyList<string> Providers, IReadOnlyList<string> Models,
+    IReadOnlyList<string> Capabilities, OkapLimits MaxLimits, int? MaxDays, bool Enabled, DateTimeOffset CreatedAt);
+
+public sealed record GrantBody(string? Provider, List<string>? Models, List<string>? Capabilities, OkapLimits? Limits, string? Expires);
+
+public sealed record DecisionBody(List<GrantBody>? Grants, string? Reason);
+
+public sealed record AccessKeyView(string Id, string Name, string DisplayPrefix, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt);
+
+public sealed record CreateAccessKeyBody(string? Name, int? ExpiresInDays);
+
+public sealed record CreatedAccessKeyView(AccessKeyView Key, string Secret);
+
+public sealed record AuditView(string Id, DateTimeOffset At, string Event, string? AppName, string? ClientAddress, string? RequestId, string? TokenId, string? Detail);
+
+public sealed record UsageRowView(string TokenId, string Provider, string Period, long Requests, long InputTokens, long OutputTokens, decimal CostUsd);
+
+public sealed record UsageView(IReadOnlyList<UsageRowView> Rows);
+
+public sealed record SpendView(long Requests, long InputTokens, long OutputTokens, decimal CostUsd, decimal? CapUsd, decimal? RemainingUsd);
+
+public sealed record GrantUsageView(string Provider, SpendView Today, SpendView Month, int? RequestsPerDay, int? RequestsPerMinute);
+
+public sealed record TokenUsageView(string TokenId, IReadOnlyList<GrantUsageView> Grants);
+
+public sealed record PageView<T>(IReadOnlyList<T> Items, string? Next);
+
+public sealed record SessionView(string OwnerId, string UserName, string DisplayName, string VaultUrl, string AuthMethod, string CsrfToken);
+
+public sealed record SetupStateView(bool SetupRequired, bool RegistrationOpen);
+
+public sealed record SignInBody(string? UserName, string? Password);
+
+public sealed record CreateAccountBody(string? SetupToken, string? UserName, string? Password);
+
+public sealed record MessageView(string Message);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(RequestView))]
+[JsonSerializable(typeof(PageView<RequestView>))]
+[JsonSerializable(typeof(TokenView))]
+[JsonSerializable(typeof(PageView<TokenView>))]
+[JsonSerializable(typeof(KeyView))]
+[JsonSerializable(typeof(IReadOnlyList<KeyView>))]
+[JsonSerializable(typeof(SetKeyBody))]
+[JsonSerializable(typeof(PolicyBody))]
+[JsonSerializable(typeof(PolicyView))]
+[JsonSerializable(typeof(IReadOnlyList<PolicyView>))]
+[JsonSerializable(typeof(DecisionBody))]
+[JsonSerializable(typeof(AccessKeyView))]
+[JsonSerializable(typeof(IReadOnlyList<AccessKeyView>))]
+[JsonSerializable(typeof(CreateAccessKeyBody))]
+[JsonSerializable(typeof(CreatedAccessKeyView))]
+[JsonSerializable(typeof(PageView<AuditView>))]
+[JsonSerializable(typeof(UsageView))]
+[JsonSerializable(typeof(TokenUsageView))]
+[JsonSerializable(typeof(SessionView))]
+[JsonSerializable(typeof(SetupStateView))]
+[JsonSerializable(typeof(SignInBody))]
+[JsonSerializable(typeof(CreateAccountBody))]
+[JsonSerializable(typeof(MessageView))]
+public sealed partial class AdminJsonContext : JsonSerializerContext;
+
+internal static class AdminMapping
+{
+    public static OkapLimits ToWire(Limits limits) => new()
+    {
+        MonthlySpend = Usd(limits.MonthlySpendMicros),
+        DailySpend = Usd(limits.DailySpendMicros),
+        RequestsPerMinute = limits.RequestsPerMinute,
+        RequestsPerDay = limits.RequestsPerDay,
+        TokensPerRequest = limits.TokensPerRequest,
+    };
+
+    public static decimal? Usd(long? micros) => micros is null ? null : micros.Value / 1_000_000m;
+
+    public static GrantView ToView(Grant g) => new(g.Provider, g.Models, g.Capabilities, ToWire(g.Limits), g.ExpiresAt);
+
+    public static RequestView ToView(AccessRequest r, DateTimeOffset now) => new(r.Id, r.EffectiveStatus(now).ToString().ToLowerInvariant(),
+        r.Shape == RequestShape.Sdk ? "sdk" : "spec", r.AppName, r.AppUrl, r.RedirectUri, r.Reason, r.ClientAddress,
+        r.Requested.Select(ToView).ToArray(), r.Granted?.Select(ToView).ToArray(), r.CreatedAt, r.ExpiresAt, r.DecidedAt, r.DecidedBy,
+        r.DenyReason, r.TokenId, r.ClaimedAt);
+
+    public static TokenView ToView(TokenRecord t, DateTimeOffset now) => new(t.Id,
+        t.RevokedAt is not null ? "revoked" : t.ExpiresAt <= now ? "expired" : "active",
+        t.AppName, t.AppUrl, t.DisplayPrefix, t.Grants.Select(ToView).ToArray(), t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.LastUsedAt, t.RequestId);
+
+    public static KeyView ToView(MasterKeyInfo k) => new(k.Provider, k.Label, k.Last4, k.BaseUrl, k.AuthKind, k.CreatedAt, k.UpdatedAt);
+
+    public static PolicyView ToView(AutoApprovePolicy p) => new(p.Id, p.Name, p.AppName, p.Providers, p.Models, p.Capabilities,
+        ToWire(p.MaxLimits), p.MaxDays, p.Enabled, p.CreatedAt);
+
+    public static AccessKeyView ToView(PersonalAccessKey k) => new(k.Id, k.Name, k.DisplayPrefix, k.CreatedAt, k.ExpiresAt, k.RevokedAt);
+
+    public static AuditView ToView(AuditEvent e) => new(e.Id, e.At, e.Event, e.AppName, e.ClientAddress, e.RequestId, e.TokenId, e.Detail);
+}

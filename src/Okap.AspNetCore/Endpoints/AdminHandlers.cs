@@ -1,0 +1,275 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using Okap.AspNetCore.Admin;
+using Okap.AspNetCore.Auth;
+using Okap.AspNetCore.Http;
+using Okap.Core;
+using Okap.Core.Model;
+using Okap.Core.Requests;
+using Okap.Core.Services;
+using Okap.Core.Stores;
+
+namespace Okap.AspNetCore.Endpoints;
+
+/// <summary>
+/// The owner's JSON API under <c>/okap/admin</c>. Every handler first resolves the signed-in owner and passes that
+/// owner id to the core, so no route can reach another owner's data (the stores are scoped by owner too).
+/// </summary>
+public sealed class AdminHandlers(
+    OwnerAccess access,
+    AccessRequestService requests,
+    AccessRequestParser parser,
+    TokenService tokens,
+    MasterKeyService keys,
+    PolicyService policies,
+    AccessKeyService accessKeys,
+    AuditLog audit,
+    IUsageStore usage,
+    TimeProvider time,
+    IOptions<OkapHttpOptions> httpOptions,
+    IOptions<OkapAdminOptions> adminOptions)
+{
+    private readonly int _maxBody = httpOptions.Value.MaxBodyBytes;
+
+    public Task<IResult> ListRequestsAsync(HttpContext context) => AsOwner(context, async (owner, ct) =>
+    {
+        var query = context.Request.Query;
+        RequestStatus? status = null;
+        if (query.TryGetValue("status", out var s) && !string.IsNullOrEmpty(s))
+        {
+            if (!Enum.TryParse<RequestStatus>(s, ignoreCase: true, out var parsed)) return Errors.Invalid("status", "status is pending, approved, denied or expired");
+            status = parsed;
+        }
+        if (PageSize(context) is not { } size) return Errors.Invalid("page_size", "page_size is 1 to 200");
+        var page = await requests.ListAsync(owner, status == RequestStatus.Expired ? RequestStatus.Pending : status, size, query["continuation"], ct);
+        var now = time.GetUtcNow();
+        var items = page.Items.Select(r => AdminMapping.ToView(r, now));
+        // Stored status "pending" splits into pending and expired by time.
+        if (status is RequestStatus.Pending or RequestStatus.Expired) items = items.Where(v => v.Status == status.Value.ToString().ToLowerInvariant());
+        return TypedResults.Json(new PageView<RequestView>(items.ToArray(), page.ContinuationToken), AdminJsonContext.Default.PageViewRequestView);
+    });
+
+    public Task<IResult> GetRequestAsync(HttpContext context, string id) => AsOwner(context, async (owner, ct) =>
+        await requests.GetAsync(owner, id, ct) is { } r
+            ? TypedResults.Json(AdminMapping.ToView(r, time.GetUtcNow()), AdminJsonContext.Default.RequestView)
+            : Errors.NotFound("request"));
+
+    public Task<IResult> ApproveAsync(HttpContext context, string id) => AsOwner(context, async (owner, ct) =>
+    {
+        IReadOnlyList<Grant>? grants = null;
+        if (context.Request.ContentLength is > 0 || context.Request.ContentType is not null)
+        {
+            var (body, error) = await BoundedJson.ReadAsync(context.Request, AdminJsonContext.Default.DecisionBody, _maxBody, ct);
+            if (error is not null) return error;
+            if (body!.Grants is not null)
+            {
+                var parsed = new List<Grant>();
+                for (var i = 0; i < body.Grants.Count; i++)
+                {
+                    var (grant, invalid) = ParseGrant(body.Grants[i], $"grants[{i}]");
+                    if (invalid is not null) return Errors.Invalid(invalid);
+                    parsed.Add(grant!);
+                }
+                grants = parsed;
+            }
+        }
+        return Map(await requests.DecideAsync(owner, id, new Decision(true, grants), ct), r => AdminMapping.ToView(r, time.GetUtcNow()), AdminJsonContext.Default.RequestView, "request");
+    });
+
+    public Task<IResult> DenyAsync(HttpContext context, string id) => AsOwner(context, async (owner, ct) =>
+    {
+        string? reason = null;
+        if (context.Request.ContentLength is > 0 || context.Request.ContentType is not null)
+        {
+            var (body, error) = await BoundedJson.ReadAsync(context.Request, AdminJsonContext.Default.DecisionBody, _maxBody, ct);
+            if (error is not null) return error;
+            if (body!.Reason is { Length: > AccessRequestParser.MaxTextLength }) return Errors.Invalid("reason", "at most 1000 characters");
+            reason = body.Reason;
+        }
+        return Map(await requests.DecideAsync(owner, id, new Decision(false, DenyReason: reason), ct), r => AdminMapping.ToView(r, time.GetUtcNow()), AdminJsonContext.Default.RequestView, "request");
+    });
+
+    public Task<IResult> ListTokensAsync(HttpContext context) => AsOwner(context, async (owner, ct) =>
+    {
+        if (PageSize(context) is not { } size) return Errors.Invalid("page_size", "page_size is 1 to 200");
+        var page = await tokens.ListAsync(owner, size, context.Request.Query["continuation"], ct);
+        var now = time.GetUtcNow();
+        return TypedResults.Json(new PageView<TokenView>(page.Items.Select(t => AdminMapping.ToView(t, now)).ToArray(), page.ContinuationToken),
+            AdminJsonContext.Default.PageViewTokenView);
+    });
+
+    public Task<IResult> GetTokenAsync(HttpContext context, string id) => AsOwner(context, async (owner, ct) =>
+        await tokens.GetAsync(owner, id, ct) is { } t
+            ? TypedResults.Json(AdminMapping.ToView(t, time.GetUtcNow()), AdminJsonContext.Default.TokenView)
+            : Errors.NotFound("token"));
+
+    public Task<IResult> RevokeTokenAsync(HttpContext context, string id) => AsOwner(context, async (owner, ct) =>
+        await tokens.RevokeAsync(owner, id, ClientAddress.Of(context), ct) is { } t
+            ? TypedResults.Json(AdminMapping.ToView(t, time.GetUtcNow()), AdminJsonContext.Default.TokenView)
+            : Errors.NotFound("token"));
+
+    public Task<IResult> TokenUsageAsync(HttpContext context, string id) => AsOwner(context, async (owner, ct) =>
+    {
+        var token = await tokens.GetAsync(owner, id, ct);
+        if (token is null) return Errors.NotFound("token");
+        var now = time.GetUtcNow();
+        string day = UsageKeys.Day(now), month = UsageKeys.Month(now);
+        var grants = new List<GrantUsageView>();
+        foreach (var grant in token.Grants)
+        {
+            var counters = await usage.GetAsync(owner, UsageKeys.Grant(token.Id, grant.Provider), [day, month], ct);
+            grants.Add(new GrantUsageView(grant.Provider,
+                Spend(counters.FirstOrDefault(c => c.Period == day), grant.Limits.DailySpendMicros),
+                Spend(counters.FirstOrDefault(c => c.Period == month), grant.Limits.MonthlySpendMicros),
+                grant.Limits.RequestsPerDay, grant.Limits.RequestsPerMinute));
+        }
+        return TypedResults.Json(new TokenUsageView(token.Id, grants), AdminJsonContext.Default.TokenUsageView);
+    });
+
+    /// <summary><c>GET /okap/admin/usage?days=30</c>: daily counters of every token of the owner.</summary>
+    public Task<IResult> UsageAsync(HttpContext context) => AsOwner(context, async (owner, ct) =>
+    {
+        var days = 30;
+        if (context.Request.Query.TryGetValue("days", out var d) && (!int.TryParse(d, out days) || days is < 1 or > 400))
+        {
+            return Errors.Invalid("days", "days is 1 to 400");
+        }
+        var from = UsageKeys.Day(time.GetUtcNow().AddDays(-(days - 1)));
+        var rows = await usage.ListAsync(owner, from, ct);
+        return TypedResults.Json(new UsageView(rows.Select(ToRow).ToArray()), AdminJsonContext.Default.UsageView);
+    });
+
+    public Task<IResult> ListKeysAsync(HttpContext context) => AsOwner(context, async (owner, ct) =>
+        TypedResults.Json<IReadOnlyList<KeyView>>((await keys.ListAsync(owner, ct)).Select(AdminMapping.ToView).ToArray(), AdminJsonContext.Default.IReadOnlyListKeyView));
+
+    public Task<IResult> SetKeyAsync(HttpContext context, string provider) => AsOwner(context, async (owner, ct) =>
+    {
+        var (body, error) = await BoundedJson.ReadAsync(context.Request, AdminJsonContext.Default.SetKeyBody, _maxBody, ct);
+        if (error is not null) return error;
+        var result = await keys.SetAsync(owner, provider, body!.Key, body.Label, body.BaseUrl, body.AuthKind,
+            adminOptions.Value.AllowInsecureUpstreams, ClientAddress.Of(context), ct);
+        return Map(result, AdminMapping.ToView, AdminJsonContext.Default.KeyView, "key");
+    });
+
+    public Task<IResult> RemoveKeyAsync(HttpContext context, string provider) => AsOwner(context, async (owner, ct) =>
+        await keys.RemoveAsync(owner, provider, ClientAddress.Of(context), ct) ? TypedResults.NoContent() : Errors.NotFound("key"));
+
+    public Task<IResult> ListPoliciesAsync(HttpContext context) => AsOwner(context, async (owner, ct) =>
+        TypedResults.Json<IReadOnlyList<PolicyView>>((await policies.ListAsync(owner, ct)).Select(AdminMapping.ToView).ToArray(), AdminJsonContext.Default.IReadOnlyListPolicyView));
+
+    public Task<IResult> CreatePolicyAsync(HttpContext context) => SavePolicyAsync(context, null);
+
+    public Task<IResult> UpdatePolicyAsync(HttpContext context, string id) => SavePolicyAsync(context, id);
+
+    public Task<IResult> RemovePolicyAsync(HttpContext context, string id) => AsOwner(context, async (owner, ct) =>
+        await policies.RemoveAsync(owner, id, ct) ? TypedResults.NoContent() : Errors.NotFound("policy"));
+
+    public Task<IResult> AuditAsync(HttpContext context) => AsOwner(context, async (owner, ct) =>
+    {
+        if (PageSize(context) is not { } size) return Errors.Invalid("page_size", "page_size is 1 to 200");
+        var q = context.Request.Query;
+        var page = await audit.ListAsync(owner, new AuditQuery(size, Empty(q["continuation"]), Empty(q["app"]), Empty(q["event"])), ct);
+        return TypedResults.Json(new PageView<AuditView>(page.Items.Select(AdminMapping.ToView).ToArray(), page.ContinuationToken), AdminJsonContext.Default.PageViewAuditView);
+    });
+
+    public Task<IResult> ListAccessKeysAsync(HttpContext context) => AsOwner(context, async (owner, ct) =>
+        TypedResults.Json<IReadOnlyList<AccessKeyView>>((await accessKeys.ListAsync(owner, ct)).Select(AdminMapping.ToView).ToArray(), AdminJsonContext.Default.IReadOnlyListAccessKeyView));
+
+    public Task<IResult> CreateAccessKeyAsync(HttpContext context) => AsOwner(context, async (owner, ct) =>
+    {
+        var (body, error) = await BoundedJson.ReadAsync(context.Request, AdminJsonContext.Default.CreateAccessKeyBody, _maxBody, ct);
+        if (error is not null) return error;
+        var result = await accessKeys.CreateAsync(owner, body!.Name, body.ExpiresInDays, ct);
+        if (result.Outcome != Outcome.Ok) return Errors.Invalid(result.Error!);
+        return TypedResults.Json(new CreatedAccessKeyView(AdminMapping.ToView(result.Value.Key), result.Value.Secret), AdminJsonContext.Default.CreatedAccessKeyView,
+            statusCode: StatusCodes.Status201Created);
+    });
+
+    public Task<IResult> RevokeAccessKeyAsync(HttpContext context, string id) => AsOwner(context, async (owner, ct) =>
+        await accessKeys.RevokeAsync(owner, id, ct) ? TypedResults.NoContent() : Errors.NotFound("access key"));
+
+    private Task<IResult> SavePolicyAsync(HttpContext context, string? id) => AsOwner(context, async (owner, ct) =>
+    {
+        var (body, error) = await BoundedJson.ReadAsync(context.Request, AdminJsonContext.Default.PolicyBody, _maxBody, ct);
+        if (error is not null) return error;
+        var (limits, limitError) = ParseLimits(body!.MaxLimits, "max_limits");
+        if (limitError is not null) return Errors.Invalid(limitError);
+        var draft = new AutoApprovePolicy
+        {
+            Id = id ?? "",
+            OwnerId = owner,
+            Name = body.Name ?? "",
+            AppName = body.AppName,
+            Providers = body.Providers ?? [],
+            Models = body.Models ?? [],
+            Capabilities = body.Capabilities ?? [],
+            MaxLimits = limits!,
+            MaxDays = body.MaxDays,
+            Enabled = body.Enabled ?? true,
+            CreatedAt = time.GetUtcNow(),
+        };
+        var result = await policies.SaveAsync(owner, id, draft, ct);
+        return Map(result, AdminMapping.ToView, AdminJsonContext.Default.PolicyView, "policy", id is null ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+    });
+
+    private (Grant?, FieldError?) ParseGrant(GrantBody? body, string path)
+    {
+        if (body is null) return (null, new FieldError(path, "entry must be an object"));
+        if (string.IsNullOrEmpty(body.Provider)) return (null, new FieldError(path + ".provider", "provider is required"));
+        var (limits, limitError) = ParseLimits(body.Limits, path + ".limits");
+        if (limitError is not null) return (null, limitError);
+        var (expires, expiryError) = parser.ParseExpiryForOwner(body.Expires, path + ".expires");
+        if (expiryError is not null) return (null, expiryError);
+        if (body.Capabilities?.FirstOrDefault(c => !Protocol.OkapCatalog.Capabilities.Contains(c)) is { } bad)
+        {
+            return (null, new FieldError(path + ".capabilities", $"unknown capability {bad}"));
+        }
+        return (new Grant(body.Provider, body.Models ?? [], body.Capabilities ?? [], limits!, expires), null);
+    }
+
+    private static (Limits?, FieldError?) ParseLimits(Protocol.OkapLimits? limits, string path) => AccessRequestParser.ParseLimitsForOwner(limits, path);
+
+    private async Task<IResult> AsOwner(HttpContext context, Func<string, CancellationToken, Task<IResult>> action)
+    {
+        var (owner, error) = await access.RequireOwnerAsync(context);
+        return error ?? await action(owner!, context.RequestAborted);
+    }
+
+    private static IResult Map<T, TView>(Result<T> result, Func<T, TView> view, System.Text.Json.Serialization.Metadata.JsonTypeInfo<TView> typeInfo, string what,
+        int okStatus = StatusCodes.Status200OK) => result.Outcome switch
+    {
+        Outcome.Ok => TypedResults.Json(view(result.Value!), typeInfo, statusCode: okStatus),
+        Outcome.NotFound => Errors.NotFound(what),
+        Outcome.Conflict => Errors.Conflict(result.Message!),
+        _ => Errors.Invalid(result.Error!),
+    };
+
+    private static int? PageSize(HttpContext context)
+    {
+        if (!context.Request.Query.TryGetValue("page_size", out var text) || string.IsNullOrEmpty(text)) return 50;
+        return int.TryParse(text, out var size) && size is >= 1 and <= 200 ? size : null;
+    }
+
+    private static string? Empty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private static SpendView Spend(UsageCounter? counter, long? capMicros)
+    {
+        var cost = counter?.CostMicros ?? 0;
+        return new SpendView(counter?.Requests ?? 0, counter?.InputTokens ?? 0, counter?.OutputTokens ?? 0, cost / 1_000_000m,
+            AdminMapping.Usd(capMicros), capMicros is null ? null : Math.Max(0, capMicros.Value - cost) / 1_000_000m);
+    }
+
+    private static UsageRowView ToRow(UsageCounter c)
+    {
+        var split = c.GrantKey.LastIndexOf(':');
+        return new UsageRowView(split < 0 ? c.GrantKey : c.GrantKey[..split], split < 0 ? "" : c.GrantKey[(split + 1)..], c.Period[2..],
+            c.Requests, c.InputTokens, c.OutputTokens, c.CostMicros / 1_000_000m);
+    }
+}
+
+/// <summary>Admin-side settings (<c>Okap:Admin</c>).</summary>
+public sealed class OkapAdminOptions
+{
+    /// <summary>Allow owners to point providers at plain-http upstreams (e.g. a local Ollama). Off by default.</summary>
+    public bool AllowInsecureUpstreams { get; set; }
+}

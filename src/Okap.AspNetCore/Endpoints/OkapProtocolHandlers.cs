@@ -1,0 +1,196 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using Okap.AspNetCore.Admin;
+using Okap.AspNetCore.Http;
+using Okap.Core;
+using Okap.Core.Model;
+using Okap.Core.Requests;
+using Okap.Core.Services;
+using Okap.Protocol;
+
+namespace Okap.AspNetCore.Endpoints;
+
+/// <summary>
+/// The public OKAP routes: <c>POST /okap/request</c> (Python SDK shape), <c>POST /okap/authorize</c> (specification shape)
+/// and its poll. Thin: parse, call <see cref="AccessRequestService"/>, map the result to the protocol's replies.
+/// </summary>
+public sealed class OkapProtocolHandlers(
+    AccessRequestParser parser,
+    AccessRequestService requests,
+    OwnerResolver owners,
+    PublicRateLimiter rateLimiter,
+    TimeProvider time,
+    IOptions<VaultOptions> vaultOptions,
+    IOptions<OkapHttpOptions> httpOptions)
+{
+    private readonly VaultOptions _vault = vaultOptions.Value;
+    private readonly int _maxBody = httpOptions.Value.MaxBodyBytes;
+
+    /// <summary><c>POST /okap/request</c>: holds the call for a bounded wait, then replies with the token or <c>approved: false</c>.</summary>
+    public async Task<IResult> RequestAsync(HttpContext context)
+    {
+        var ct = context.RequestAborted;
+        if (rateLimiter.TryAcquire(context) is { } limited) return limited;
+        var (body, error) = await BoundedJson.ReadAsync(context.Request, OkapJsonContext.Default.OkapAccessRequest, _maxBody, ct);
+        if (error is not null) return error;
+        var (draft, invalid) = parser.Parse(body!);
+        if (invalid is not null) return Errors.Invalid(invalid);
+        var owner = await owners.ResolveAsync(context.Request.Host.Host, ct);
+        if (owner is null) return UnknownVault();
+
+        var created = await requests.CreateAsync(owner.Id, draft!, ClientAddress.Of(context), ct);
+        var request = created.Request;
+        if (request.Status == RequestStatus.Pending && _vault.DecisionWait > TimeSpan.Zero)
+        {
+            request = await requests.WaitForDecisionAsync(owner.Id, request.Id, _vault.DecisionWait, ct) ?? request;
+        }
+        return await SdkReplyAsync(request, ct);
+    }
+
+    /// <summary><c>POST /okap/authorize</c>: 200 granted/denied when decided at once (policy), else 202 pending with a secret poll URL.</summary>
+    public async Task<IResult> AuthorizeAsync(HttpContext context)
+    {
+        var ct = context.RequestAborted;
+        if (rateLimiter.TryAcquire(context) is { } limited) return limited;
+        var (body, error) = await BoundedJson.ReadAsync(context.Request, OkapJsonContext.Default.OkapAuthorizeRequest, _maxBody, ct);
+        if (error is not null) return error;
+        var (draft, invalid) = parser.Parse(body!);
+        if (invalid is not null) return Errors.Invalid(invalid);
+        var owner = await owners.ResolveAsync(context.Request.Host.Host, ct);
+        if (owner is null) return UnknownVault();
+
+        var created = await requests.CreateAsync(owner.Id, draft!, ClientAddress.Of(context), ct);
+        return await SpecReplyAsync(created.Request, created.PollHandle, ct);
+    }
+
+    /// <summary><c>GET /okap/authorize/{id}</c>: the requester polls with its secret handle (<c>Authorization: Bearer okap_poll_…</c> or <c>?handle=</c>), optionally waiting up to <c>?wait=</c> seconds.</summary>
+    public async Task<IResult> PollAsync(HttpContext context, string id)
+    {
+        var ct = context.RequestAborted;
+        if (rateLimiter.TryAcquire(context) is { } limited) return limited;
+        var owner = await owners.ResolveAsync(context.Request.Host.Host, ct);
+        if (owner is null) return UnknownVault();
+        var handle = PollHandleOf(context.Request);
+        var request = await requests.FindForPollAsync(owner.Id, id, handle, ct);
+        if (request is null) return Errors.NotFound("request");
+
+        if (context.Request.Query.TryGetValue("wait", out var waitText) && waitText.Count == 1)
+        {
+            if (!int.TryParse(waitText[0], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+            {
+                return Errors.Invalid("wait", "wait is a whole number of seconds");
+            }
+            var wait = TimeSpan.FromSeconds(Math.Min(seconds, (int)_vault.MaxPollWait.TotalSeconds));
+            if (wait > TimeSpan.Zero && request.EffectiveStatus(time.GetUtcNow()) == RequestStatus.Pending)
+            {
+                request = await requests.WaitForDecisionAsync(owner.Id, id, wait, ct) ?? request;
+            }
+        }
+        return await SpecReplyAsync(request, handle, ct);
+    }
+
+    /// <summary><c>GET /okap/health</c>.</summary>
+    public IResult Health() => TypedResults.Json(new MessageView("ok"), AdminJsonContext.Default.MessageView);
+
+    private async Task<IResult> SdkReplyAsync(AccessRequest request, CancellationToken ct)
+    {
+        var status = request.EffectiveStatus(time.GetUtcNow());
+        switch (status)
+        {
+            case RequestStatus.Approved:
+                var issued = await requests.ClaimTokenAsync(request, ct);
+                if (issued is null) return SdkRefusal("The token for this request was already handed over.", OkapErrorCodes.AlreadyClaimed);
+                var grant = issued.Record.Grants[0];
+                return TypedResults.Json(new OkapAccessResponse
+                {
+                    Approved = true,
+                    Token = new OkapTokenGrant
+                    {
+                        Token = issued.Token,
+                        BaseUrl = BaseUrl(grant.Provider),
+                        Provider = grant.Provider,
+                        Models = [.. grant.Models],
+                        // The SDK validates capabilities against its own enum; spec-only values are never granted on this route.
+                        Capabilities = [.. grant.Capabilities.Where(OkapCatalog.SdkCapabilities.Contains)],
+                        Limits = AdminMapping.ToWire(grant.Limits),
+                        ExpiresAt = Iso(grant.ExpiresAt),
+                        CreatedAt = Iso(issued.Record.CreatedAt),
+                    },
+                }, OkapJsonContext.Default.OkapAccessResponse);
+            case RequestStatus.Denied:
+                return SdkRefusal(request.DenyReason ?? "User declined authorization request", OkapErrorCodes.Denied);
+            case RequestStatus.Expired:
+                return SdkRefusal("The request expired before the vault owner decided.", OkapErrorCodes.Expired);
+            default:
+                return SdkRefusal($"Waiting for the vault owner to approve request {request.Id} at {ApproveUrl(request)}; send the request again once approved.",
+                    OkapErrorCodes.Pending);
+        }
+    }
+
+    private async Task<IResult> SpecReplyAsync(AccessRequest request, string? pollHandle, CancellationToken ct)
+    {
+        var status = request.EffectiveStatus(time.GetUtcNow());
+        switch (status)
+        {
+            case RequestStatus.Approved:
+                var issued = await requests.ClaimTokenAsync(request, ct);
+                if (issued is null)
+                {
+                    return Errors.Status(StatusCodes.Status410Gone, OkapErrorCodes.AlreadyClaimed, "the token for this request was already handed over");
+                }
+                return TypedResults.Json(new OkapAuthorizeResponse
+                {
+                    Status = AuthorizeStatus.Granted,
+                    Token = issued.Token,
+                    RequestId = request.Id,
+                    AuthorizationDetails = issued.Record.Grants.Select(g => new AuthorizationDetail
+                    {
+                        Type = AuthorizationDetail.AiModelAccess,
+                        Provider = g.Provider,
+                        Models = [.. g.Models],
+                        Capabilities = [.. g.Capabilities],
+                        Limits = AdminMapping.ToWire(g.Limits),
+                        BaseUrl = BaseUrl(g.Provider),
+                        Expires = Iso(g.ExpiresAt),
+                    }).ToList(),
+                }, OkapJsonContext.Default.OkapAuthorizeResponse);
+            case RequestStatus.Denied:
+                return TypedResults.Json(new OkapAuthorizeResponse { Status = AuthorizeStatus.Denied, Reason = request.DenyReason ?? "User declined authorization request", RequestId = request.Id },
+                    OkapJsonContext.Default.OkapAuthorizeResponse);
+            case RequestStatus.Expired:
+                return TypedResults.Json(new OkapAuthorizeResponse { Status = AuthorizeStatus.Expired, Reason = "The request expired before the vault owner decided", RequestId = request.Id },
+                    OkapJsonContext.Default.OkapAuthorizeResponse);
+            default:
+                return TypedResults.Json(new OkapAuthorizeResponse
+                {
+                    Status = AuthorizeStatus.Pending,
+                    RequestId = request.Id,
+                    PollUrl = pollHandle is null ? null : $"{PublicRoot}/okap/authorize/{request.Id}?handle={Uri.EscapeDataString(pollHandle)}",
+                    ApproveUrl = ApproveUrl(request),
+                    ExpiresAt = Iso(request.ExpiresAt),
+                }, OkapJsonContext.Default.OkapAuthorizeResponse, statusCode: StatusCodes.Status202Accepted);
+        }
+    }
+
+    private static IResult SdkRefusal(string message, string code) =>
+        TypedResults.Json(new OkapAccessResponse { Approved = false, Error = message, ErrorCode = code }, OkapJsonContext.Default.OkapAccessResponse);
+
+    private static IResult UnknownVault() =>
+        Errors.Status(StatusCodes.Status404NotFound, OkapErrorTypes.UnknownVault, "no vault at this address; use the vault URL shown on your vault's page");
+
+    private static string? PollHandleOf(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.Ordinal)) return authorization["Bearer ".Length..].Trim();
+        return request.Query.TryGetValue("handle", out var handle) && handle.Count == 1 ? handle[0] : null;
+    }
+
+    private string PublicRoot => _vault.PublicUrl.TrimEnd('/');
+
+    private string BaseUrl(string provider) => $"{PublicRoot}/v1/{provider}";
+
+    private string ApproveUrl(AccessRequest request) => $"{PublicRoot}/#/requests/{request.Id}";
+
+    private static string? Iso(DateTimeOffset? at) => at?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,74 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http;
+using Okap.Core.Requests;
+
+namespace Okap.AspNetCore.Http;
+
+/// <summary>Reads a JSON body with a size cap, a content-type check and a clear error naming the bad field.</summary>
+internal static class BoundedJson
+{
+    public static async Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> typeInfo, int maxBytes, CancellationToken ct)
+        where T : class
+    {
+        if (request.ContentLength > maxBytes) return (null, Errors.PayloadTooLarge(maxBytes));
+        if (request.ContentType is null || !request.ContentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            return (null, Errors.Status(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "send the body as application/json"));
+        }
+        var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > maxBytes) return (null, Errors.PayloadTooLarge(maxBytes));
+            buffer.Write(chunk, 0, read);
+        }
+        if (buffer.Length == 0) return (null, Errors.Invalid("body", "a JSON body is required"));
+        try
+        {
+            var value = JsonSerializer.Deserialize(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), typeInfo);
+            return value is null ? (null, Errors.Invalid("body", "the body must be a JSON object")) : (value, null);
+        }
+        catch (JsonException ex)
+        {
+            var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
+            return (null, Errors.Invalid(field, "malformed JSON or wrong type for this field"));
+        }
+    }
+}
+
+/// <summary>Error replies in the protocol's <c>{"error": {"type", "message"}}</c> shape.</summary>
+internal static class Errors
+{
+    public static IResult Status(int status, string type, string message, string? param = null) =>
+        TypedResults.Json(new Protocol.OkapErrorBody { Error = new Protocol.OkapError { Type = type, Message = message, Param = param, Code = type } },
+            Protocol.OkapJsonContext.Default.OkapErrorBody, statusCode: status);
+
+    public static IResult Invalid(string field, string message) =>
+        Status(StatusCodes.Status400BadRequest, Protocol.OkapErrorTypes.InvalidRequest, $"{field}: {message}", field);
+
+    public static IResult Invalid(FieldError error) => Invalid(error.Field, error.Message);
+
+    public static IResult NotFound(string what = "resource") =>
+        Status(StatusCodes.Status404NotFound, Protocol.OkapErrorTypes.NotFound, $"{what} not found");
+
+    public static IResult Conflict(string message) => Status(StatusCodes.Status409Conflict, "conflict", message);
+
+    public static IResult Unauthorized() => Status(StatusCodes.Status401Unauthorized, Protocol.OkapErrorTypes.Unauthorized, "sign in or send a personal access key");
+
+    public static IResult PayloadTooLarge(int max) =>
+        Status(StatusCodes.Status413PayloadTooLarge, Protocol.OkapErrorTypes.PayloadTooLarge, $"the body is larger than {max} bytes");
+
+    public static IResult TooManyRequests(TimeSpan retryAfter) => new RetryAfterResult(
+        Status(StatusCodes.Status429TooManyRequests, Protocol.OkapErrorTypes.TooManyRequests, "too many requests from this address; slow down"), retryAfter);
+
+    private sealed class RetryAfterResult(IResult inner, TimeSpan retryAfter) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Okap.AspNetCore.Auth;
+using Okap.AspNetCore.Endpoints;
+using Okap.AspNetCore.Http;
+using Okap.Core;
+
+namespace Okap.AspNetCore;
+
+/// <summary>Registration of the vault's HTTP layer on any ASP.NET Core host.</summary>
+public static class OkapServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the vault core, owner sign-in and the OKAP, admin and page handlers, with options bound from the
+    /// <c>Okap</c> section and validated at start-up. The host adds a store (SQLite or Azure) separately.
+    /// </summary>
+    public static IServiceCollection AddOkap(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOkapCore(configuration);
+        services.AddOptions<OkapHttpOptions>().Bind(configuration.GetSection("Okap:Http")).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<OkapAuthOptions>().Bind(configuration.GetSection("Okap:Auth")).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<OkapAdminOptions>().Bind(configuration.GetSection("Okap:Admin"));
+
+        var auth = configuration.GetSection("Okap:Auth").Get<OkapAuthOptions>() ?? new OkapAuthOptions();
+        var publicUrl = configuration["Okap:PublicUrl"];
+        var httpsOnly = publicUrl is not null && publicUrl.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+        services.AddOwnerAuthentication(auth.TrustAppServicePrincipal, auth.SessionLifetime, httpsOnly);
+
+        services.AddSingleton<PublicRateLimiter>();
+        services.AddSingleton<OkapProtocolHandlers>();
+        services.AddSingleton<AccountHandlers>();
+        services.AddSingleton<AdminHandlers>();
+        services.AddSingleton<PageHandlers>();
+        services.AddOpenApi("okap");
+
+        // Request URLs can carry secrets (a Gemini SDK's ?key=okap_…, a poll handle); ASP.NET Core's per-request
+        // information logs print full URLs, so they are kept to warnings.
+        services.AddLogging(logging =>
+        {
+            logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+            logging.AddFilter("Microsoft.AspNetCore.Routing.EndpointMiddleware", LogLevel.Warning);
+            logging.AddFilter("Microsoft.AspNetCore.Http.Result", LogLevel.Warning);
+            logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        });
+        return services;
+    }
+}
+
+/// <summary>Mapping of the vault's routes.</summary>
+public static class OkapEndpointRouteBuilderExtensions
+{
+    /// <summary>Maps every route of <see cref="OkapRoutes.All"/> and the OpenAPI document at <c>/okap/openapi.json</c>.</summary>
+    public static IEndpointRouteBuilder MapOkap(this IEndpointRouteBuilder endpoints)
+    {
+        foreach (var route in OkapRoutes.All)
+        {
+            var handler = route.Handler;
+            endpoints.MapMethods(route.Pattern, [route.Method], (Delegate)((HttpContext context) => handler(context, context.RequestServices)))
+                .WithName(route.Name)
+                .WithTags(route.Pattern.StartsWith("/okap/admin", StringComparison.Ordinal) ? "admin"
+                    : route.Pattern.StartsWith("/okap/account", StringComparison.Ordinal) ? "account"
+                    : route.Pattern.StartsWith("/okap", StringComparison.Ordinal) ? "okap" : "page");
+        }
+        endpoints.MapOpenApi("/okap/{documentName}.json");
+        return endpoints;
+    }
+}

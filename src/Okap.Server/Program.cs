@@ -1,0 +1,19 @@
+using Okap.AspNetCore;
+using Okap.Server;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.Services.AddOkap(builder.Configuration);
+builder.Services.AddOkapStores(builder.Configuration, builder.Environment);
+builder.Services.AddOkapForwardedHeaders(builder.Configuration);
+
+var app = builder.Build();
+
+app.UseOkapForwardedHeaders();
+app.MapOkap();
+
+await app.InitializeOkapAsync();
+await app.RunAsync();
+
+/// <summary>Entry point, visible to the integration tests' WebApplicationFactory.</summary>
+public partial class Program;
