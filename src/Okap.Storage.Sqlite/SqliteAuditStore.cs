@@ -1,0 +1,58 @@
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Okap.Core.Model;
+using Okap.Core.Stores;
+
+namespace Okap.Storage.Sqlite;
+
+/// <summary>Append-only audit trail, listed newest first.</summary>
+internal sealed class SqliteAuditStore(SqliteDatabase db) : IAuditStore
+{
+    private const string Columns = "owner_id, id, at, event, app_name, client_address, request_id, token_id, detail";
+
+    public Task AppendAsync(AuditEvent entry, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return db.WriteAsync(async (c, tx, t) =>
+        {
+            await using var insert = c.Command($"INSERT INTO audit_events ({Columns}) VALUES (@o, @id, @at, @event, @app, @client, @request, @token, @detail);", tx)
+                .With("@o", entry.OwnerId).With("@id", entry.Id).With("@at", Db.Time(entry.At)).With("@event", entry.Event)
+                .With("@app", entry.AppName).With("@client", entry.ClientAddress).With("@request", entry.RequestId)
+                .With("@token", entry.TokenId).With("@detail", entry.Detail);
+            await insert.ExecuteNonQueryAsync(t);
+        }, ct);
+    }
+
+    public Task<Page<AuditEvent>> ListAsync(string ownerId, AuditQuery query, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        Db.CheckPageSize(query.PageSize);
+        var sql = new StringBuilder($"SELECT {Columns} FROM audit_events WHERE owner_id = @o");
+        if (query.AppName is not null) sql.Append(" AND app_name = @app");
+        if (query.Event is not null) sql.Append(" AND event = @event");
+        return db.ReadAsync((c, t) => Db.PageAsync(
+            c, sql.ToString(), "at",
+            command =>
+            {
+                command.With("@o", ownerId);
+                if (query.AppName is not null) command.With("@app", query.AppName);
+                if (query.Event is not null) command.With("@event", query.Event);
+            },
+            Map,
+            e => (e.At, e.Id),
+            query.PageSize, query.ContinuationToken, t), ct);
+    }
+
+    private static AuditEvent Map(SqliteDataReader r) => new()
+    {
+        OwnerId = r.GetString(0),
+        Id = r.GetString(1),
+        At = r.GetTime(2),
+        Event = r.GetString(3),
+        AppName = r.GetNullableString(4),
+        ClientAddress = r.GetNullableString(5),
+        RequestId = r.GetNullableString(6),
+        TokenId = r.GetNullableString(7),
+        Detail = r.GetNullableString(8),
+    };
+}

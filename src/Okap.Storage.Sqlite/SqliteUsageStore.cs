@@ -1,0 +1,95 @@
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Okap.Core.Model;
+using Okap.Core.Stores;
+
+namespace Okap.Storage.Sqlite;
+
+/// <summary>Usage counters, added with atomic UPSERT increments (never read-modify-write).</summary>
+internal sealed class SqliteUsageStore(SqliteDatabase db) : IUsageStore
+{
+    private const string Columns = "owner_id, grant_key, period, requests, input_tokens, output_tokens, cost_micros";
+
+    public Task AddAsync(IReadOnlyList<UsageCounter> deltas, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(deltas);
+        if (deltas.Count == 0) return Task.CompletedTask;
+        return db.WriteAsync(async (c, tx, t) =>
+        {
+            await using var upsert = c.Command($"""
+                INSERT INTO usage_counters ({Columns}) VALUES (@o, @g, @p, @r, @in, @out, @cost)
+                ON CONFLICT (owner_id, grant_key, period) DO UPDATE SET
+                    requests = requests + excluded.requests,
+                    input_tokens = input_tokens + excluded.input_tokens,
+                    output_tokens = output_tokens + excluded.output_tokens,
+                    cost_micros = cost_micros + excluded.cost_micros;
+                """, tx);
+            var o = upsert.Parameters.Add("@o", SqliteType.Text);
+            var g = upsert.Parameters.Add("@g", SqliteType.Text);
+            var p = upsert.Parameters.Add("@p", SqliteType.Text);
+            var r = upsert.Parameters.Add("@r", SqliteType.Integer);
+            var i = upsert.Parameters.Add("@in", SqliteType.Integer);
+            var u = upsert.Parameters.Add("@out", SqliteType.Integer);
+            var cost = upsert.Parameters.Add("@cost", SqliteType.Integer);
+            foreach (var delta in deltas)
+            {
+                o.Value = delta.OwnerId;
+                g.Value = delta.GrantKey;
+                p.Value = delta.Period;
+                r.Value = delta.Requests;
+                i.Value = delta.InputTokens;
+                u.Value = delta.OutputTokens;
+                cost.Value = delta.CostMicros;
+                await upsert.ExecuteNonQueryAsync(t);
+            }
+        }, ct);
+    }
+
+    public Task<IReadOnlyList<UsageCounter>> GetAsync(string ownerId, string grantKey, IReadOnlyList<string> periods, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(periods);
+        if (periods.Count == 0) return Task.FromResult<IReadOnlyList<UsageCounter>>([]);
+        return db.ReadAsync<IReadOnlyList<UsageCounter>>(async (c, t) =>
+        {
+            var sql = new StringBuilder($"SELECT {Columns} FROM usage_counters WHERE owner_id = @o AND grant_key = @g AND period IN (");
+            await using var query = c.Command(string.Empty).With("@o", ownerId).With("@g", grantKey);
+            for (var n = 0; n < periods.Count; n++)
+            {
+                var name = "@p" + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                sql.Append(n == 0 ? "" : ", ").Append(name);
+                query.With(name, periods[n]);
+            }
+            query.CommandText = sql.Append(") ORDER BY period;").ToString();
+            return await ReadAllAsync(query, t);
+        }, ct);
+    }
+
+    public Task<IReadOnlyList<UsageCounter>> ListAsync(string ownerId, string fromPeriod, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(fromPeriod);
+        if (fromPeriod.Length < 2 || fromPeriod[1] != ':')
+        {
+            throw new ArgumentException("A period starts with its kind, e.g. d:2026-11-24 or m:2026-11.", nameof(fromPeriod));
+        }
+        // Same kind only: "d:…" sorts below "d;" (';' follows ':'), so [fromPeriod, "d;") is exactly the later days.
+        var upper = string.Concat(fromPeriod.AsSpan(0, 1), ";");
+        return db.ReadAsync<IReadOnlyList<UsageCounter>>(async (c, t) =>
+        {
+            await using var query = c.Command($"SELECT {Columns} FROM usage_counters WHERE owner_id = @o AND period >= @from AND period < @upper ORDER BY grant_key, period;")
+                .With("@o", ownerId).With("@from", fromPeriod).With("@upper", upper);
+            return await ReadAllAsync(query, t);
+        }, ct);
+    }
+
+    private static async Task<IReadOnlyList<UsageCounter>> ReadAllAsync(SqliteCommand query, CancellationToken ct)
+    {
+        await using var reader = await query.ExecuteReaderAsync(ct);
+        var items = new List<UsageCounter>();
+        while (await reader.ReadAsync(ct))
+        {
+            items.Add(new UsageCounter(reader.GetString(0), reader.GetString(1), reader.GetString(2),
+                reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6)));
+        }
+        return items;
+    }
+}

@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Logging;
+using Okap.Core.Stores;
+
+namespace Okap.Storage.Sqlite;
+
+/// <summary>
+/// The embedded default store: every <see cref="IVaultStores"/> interface on one SQLite file
+/// (WAL journal, busy timeout, foreign keys, numbered migrations in <c>schema_version</c>).
+/// Register it with <c>services.AddOkapSqliteStore(...)</c>.
+/// </summary>
+/// <remarks>
+/// Operations run <see cref="InitializeAsync"/> on first use, so forgetting to call it is harmless; hosts should still
+/// call it at start-up to fail early. Dispose clears the connection pool (releases the file handles).
+/// </remarks>
+public sealed class SqliteVaultStores : IVaultStores, IDisposable
+{
+    public SqliteVaultStores(SqliteStoreOptions options, ILogger<SqliteVaultStores>? logger = null)
+    {
+        Database = new SqliteDatabase(options, logger);
+        Owners = new SqliteOwnerStore(Database);
+        Requests = new SqliteRequestStore(Database);
+        Tokens = new SqliteTokenStore(Database);
+        Keys = new SqliteKeyMetadataStore(Database);
+        Policies = new SqlitePolicyStore(Database);
+        AccessKeys = new SqliteAccessKeyStore(Database);
+        Usage = new SqliteUsageStore(Database);
+        Audit = new SqliteAuditStore(Database);
+    }
+
+    internal SqliteDatabase Database { get; }
+
+    public IOwnerStore Owners { get; }
+    public IRequestStore Requests { get; }
+    public ITokenStore Tokens { get; }
+    public IKeyMetadataStore Keys { get; }
+    public IPolicyStore Policies { get; }
+    public IAccessKeyStore AccessKeys { get; }
+    public IUsageStore Usage { get; }
+    public IAuditStore Audit { get; }
+
+    /// <summary>Creates the folder and file if needed, switches to WAL and applies pending migrations. Idempotent.</summary>
+    public Task InitializeAsync(CancellationToken ct) => Database.InitializeAsync(ct);
+
+    public void Dispose() => Database.Dispose();
+}
