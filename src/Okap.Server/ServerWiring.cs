@@ -18,6 +18,7 @@ internal static class ServerWiring
             services.AddOkapSqliteStore(section);
             services.PostConfigure<SqliteStoreOptions>(o =>
             {
+                if (string.IsNullOrEmpty(o.DataDirectory)) o.DataDirectory = "data";
                 if (!Path.IsPathRooted(o.DataDirectory)) o.DataDirectory = Path.Combine(environment.ContentRootPath, o.DataDirectory);
             });
             return services;
