@@ -50,7 +50,7 @@ public sealed class BadInputTests : IDisposable
     [InlineData("/okap/account/setup")]
     public async Task Body_over_64_KiB_is_refused_with_413(string path)
     {
-        var huge = """{"provider":"openai","reason":"""" + new string('x', 70 * 1024) + "\"}";
+        var huge = "{\"provider\":\"openai\",\"reason\":\"" + new string('x', 70 * 1024) + "\"}";
         var response = await _vault.ClientFor().PostAsync(path, Bodies.Raw(huge));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
     }

@@ -51,7 +51,7 @@ public sealed class SpecShapeTests : IDisposable
         Assert.Equal("openai", detail["provider"]!.GetValue<string>());
         Assert.Equal(["chat"], detail["capabilities"]!.AsArray().Select(c => c!.GetValue<string>()));
         Assert.Equal(2.5m, detail["limits"]!["monthly_spend"]!.GetValue<decimal>());
-        Assert.Null(detail["limits"]!["daily_spend"]);
+        Assert.Equal(1.0m, detail["limits"]!["daily_spend"]!.GetValue<decimal>());
         Assert.Equal("http://localhost/v1/openai", detail["base_url"]!.GetValue<string>());
         Assert.NotNull(detail["expires"]);
 
@@ -203,6 +203,8 @@ public sealed class WaitingAndExpiryTests : IDisposable
         Assert.True(body["approved"]!.GetValue<bool>());
 
         _time.Advance(TimeSpan.FromDays(2));
+        owner = _vault.ClientFor();
+        (await owner.PostAsJsonAsync("/okap/account/login", new { user_name = "alice", password = "correct horse battery" })).EnsureSuccessStatusCode();
 
         var tokens = await owner.GetFromJsonAsync<JsonObject>("/okap/admin/tokens");
         Assert.Equal("expired", tokens!["items"]!.AsArray().Single()!["status"]!.GetValue<string>());

@@ -84,7 +84,9 @@ public sealed class AccessRequestService(IVaultStores stores, AuditLog audit, Ti
         AccessRequest decided;
         if (decision.Approve)
         {
-            var grants = decision.Grants ?? request.Requested;
+            // A limit or expiry the owner left out keeps what was asked: leaving it out cannot widen the grant.
+            var grants = decision.Grants?.Select(g => GrantRules.InheritOmitted(request.Requested.FirstOrDefault(r => r.Provider == g.Provider), g)).ToArray()
+                ?? request.Requested;
             if (grants.Count == 0) return Result<AccessRequest>.Invalid("grants", "grant at least one provider, or deny");
             for (var i = 0; i < grants.Count; i++)
             {
