@@ -39,7 +39,7 @@ public sealed class OkapProtocolHandlers(
         var owner = await owners.ResolveAsync(context.Request.Host.Host, ct);
         if (owner is null) return UnknownVault();
 
-        var created = await requests.CreateAsync(owner.Id, draft!, ClientAddress.Of(context), ct);
+        var created = await requests.CreateOrResumeAsync(owner.Id, draft!, ClientAddress.Of(context), ct);
         var request = created.Request;
         if (request.Status == RequestStatus.Pending && _vault.DecisionWait > TimeSpan.Zero)
         {
