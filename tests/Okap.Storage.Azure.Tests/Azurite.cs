@@ -13,7 +13,7 @@ namespace Okap.Storage.Azure.Tests;
 public sealed class AzuriteProcess : IAsyncDisposable
 {
     /// <summary>The well-known Azurite development account key (public; not a secret).</summary>
-    public const string DevAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UJjCN8LOLOTbd+3W4CeQrXHNFSEr5N7Bvr8zwnXAk23jl8JZ+aWoBbA==";
+    public const string DevAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private static readonly SemaphoreSlim InstallLock = new(1, 1);
     private readonly string? _location;
@@ -53,7 +53,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { Path.Combine("node_modules", ".bin", "azurite-table"), "--tableHost", "127.0.0.1", "--tablePort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--skipApiVersionCheck", "--loose", "--silent" })
+        foreach (var arg in new[] { Path.Combine("node_modules", ".bin", "azurite-table"), "--tableHost", "127.0.0.1", "--tablePort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry" })
         {
             start.ArgumentList.Add(arg);
         }
@@ -93,7 +93,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         throw new TimeoutException($"Azurite did not accept connections on port {Port}: {Output}");
     }
 
-    /// <summary>Stops gracefully (SIGTERM: Azurite saves its database) and waits for the exit.</summary>
+    /// <summary>Stops gracefully (SIGINT: the signal Azurite handles by saving its database and closing) and waits for the exit.</summary>
     public async Task StopAsync()
     {
         var process = _process;
@@ -101,7 +101,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         _process = null;
         if (!process.HasExited)
         {
-            if (OperatingSystem.IsWindows() || Kill(process.Id, 15) != 0)
+            if (OperatingSystem.IsWindows() || Kill(process.Id, 2) != 0)
             {
                 process.Kill(entireProcessTree: true);
             }

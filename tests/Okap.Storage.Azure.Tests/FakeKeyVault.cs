@@ -71,9 +71,10 @@ public sealed partial class FakeKeyVault : HttpMessageHandler
             return challenge;
         }
         var query = request.RequestUri!.Query;
-        if (!query.Contains("api-version=7.", StringComparison.Ordinal))
+        // SDK 4.12 sends a dated api-version (e.g. 2025-07-01); the secret JSON shapes are those of 7.x.
+        if (!query.Contains("api-version=", StringComparison.Ordinal))
         {
-            return Error(HttpStatusCode.BadRequest, "BadParameter", "The api-version query parameter is required (7.x).");
+            return Error(HttpStatusCode.BadRequest, "BadParameter", "The api-version query parameter is required.");
         }
         var path = request.RequestUri.AbsolutePath.TrimEnd('/');
         _log.Enqueue(request.Method.Method + " " + path);

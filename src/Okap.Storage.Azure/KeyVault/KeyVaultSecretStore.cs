@@ -202,6 +202,7 @@ public sealed class KeyVaultSecretStore : ISecretStore
 
     private static bool IsUnavailable(Exception e, CancellationToken ct) => e switch
     {
+        AggregateException a => a.InnerExceptions.Count > 0 && a.InnerExceptions.All(i => IsUnavailable(i, ct)), // retries exhausted
         RequestFailedException r => r.Status == 0 || r.Status == (int)HttpStatusCode.RequestTimeout || r.Status == (int)HttpStatusCode.TooManyRequests
             || r.Status == (int)HttpStatusCode.Unauthorized || r.Status >= 500,
         global::Azure.Identity.AuthenticationFailedException => true,

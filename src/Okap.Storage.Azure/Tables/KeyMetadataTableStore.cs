@@ -41,8 +41,8 @@ internal sealed class KeyMetadataTableStore(TableClient table) : IKeyMetadataSto
         {
             try
             {
-                await table.DeleteEntityAsync(TableKeys.Owner(ownerId), TableKeys.Escape(provider), ETag.All, ct).ConfigureAwait(false);
-                return true;
+                var response = await table.DeleteEntityAsync(TableKeys.Owner(ownerId), TableKeys.Escape(provider), ETag.All, ct).ConfigureAwait(false);
+                return response.Status != (int)HttpStatusCode.NotFound; // the SDK does not throw on 404
             }
             catch (RequestFailedException e) when (e.IsStatus(HttpStatusCode.NotFound))
             {

@@ -45,8 +45,8 @@ internal sealed class PolicyTableStore(TableClient table) : IPolicyStore
         {
             try
             {
-                await table.DeleteEntityAsync(TableKeys.Owner(ownerId), TableKeys.Escape(policyId), ETag.All, ct).ConfigureAwait(false);
-                return true;
+                var response = await table.DeleteEntityAsync(TableKeys.Owner(ownerId), TableKeys.Escape(policyId), ETag.All, ct).ConfigureAwait(false);
+                return response.Status != (int)HttpStatusCode.NotFound; // the SDK does not throw on 404
             }
             catch (RequestFailedException e) when (e.IsStatus(HttpStatusCode.NotFound))
             {

@@ -14,6 +14,7 @@ internal static class TableGuard
     public static bool IsUnavailable(Exception e, CancellationToken ct) => e switch
     {
         TableTransactionFailedException => false,
+        AggregateException a => a.InnerExceptions.Count > 0 && a.InnerExceptions.All(i => IsUnavailable(i, ct)), // retries exhausted
         RequestFailedException r => r.Status == 0 || r.Status == (int)HttpStatusCode.RequestTimeout || r.Status == (int)HttpStatusCode.TooManyRequests || r.Status >= 500,
         HttpRequestException or IOException or TimeoutException => true,
         OperationCanceledException => !ct.IsCancellationRequested,
