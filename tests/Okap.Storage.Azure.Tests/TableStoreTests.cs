@@ -370,6 +370,31 @@ public sealed class TableStoreTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Usage_conflict_storm_on_a_single_unsharded_entity_retries_on_412_and_loses_nothing()
+    {
+        var stores = await azurite.CreateStoresAsync(o =>
+        {
+            o.UsageShards = 1;
+            o.UsageMaxAttempts = 100;
+        });
+        try
+        {
+            var grant = UsageKeys.Grant("tok_one", "openai");
+            await Task.WhenAll(Enumerable.Range(1, 50).Select(i => Task.Run(() => stores.Usage.AddAsync(
+                [new("own_one", grant, "d:2026-03-01", 1, 0, 0, i), new("own_one", grant, "m:2026-03", 1, 0, 0, i)], Ct))));
+
+            var counters = await stores.Usage.GetAsync("own_one", grant, ["d:2026-03-01", "m:2026-03"], Ct);
+            Assert.All(counters, c => Assert.Equal((50L, 1275L), (c.Requests, c.CostMicros)));
+            Assert.Equal(2, counters.Count);
+            Assert.True(((UsageTableStore)stores.Usage).ConflictRetries > 0, "50 writers on one entity must have hit 412s and retried.");
+        }
+        finally
+        {
+            await stores.DeleteTablesAsync(Ct);
+        }
+    }
+
+    [Fact]
     public async Task Usage_counters_are_sharded_and_summed_on_read()
     {
         var stores = await azurite.CreateStoresAsync(o => o.UsageShards = 8);

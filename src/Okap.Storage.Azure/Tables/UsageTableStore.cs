@@ -24,6 +24,10 @@ namespace Okap.Storage.Azure.Tables;
 internal sealed class UsageTableStore(TableClient table, int shards, int maxAttempts) : IUsageStore
 {
     private const int MaxTransactionSize = 100;
+    private long _conflicts;
+
+    /// <summary>How many optimistic attempts lost to a concurrent writer (412/409) and were retried.</summary>
+    internal long ConflictRetries => Interlocked.Read(ref _conflicts);
 
     public Task AddAsync(IReadOnlyList<UsageCounter> deltas, CancellationToken ct) =>
         TableGuard.Run(async () =>
@@ -87,6 +91,7 @@ internal sealed class UsageTableStore(TableClient table, int shards, int maxAtte
             }
             catch (RequestFailedException e) when (TableOps.IsConflictOrPrecondition(e))
             {
+                Interlocked.Increment(ref _conflicts);
                 if (attempt + 1 >= maxAttempts)
                 {
                     throw new VaultUnavailableException($"Usage counters stayed contended after {maxAttempts} attempts.", e);
