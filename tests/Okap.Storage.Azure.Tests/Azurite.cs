@@ -207,6 +207,11 @@ public sealed class AzuriteProcess : IAsyncDisposable
 }
 
 /// <summary>One in-memory Azurite shared by the tests of the <c>Azurite</c> collection.</summary>
+/// <remarks>
+/// TODO(contract suite): once tests/Okap.Storage.Tests/VaultStoreContract.cs is merged, add
+/// <c>[Collection(AzuriteCollection.Name)] public sealed class AzuriteStoreContractTests(AzuriteFixture azurite) : VaultStoreContract</c>
+/// whose factory override returns <c>await azurite.CreateStoresAsync()</c> (fresh table prefix per call).
+/// </remarks>
 public sealed class AzuriteFixture : IAsyncLifetime
 {
     public AzuriteProcess Azurite { get; private set; } = null!;
