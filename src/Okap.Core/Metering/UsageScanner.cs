@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using Okap.Core.Providers;
 
@@ -349,44 +350,49 @@ public sealed class UsageScanner
         or Name.CachedTokens or Name.CacheReadInputTokens or Name.CacheCreationInputTokens or Name.PromptTokenCount
         or Name.CandidatesTokenCount or Name.CachedContentTokenCount or Name.ThoughtsTokenCount or Name.PromptEvalCount or Name.EvalCount;
 
+    private static readonly (byte[] Utf8, Name Name)[] s_names =
+    [
+        (Encoding.UTF8.GetBytes("meta"), Name.Meta),
+        (Encoding.UTF8.GetBytes("text"), Name.Text),
+        (Encoding.UTF8.GetBytes("usage"), Name.Usage),
+        (Encoding.UTF8.GetBytes("delta"), Name.Delta),
+        (Encoding.UTF8.GetBytes("parts"), Name.Parts),
+        (Encoding.UTF8.GetBytes("tokens"), Name.Tokens),
+        (Encoding.UTF8.GetBytes("x_groq"), Name.XGroq),
+        (Encoding.UTF8.GetBytes("message"), Name.Message),
+        (Encoding.UTF8.GetBytes("choices"), Name.Choices),
+        (Encoding.UTF8.GetBytes("content"), Name.Content),
+        (Encoding.UTF8.GetBytes("response"), Name.Response),
+        (Encoding.UTF8.GetBytes("thinking"), Name.Thinking),
+        (Encoding.UTF8.GetBytes("candidates"), Name.Candidates),
+        (Encoding.UTF8.GetBytes("eval_count"), Name.EvalCount),
+        (Encoding.UTF8.GetBytes("input_tokens"), Name.InputTokens),
+        (Encoding.UTF8.GetBytes("billed_units"), Name.BilledUnits),
+        (Encoding.UTF8.GetBytes("prompt_tokens"), Name.PromptTokens),
+        (Encoding.UTF8.GetBytes("output_tokens"), Name.OutputTokens),
+        (Encoding.UTF8.GetBytes("cached_tokens"), Name.CachedTokens),
+        (Encoding.UTF8.GetBytes("usageMetadata"), Name.UsageMetadata),
+        (Encoding.UTF8.GetBytes("completion_tokens"), Name.CompletionTokens),
+        (Encoding.UTF8.GetBytes("promptTokenCount"), Name.PromptTokenCount),
+        (Encoding.UTF8.GetBytes("prompt_eval_count"), Name.PromptEvalCount),
+        (Encoding.UTF8.GetBytes("thoughtsTokenCount"), Name.ThoughtsTokenCount),
+        (Encoding.UTF8.GetBytes("candidatesTokenCount"), Name.CandidatesTokenCount),
+        (Encoding.UTF8.GetBytes("input_tokens_details"), Name.InputTokensDetails),
+        (Encoding.UTF8.GetBytes("prompt_tokens_details"), Name.PromptTokensDetails),
+        (Encoding.UTF8.GetBytes("cachedContentTokenCount"), Name.CachedContentTokenCount),
+        (Encoding.UTF8.GetBytes("cache_read_input_tokens"), Name.CacheReadInputTokens),
+        (Encoding.UTF8.GetBytes("cache_creation_input_tokens"), Name.CacheCreationInputTokens),
+    ];
+
     private static Name Lookup(ref Utf8JsonReader reader)
     {
         if (reader.ValueIsEscaped || reader.HasValueSequence) return Name.Unknown;
         var s = reader.ValueSpan;
-        return s.Length switch
+        foreach (var (utf8, name) in s_names)
         {
-            4 when s.SequenceEqual("meta"u8) => Name.Meta,
-            4 when s.SequenceEqual("text"u8) => Name.Text,
-            5 when s.SequenceEqual("usage"u8) => Name.Usage,
-            5 when s.SequenceEqual("delta"u8) => Name.Delta,
-            5 when s.SequenceEqual("parts"u8) => Name.Parts,
-            6 when s.SequenceEqual("tokens"u8) => Name.Tokens,
-            6 when s.SequenceEqual("x_groq"u8) => Name.XGroq,
-            7 when s.SequenceEqual("message"u8) => Name.Message,
-            7 when s.SequenceEqual("choices"u8) => Name.Choices,
-            7 when s.SequenceEqual("content"u8) => Name.Content,
-            8 when s.SequenceEqual("response"u8) => Name.Response,
-            8 when s.SequenceEqual("thinking"u8) => Name.Thinking,
-            10 when s.SequenceEqual("candidates"u8) => Name.Candidates,
-            10 when s.SequenceEqual("eval_count"u8) => Name.EvalCount,
-            12 when s.SequenceEqual("input_tokens"u8) => Name.InputTokens,
-            12 when s.SequenceEqual("billed_units"u8) => Name.BilledUnits,
-            13 when s.SequenceEqual("prompt_tokens"u8) => Name.PromptTokens,
-            13 when s.SequenceEqual("output_tokens"u8) => Name.OutputTokens,
-            13 when s.SequenceEqual("cached_tokens"u8) => Name.CachedTokens,
-            13 when s.SequenceEqual("usageMetadata"u8) => Name.UsageMetadata,
-            17 when s.SequenceEqual("completion_tokens"u8) => Name.CompletionTokens,
-            17 when s.SequenceEqual("promptTokenCount"u8) => Name.PromptTokenCount,
-            17 when s.SequenceEqual("prompt_eval_count"u8) => Name.PromptEvalCount,
-            18 when s.SequenceEqual("thoughtsTokenCount"u8) => Name.ThoughtsTokenCount,
-            20 when s.SequenceEqual("candidatesTokenCount"u8) => Name.CandidatesTokenCount,
-            20 when s.SequenceEqual("input_tokens_details"u8) => Name.InputTokensDetails,
-            21 when s.SequenceEqual("prompt_tokens_details"u8) => Name.PromptTokensDetails,
-            23 when s.SequenceEqual("cachedContentTokenCount"u8) => Name.CachedContentTokenCount,
-            23 when s.SequenceEqual("cache_read_input_tokens"u8) => Name.CacheReadInputTokens,
-            27 when s.SequenceEqual("cache_creation_input_tokens"u8) => Name.CacheCreationInputTokens,
-            _ => Name.Unknown,
-        };
+            if (utf8.Length == s.Length && s.SequenceEqual(utf8)) return name;
+        }
+        return Name.Unknown;
     }
 
     private enum Field
