@@ -335,7 +335,7 @@ public sealed class ProxyHandler
                 var produced = meter is not null && meter.Started && status is >= 200 and < 300;
                 if (produced)
                 {
-                    var usage = meter!.Scanner!.GetUsageOrEstimate(bodyLength);
+                    var usage = meter!.Scanner!.GetUsageOrEstimate(bodyLength, completed: error == ForwarderError.None);
                     _ledger.Settle(reservation, usage, price?.CostMicros(usage) ?? 0);
                 }
                 else

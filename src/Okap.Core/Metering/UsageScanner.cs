@@ -77,17 +77,21 @@ public sealed class UsageScanner
     }
 
     /// <summary>
-    /// Usage as reported, or estimated when the provider sent none (about four bytes a token):
-    /// input from the request body, output from the generated text seen.
+    /// Usage as reported, or estimated where the provider sent none (about four bytes a token): input from the request
+    /// body, output from the generated text seen. When the response was cut short (<paramref name="completed"/> false),
+    /// output is at least the estimate, since early counts (Anthropic's <c>message_start</c>) are placeholders.
     /// </summary>
-    public TokenUsage GetUsageOrEstimate(long requestBodyBytes)
+    public TokenUsage GetUsageOrEstimate(long requestBodyBytes, bool completed = true)
     {
         var estimatedOutput = (_textBytes + 3) / 4;
         if (!HasUsage) return new TokenUsage((requestBodyBytes + 3) / 4, 0, estimatedOutput);
         var usage = GetUsage();
-        // A stream cut short may carry input counts (Anthropic message_start) but no final output count.
-        if (_fields[(int)Field.Output] < 0 && _fields[(int)Field.AltOutput] < 0 && usage.OutputTokens < estimatedOutput)
+        var outputReported = _fields[(int)Field.Output] >= 0 || _fields[(int)Field.AltOutput] >= 0;
+        if ((!completed || !outputReported) && usage.OutputTokens < estimatedOutput)
             usage = usage with { OutputTokens = estimatedOutput };
+        var inputReported = _fields[(int)Field.Input] >= 0 || _fields[(int)Field.AltInput] >= 0;
+        if (!inputReported && usage.TotalInput == 0)
+            usage = usage with { InputTokens = (requestBodyBytes + 3) / 4 };
         return usage;
     }
 
