@@ -29,6 +29,9 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton<AccessKeyService>();
         services.TryAddSingleton<AccountService>();
         services.TryAddSingleton<OwnerResolver>();
+        services.TryAddSingleton(sp => new Metering.BudgetLedger(sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new Metering.BudgetService(sp.GetRequiredService<Stores.ITokenStore>(), sp.GetRequiredService<Stores.IUsageStore>(),
+            sp.GetRequiredService<Metering.BudgetLedger>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Owners);
         services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Requests);
         services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Tokens);

@@ -41,9 +41,11 @@ public sealed record UsageRowView(string TokenId, string Provider, string Period
 
 public sealed record UsageView(IReadOnlyList<UsageRowView> Rows);
 
-public sealed record SpendView(long Requests, long InputTokens, long OutputTokens, decimal CostUsd, decimal? CapUsd, decimal? RemainingUsd);
+public sealed record SpendView(string Period, long Requests, long InputTokens, long OutputTokens, decimal CostUsd, decimal ReservedUsd, decimal? CapUsd, decimal? RemainingUsd);
 
-public sealed record GrantUsageView(string Provider, SpendView Today, SpendView Month, int? RequestsPerDay, int? RequestsPerMinute);
+public sealed record RateView(int Limit, long Used, long Remaining);
+
+public sealed record GrantUsageView(string Provider, SpendView Today, SpendView Month, RateView? RequestsPerMinute, RateView? RequestsPerDay, int? TokensPerRequest);
 
 public sealed record TokenUsageView(string TokenId, IReadOnlyList<GrantUsageView> Grants);
 

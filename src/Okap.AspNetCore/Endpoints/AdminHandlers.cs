@@ -4,6 +4,7 @@ using Okap.AspNetCore.Admin;
 using Okap.AspNetCore.Auth;
 using Okap.AspNetCore.Http;
 using Okap.Core;
+using Okap.Core.Metering;
 using Okap.Core.Model;
 using Okap.Core.Requests;
 using Okap.Core.Services;
@@ -25,6 +26,7 @@ public sealed class AdminHandlers(
     AccessKeyService accessKeys,
     AuditLog audit,
     IUsageStore usage,
+    BudgetService budgets,
     TimeProvider time,
     IOptions<OkapHttpOptions> httpOptions,
     IOptions<OkapAdminOptions> adminOptions)
@@ -114,22 +116,14 @@ public sealed class AdminHandlers(
             ? TypedResults.Json(AdminMapping.ToView(t, time.GetUtcNow()), AdminJsonContext.Default.TokenView)
             : Errors.NotFound("token"));
 
+    /// <summary>Usage and what is left of each cap: stored totals plus this instance's unflushed counters and live reservations.</summary>
     public Task<IResult> TokenUsageAsync(HttpContext context, string id) => AsOwner(context, async (owner, ct) =>
     {
-        var token = await tokens.GetAsync(owner, id, ct);
-        if (token is null) return Errors.NotFound("token");
-        var now = time.GetUtcNow();
-        string day = UsageKeys.Day(now), month = UsageKeys.Month(now);
-        var grants = new List<GrantUsageView>();
-        foreach (var grant in token.Grants)
-        {
-            var counters = await usage.GetAsync(owner, UsageKeys.Grant(token.Id, grant.Provider), [day, month], ct);
-            grants.Add(new GrantUsageView(grant.Provider,
-                Spend(counters.FirstOrDefault(c => c.Period == day), grant.Limits.DailySpendMicros),
-                Spend(counters.FirstOrDefault(c => c.Period == month), grant.Limits.MonthlySpendMicros),
-                grant.Limits.RequestsPerDay, grant.Limits.RequestsPerMinute));
-        }
-        return TypedResults.Json(new TokenUsageView(token.Id, grants), AdminJsonContext.Default.TokenUsageView);
+        var budget = await budgets.GetTokenBudgetAsync(owner, id, ct);
+        if (budget is null) return Errors.NotFound("token");
+        var grants = budget.Grants.Select(g => new GrantUsageView(g.Provider, Spend(g.Day), Spend(g.Month),
+            Rate(g.RequestsPerMinute), Rate(g.RequestsPerDay), g.TokensPerRequest)).ToArray();
+        return TypedResults.Json(new TokenUsageView(budget.TokenId, grants), AdminJsonContext.Default.TokenUsageView);
     });
 
     /// <summary><c>GET /okap/admin/usage?days=30</c>: daily counters of every token of the owner.</summary>
@@ -261,12 +255,10 @@ public sealed class AdminHandlers(
 
     private static string? Empty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
-    private static SpendView Spend(UsageCounter? counter, long? capMicros)
-    {
-        var cost = counter?.CostMicros ?? 0;
-        return new SpendView(counter?.Requests ?? 0, counter?.InputTokens ?? 0, counter?.OutputTokens ?? 0, cost / 1_000_000m,
-            AdminMapping.Usd(capMicros), capMicros is null ? null : Math.Max(0, capMicros.Value - cost) / 1_000_000m);
-    }
+    private static SpendView Spend(PeriodBudget p) => new(p.Period[2..], p.Requests, p.InputTokens, p.OutputTokens, p.CostMicros / 1_000_000m,
+        p.ReservedMicros / 1_000_000m, AdminMapping.Usd(p.LimitMicros), AdminMapping.Usd(p.RemainingMicros));
+
+    private static RateView? Rate(RateBudget? r) => r is null ? null : new RateView(r.Limit, r.Used, r.Remaining);
 
     private static UsageRowView ToRow(UsageCounter c)
     {
