@@ -33,7 +33,7 @@ dotnet build Okap.Tests.slnf -c Release -warnaserror -nologo -v:q
 
 step "Azure Functions app"
 feed="$root/../shared/functions-feed"
-if [ -d "$feed" ]; then
+if [ -d "$feed" ] && [ -d src/Okap.Functions ]; then
   feed=$(cd "$feed" && pwd)
   dotnet build src/Okap.Functions -c Release -nologo -v:q -p:RestoreAdditionalProjectSources="$feed"
   export OKAP_FUNCTIONS_METADATA="$root/src/Okap.Functions/bin/Release/net10.0/functions.metadata"

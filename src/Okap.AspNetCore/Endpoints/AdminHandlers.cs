@@ -70,7 +70,13 @@ public sealed class AdminHandlers(
                     if (invalid is not null) return Errors.Invalid(invalid);
                     parsed.Add(grant!);
                 }
-                grants = parsed;
+                // Models or capabilities left out keep what was asked.
+                var asked = (await requests.GetAsync(owner, id, ct))?.Requested ?? [];
+                grants = parsed.Select(g => asked.FirstOrDefault(a => a.Provider == g.Provider) is not { } a ? g : g with
+                {
+                    Models = ReferenceEquals(g.Models, InheritList) ? a.Models : g.Models,
+                    Capabilities = ReferenceEquals(g.Capabilities, InheritList) ? a.Capabilities : g.Capabilities,
+                }).ToArray();
             }
         }
         return Map(await requests.DecideAsync(owner, id, new Decision(true, grants), ct), r => AdminMapping.ToView(r, time.GetUtcNow()), AdminJsonContext.Default.RequestView, "request");
@@ -224,8 +230,11 @@ public sealed class AdminHandlers(
         {
             return (null, new FieldError(path + ".capabilities", $"unknown capability {bad}"));
         }
-        return (new Grant(body.Provider, body.Models ?? [], body.Capabilities ?? [], limits!, expires), null);
+        return (new Grant(body.Provider, (IReadOnlyList<string>?)body.Models ?? InheritList, (IReadOnlyList<string>?)body.Capabilities ?? InheritList, limits!, expires), null);
     }
+
+    // Marks a list the owner left out of a narrowed grant (as opposed to an explicit empty list, meaning "all").
+    private static readonly string[] InheritList = new string[0];
 
     private static (Limits?, FieldError?) ParseLimits(Protocol.OkapLimits? limits, string path) => AccessRequestParser.ParseLimitsForOwner(limits, path);
 

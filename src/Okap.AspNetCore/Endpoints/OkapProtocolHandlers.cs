@@ -31,15 +31,10 @@ public sealed class OkapProtocolHandlers(
     public async Task<IResult> RequestAsync(HttpContext context)
     {
         var ct = context.RequestAborted;
-        if (rateLimiter.TryAcquire(context) is { } limited) return limited;
-        var (body, error) = await BoundedJson.ReadAsync(context.Request, OkapJsonContext.Default.OkapAccessRequest, _maxBody, ct);
+        var (owner, draft, error) = await AcceptAsync(context, OkapJsonContext.Default.OkapAccessRequest, parser.Parse);
         if (error is not null) return error;
-        var (draft, invalid) = parser.Parse(body!);
-        if (invalid is not null) return Errors.Invalid(invalid);
-        var owner = await owners.ResolveAsync(context.Request.Host.Host, ct);
-        if (owner is null) return UnknownVault();
 
-        var created = await requests.CreateAsync(owner.Id, draft!, ClientAddress.Of(context), ct);
+        var created = await requests.CreateOrResumeAsync(owner!.Id, draft!, ClientAddress.Of(context), ct);
         var request = created.Request;
         if (request.Status == RequestStatus.Pending && _vault.DecisionWait > TimeSpan.Zero)
         {
@@ -52,15 +47,10 @@ public sealed class OkapProtocolHandlers(
     public async Task<IResult> AuthorizeAsync(HttpContext context)
     {
         var ct = context.RequestAborted;
-        if (rateLimiter.TryAcquire(context) is { } limited) return limited;
-        var (body, error) = await BoundedJson.ReadAsync(context.Request, OkapJsonContext.Default.OkapAuthorizeRequest, _maxBody, ct);
+        var (owner, draft, error) = await AcceptAsync(context, OkapJsonContext.Default.OkapAuthorizeRequest, parser.Parse);
         if (error is not null) return error;
-        var (draft, invalid) = parser.Parse(body!);
-        if (invalid is not null) return Errors.Invalid(invalid);
-        var owner = await owners.ResolveAsync(context.Request.Host.Host, ct);
-        if (owner is null) return UnknownVault();
 
-        var created = await requests.CreateAsync(owner.Id, draft!, ClientAddress.Of(context), ct);
+        var created = await requests.CreateAsync(owner!.Id, draft!, ClientAddress.Of(context), ct);
         return await SpecReplyAsync(created.Request, created.PollHandle, ct);
     }
 
@@ -88,6 +78,19 @@ public sealed class OkapProtocolHandlers(
             }
         }
         return await SpecReplyAsync(request, handle, ct);
+    }
+
+    /// <summary>The shared front of both request routes: rate limit, bounded body, validation, whose vault.</summary>
+    private async Task<(Owner? Owner, AccessRequestDraft? Draft, IResult? Error)> AcceptAsync<T>(HttpContext context,
+        System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, Func<T, (AccessRequestDraft?, FieldError?)> parse) where T : class
+    {
+        if (rateLimiter.TryAcquire(context) is { } limited) return (null, null, limited);
+        var (body, error) = await BoundedJson.ReadAsync(context.Request, typeInfo, _maxBody, context.RequestAborted);
+        if (error is not null) return (null, null, error);
+        var (draft, invalid) = parse(body!);
+        if (invalid is not null) return (null, null, Errors.Invalid(invalid));
+        var owner = await owners.ResolveAsync(context.Request.Host.Host, context.RequestAborted);
+        return owner is null ? (null, null, UnknownVault()) : (owner, draft, null);
     }
 
     /// <summary><c>GET /okap/health</c>.</summary>

@@ -12,6 +12,7 @@ public sealed record Limits
     public static Limits None { get; } = new();
 
     /// <summary>True when any spend cap is set, so every call must be priced.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool HasSpendCap => MonthlySpendMicros is not null || DailySpendMicros is not null;
 }
 

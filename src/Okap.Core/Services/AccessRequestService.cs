@@ -27,6 +27,42 @@ public sealed class AccessRequestService(IVaultStores stores, AuditLog audit, Ti
 {
     private readonly VaultOptions _options = options.Value;
 
+    /// <summary>
+    /// The Python SDK has no poll handle: an app whose held call ran out simply sends the same request again. So an
+    /// SDK-shape request identical to an earlier one from the same address (same app, same grants) resumes that
+    /// request while it is pending, or picks up its token if it was approved and not yet handed over, instead of
+    /// asking the person a second time.
+    /// </summary>
+    public async Task<CreatedRequest> CreateOrResumeAsync(string ownerId, AccessRequestDraft draft, string? clientAddress, CancellationToken ct)
+    {
+        if (draft.Shape == RequestShape.Sdk)
+        {
+            var now = time.GetUtcNow();
+            var fingerprint = Fingerprint(draft.Requested);
+            var recent = await stores.Requests.ListAsync(ownerId, null, 50, null, ct);
+            foreach (var earlier in recent.Items)
+            {
+                if (earlier.Shape != RequestShape.Sdk || earlier.TokenId is not null || earlier.ClientAddress != clientAddress
+                    || earlier.AppName != draft.AppName || earlier.CreatedAt < now - _options.PendingRequestLifetime
+                    || Fingerprint(earlier.Requested) != fingerprint)
+                {
+                    continue;
+                }
+                var status = earlier.EffectiveStatus(now);
+                if (status == RequestStatus.Pending || (status == RequestStatus.Approved && earlier.DecidedBy == "owner"))
+                {
+                    return new CreatedRequest(earlier, null);
+                }
+            }
+        }
+        return await CreateAsync(ownerId, draft, clientAddress, ct);
+    }
+
+    /// <summary>A canonical text of grants, to recognise a repeated request.</summary>
+    internal static string Fingerprint(IReadOnlyList<Grant> grants) => string.Join(";", grants.Select(g =>
+        $"{g.Provider}|{string.Join(",", g.Models)}|{string.Join(",", g.Capabilities)}|{g.Limits.MonthlySpendMicros}|{g.Limits.DailySpendMicros}|" +
+        $"{g.Limits.RequestsPerMinute}|{g.Limits.RequestsPerDay}|{g.Limits.TokensPerRequest}|{g.ExpiresAt?.UtcTicks}"));
+
     public async Task<CreatedRequest> CreateAsync(string ownerId, AccessRequestDraft draft, string? clientAddress, CancellationToken ct)
     {
         var now = time.GetUtcNow();
@@ -84,7 +120,9 @@ public sealed class AccessRequestService(IVaultStores stores, AuditLog audit, Ti
         AccessRequest decided;
         if (decision.Approve)
         {
-            var grants = decision.Grants ?? request.Requested;
+            // A limit or expiry the owner left out keeps what was asked: leaving it out cannot widen the grant.
+            var grants = decision.Grants?.Select(g => GrantRules.InheritOmitted(request.Requested.FirstOrDefault(r => r.Provider == g.Provider), g)).ToArray()
+                ?? request.Requested;
             if (grants.Count == 0) return Result<AccessRequest>.Invalid("grants", "grant at least one provider, or deny");
             for (var i = 0; i < grants.Count; i++)
             {

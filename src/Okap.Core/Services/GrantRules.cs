@@ -20,6 +20,20 @@ public static class GrantRules
         return null;
     }
 
+    /// <summary>Fills the limits and expiry an owner left out of a narrowed grant with what was requested.</summary>
+    public static Grant InheritOmitted(Grant? requested, Grant granted) => requested is null ? granted : granted with
+    {
+        Limits = new Limits
+        {
+            MonthlySpendMicros = granted.Limits.MonthlySpendMicros ?? requested.Limits.MonthlySpendMicros,
+            DailySpendMicros = granted.Limits.DailySpendMicros ?? requested.Limits.DailySpendMicros,
+            RequestsPerMinute = granted.Limits.RequestsPerMinute ?? requested.Limits.RequestsPerMinute,
+            RequestsPerDay = granted.Limits.RequestsPerDay ?? requested.Limits.RequestsPerDay,
+            TokensPerRequest = granted.Limits.TokensPerRequest ?? requested.Limits.TokensPerRequest,
+        },
+        ExpiresAt = granted.ExpiresAt ?? requested.ExpiresAt,
+    };
+
     /// <summary>Lowers every limit to <paramref name="caps"/>, filling limits the request left open.</summary>
     public static Limits Clamp(Limits asked, Limits caps) => new()
     {

@@ -1,0 +1,147 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Okap.Server.Tests;
+
+/// <summary>The self-hosted server on a temporary SQLite data folder, with captured logs and optional fake time.</summary>
+public sealed class VaultFactory : WebApplicationFactory<Program>
+{
+    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "okap-tests-" + Guid.NewGuid().ToString("N"));
+    public LogCapture Logs { get; } = new();
+    public FakeTimeProvider? Time { get; init; }
+    public Dictionary<string, string?> Settings { get; } = new()
+    {
+        ["Okap:PublicUrl"] = "http://localhost",
+        ["Okap:Auth:AllowRegistration"] = "true",
+        ["Okap:DecisionWait"] = "00:00:00",
+        ["Okap:DecisionPollInterval"] = "00:00:00.050",
+        ["Okap:Http:PublicRequestsPerMinute"] = "10000",
+    };
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("Okap:Sqlite:DataDirectory", DataDirectory);
+        foreach (var (key, value) in Settings) builder.UseSetting(key, value);
+        builder.ConfigureLogging(logging =>
+        {
+            logging.SetMinimumLevel(LogLevel.Trace);
+            logging.AddProvider(Logs);
+        });
+        if (Time is not null) builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));
+    }
+
+    /// <summary>A client on the given host (the vault resolves per-person addresses from it), keeping cookies.</summary>
+    public HttpClient ClientFor(string host = "localhost")
+    {
+        var client = CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri($"http://{host}"), AllowAutoRedirect = false, HandleCookies = true });
+        return client;
+    }
+
+    /// <summary>Registers an account and returns a signed-in client with its anti-forgery header set.</summary>
+    public async Task<HttpClient> SignUpAsync(string userName, string host = "localhost")
+    {
+        var client = ClientFor(host);
+        var created = await client.PostAsJsonAsync("/okap/account/setup", new { user_name = userName, password = "correct horse battery" });
+        Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+        await ArmCsrfAsync(client);
+        return client;
+    }
+
+    public static async Task ArmCsrfAsync(HttpClient client)
+    {
+        var session = await client.GetFromJsonAsync<JsonObject>("/okap/account/session");
+        client.DefaultRequestHeaders.Remove("X-CSRF-TOKEN");
+        client.DefaultRequestHeaders.Add("X-CSRF-TOKEN", session!["csrf_token"]!.GetValue<string>());
+    }
+
+    /// <summary>Every byte of the SQLite database and its write-ahead log.</summary>
+    public byte[] DatabaseBytes()
+    {
+        var bytes = new List<byte>();
+        foreach (var file in Directory.GetFiles(DataDirectory, "*", SearchOption.AllDirectories))
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            bytes.AddRange(copy.ToArray());
+        }
+        return bytes.ToArray();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+/// <summary>Collects every log line the server writes, with exception texts.</summary>
+public sealed class LogCapture : ILoggerProvider
+{
+    private readonly ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyCollection<string> Lines => _lines;
+
+    public string All => string.Join('\n', _lines);
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
+
+    public void Dispose() { }
+
+    private sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => true;
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
+    }
+}
+
+/// <summary>Request bodies as the Python SDK and spec clients send them.</summary>
+public static class Bodies
+{
+    public static object Sdk(string provider = "openai", string app = "My AI App", object? limits = null, string[]? models = null, string[]? capabilities = null, string? expires = null) => new Dictionary<string, object?>
+    {
+        ["okap"] = "1.0",
+        ["provider"] = provider,
+        ["models"] = models ?? ["gpt-4o-mini", "gpt-4"],
+        ["capabilities"] = capabilities ?? ["chat"],
+        ["limits"] = limits ?? new { monthly_spend = 10.0, requests_per_minute = 60 },
+        ["expires"] = expires ?? DateTime.UtcNow.AddDays(30).ToString("yyyy-MM-dd"),
+        ["reason"] = "For AI-powered features",
+        ["app_name"] = app,
+        ["app_url"] = "https://app.example.com",
+    }.Where(kv => kv.Value is not null).ToDictionary();
+
+    public static object Spec(string app = "Example App", params string[] providers) => new
+    {
+        okap = "1.0",
+        authorization_details = (providers.Length == 0 ? ["openai"] : providers).Select(p => new
+        {
+            type = "ai_model_access",
+            provider = p,
+            models = p == "openai" ? new[] { "gpt-4" } : [],
+            capabilities = new[] { "chat", "embeddings" },
+            limits = new { monthly_spend = 10.00, daily_spend = 1.00, requests_per_minute = 60, requests_per_day = 1000 },
+            reason = "human-readable",
+        }).ToArray(),
+        client = new { name = app, url = "https://app.example.com", callback = "https://app.example.com/callback" },
+    };
+
+    public static async Task<JsonObject> JsonAsync(this HttpResponseMessage response) =>
+        JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+
+    public static StringContent Raw(string json, string contentType = "application/json") => new(json, new MediaTypeHeaderValue(contentType));
+
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+}

@@ -1,0 +1,952 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Okap.Core.Model;
+using Okap.Core.Stores;
+
+namespace Okap.Storage.Tests;
+
+/// <summary>
+/// The behaviour every <see cref="IVaultStores"/> + <see cref="ISecretStore"/> implementation must show.
+/// Subclass it once per implementation (SQLite, Azure Table Storage, ...) and implement the factory methods.
+/// </summary>
+/// <remarks>
+/// Every test makes its own owner ids (a new GUID each), so tests are independent of each other and of
+/// anything else in the store: implementations may share one database or table account across all tests.
+/// Times used are UTC with millisecond precision; stores must round-trip them exactly.
+/// Listings: a page holds at most pageSize items and is full unless it is the last; a page with fewer items ends
+/// the listing (null token); an exactly full last page may carry a token whose next page is empty.
+/// </remarks>
+public abstract class VaultStoreContract : IAsyncLifetime
+{
+    /// <summary>A fixed instant used as the base of all test times (millisecond precision, UTC).</summary>
+    protected static readonly DateTimeOffset T0 = new(2026, 11, 24, 12, 0, 0, 123, TimeSpan.Zero);
+
+    private static readonly JsonSerializerOptions CompareOptions = new()
+    {
+        Converters = { new UtcInstantConverter(), new JsonStringEnumConverter() },
+        WriteIndented = false,
+    };
+
+    protected static CancellationToken Ct => CancellationToken.None;
+
+    /// <summary>The stores under test, created and initialised before each test.</summary>
+    protected IVaultStores Stores { get; private set; } = null!;
+
+    /// <summary>The secret store under test, created after <see cref="Stores"/>.</summary>
+    protected ISecretStore Secrets { get; private set; } = null!;
+
+    /// <summary>Creates the stores under test; <see cref="IVaultStores.InitializeAsync"/> is called by the suite.</summary>
+    protected abstract Task<IVaultStores> CreateStoresAsync();
+
+    /// <summary>Creates the secret store under test (it may share storage with <paramref name="stores"/>).</summary>
+    protected abstract ISecretStore CreateSecretStore(IVaultStores stores);
+
+    /// <summary>
+    /// The raw value the backend keeps at rest for this secret (e.g. the ciphertext column), used to check the
+    /// secret is not stored in clear; null when the backend gives no such view (the check is then skipped).
+    /// </summary>
+    protected virtual Task<string?> ReadStoredSecretAsync(string ownerId, string provider) => Task.FromResult<string?>(null);
+
+    /// <summary>Releases what <see cref="CreateStoresAsync"/> created.</summary>
+    protected virtual Task DisposeStoresAsync(IVaultStores stores) => Task.CompletedTask;
+
+    public async Task InitializeAsync()
+    {
+        Stores = await CreateStoresAsync();
+        await Stores.InitializeAsync(Ct);
+        Secrets = CreateSecretStore(Stores);
+    }
+
+    public Task DisposeAsync() => Stores is null ? Task.CompletedTask : DisposeStoresAsync(Stores);
+
+    // ───────────────────────────── helpers ─────────────────────────────
+
+    protected static string NewId(string prefix) => string.Concat(prefix, "_", Guid.NewGuid().ToString("N"));
+
+    protected static string NewOwnerId() => NewId("own");
+
+    protected static Grant SampleGrant(string provider = "openai", DateTimeOffset? expires = null) => new(
+        provider,
+        ["gpt-4o", "gpt-4o-mini"],
+        ["chat"],
+        new Limits { MonthlySpendMicros = 5_000_000, DailySpendMicros = 1_000_000, RequestsPerMinute = 60, RequestsPerDay = 1000, TokensPerRequest = 4096 },
+        expires ?? T0.AddDays(30));
+
+    protected static AccessRequest NewRequest(string ownerId, DateTimeOffset createdAt, RequestStatus status = RequestStatus.Pending, string? id = null) => new()
+    {
+        Id = id ?? NewId("req"),
+        OwnerId = ownerId,
+        Shape = RequestShape.Spec,
+        AppName = "Test App",
+        AppUrl = "https://app.example",
+        RedirectUri = "https://app.example/callback",
+        Reason = "testing",
+        ClientAddress = "203.0.113.7",
+        Requested = [SampleGrant("openai"), SampleGrant("anthropic", expires: null) with { ExpiresAt = null, Models = [], Capabilities = [], Limits = Limits.None }],
+        Status = status,
+        CreatedAt = createdAt,
+        ExpiresAt = createdAt.AddMinutes(10),
+        PollHandleHash = "ab" + Guid.NewGuid().ToString("N"),
+    };
+
+    protected static TokenRecord NewToken(string ownerId, DateTimeOffset createdAt, string? id = null) => new()
+    {
+        Id = id ?? NewId("tok"),
+        Hash = Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N"),
+        OwnerId = ownerId,
+        RequestId = NewId("req"),
+        AppName = "Test App",
+        AppUrl = "https://app.example",
+        DisplayPrefix = "okap_abcdefg",
+        Grants = [SampleGrant("openai"), SampleGrant("gemini", T0.AddDays(1))],
+        CreatedAt = createdAt,
+        ExpiresAt = T0.AddDays(1),
+    };
+
+    protected static AuditEvent NewAudit(string ownerId, DateTimeOffset at, string evt = AuditEvents.TokenUsed, string? app = "Test App") => new()
+    {
+        Id = NewId("aud"),
+        OwnerId = ownerId,
+        At = at,
+        Event = evt,
+        AppName = app,
+        ClientAddress = "198.51.100.2",
+        RequestId = NewId("req"),
+        TokenId = NewId("tok"),
+        Detail = "detail text",
+    };
+
+    protected static AutoApprovePolicy NewPolicy(string ownerId, DateTimeOffset createdAt, string? id = null) => new()
+    {
+        Id = id ?? NewId("pol"),
+        OwnerId = ownerId,
+        Name = "CI jobs",
+        AppName = "ci-bot",
+        Providers = ["openai", "anthropic"],
+        Models = ["gpt-4o-mini"],
+        Capabilities = ["chat", "embeddings"],
+        MaxLimits = new Limits { DailySpendMicros = 2_000_000, RequestsPerMinute = 10 },
+        MaxDays = 7,
+        Enabled = true,
+        CreatedAt = createdAt,
+    };
+
+    protected static PersonalAccessKey NewAccessKey(string ownerId, DateTimeOffset createdAt) => new()
+    {
+        Id = NewId("pat"),
+        OwnerId = ownerId,
+        Name = "laptop",
+        Hash = Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N"),
+        DisplayPrefix = "okap_pat_abc",
+        CreatedAt = createdAt,
+        ExpiresAt = createdAt.AddDays(90),
+    };
+
+    protected static MasterKeyInfo NewKeyInfo(string ownerId, string provider, DateTimeOffset at) => new()
+    {
+        OwnerId = ownerId,
+        Provider = provider,
+        Label = "personal",
+        Last4 = "wxyz",
+        BaseUrl = provider == "ollama" ? "http://localhost:11434" : null,
+        AuthKind = MasterKeyAuthKinds.Key,
+        CreatedAt = at,
+        UpdatedAt = at,
+    };
+
+    /// <summary>Deep, value-based comparison (lists by content, instants by UTC value).</summary>
+    protected static void AssertEquivalent<T>(T expected, T? actual)
+    {
+        Assert.NotNull(actual);
+        Assert.Equal(JsonSerializer.Serialize(expected, CompareOptions), JsonSerializer.Serialize(actual, CompareOptions));
+    }
+
+    private static async Task<List<T>> ReadAllPagesAsync<T>(Func<string?, Task<Page<T>>> page, int maxPages = 100)
+    {
+        var all = new List<T>();
+        string? token = null;
+        for (var n = 0; n < maxPages; n++)
+        {
+            var current = await page(token);
+            all.AddRange(current.Items);
+            token = current.ContinuationToken;
+            if (token is null) return all;
+        }
+        throw new InvalidOperationException("Paging did not end.");
+    }
+
+    private sealed class UtcInstantConverter : JsonConverter<DateTimeOffset>
+    {
+        public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            throw new NotSupportedException();
+
+        public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(value.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+    }
+
+    // ───────────────────────────── owners ─────────────────────────────
+
+    [Fact]
+    public async Task Owner_CreateWithAccount_GetFindAndAccountRoundTrip()
+    {
+        var owner = new Owner(NewOwnerId(), NewId("slug").ToLowerInvariant(), "Ada Lovelace", T0);
+        var account = new LocalAccount { OwnerId = owner.Id, UserName = NewId("user").ToLowerInvariant(), PasswordHash = "AQAAAAIAAYagAAAAE-hash" };
+
+        await Stores.Owners.CreateOwnerAsync(owner, account, Ct);
+
+        Assert.Equal(owner, await Stores.Owners.GetOwnerAsync(owner.Id, Ct));
+        Assert.Equal(owner, await Stores.Owners.FindOwnerBySlugAsync(owner.Slug, Ct));
+        var found = await Stores.Owners.FindAccountAsync(account.UserName, Ct);
+        Assert.Equal(account, found);
+    }
+
+    [Fact]
+    public async Task Owner_CreateWithoutAccount_AndUnknownLookupsReturnNull()
+    {
+        var owner = new Owner(NewOwnerId(), NewId("slug").ToLowerInvariant(), "No Password", T0);
+        await Stores.Owners.CreateOwnerAsync(owner, null, Ct);
+
+        Assert.Equal(owner, await Stores.Owners.GetOwnerAsync(owner.Id, Ct));
+        Assert.Null(await Stores.Owners.GetOwnerAsync(NewOwnerId(), Ct));
+        Assert.Null(await Stores.Owners.FindOwnerBySlugAsync(NewId("nobody").ToLowerInvariant(), Ct));
+        Assert.Null(await Stores.Owners.FindAccountAsync(NewId("nouser").ToLowerInvariant(), Ct));
+    }
+
+    [Fact]
+    public async Task Owner_Count_GrowsWithEachOwner()
+    {
+        var before = await Stores.Owners.CountOwnersAsync(Ct);
+        await Stores.Owners.CreateOwnerAsync(new Owner(NewOwnerId(), NewId("s").ToLowerInvariant(), "One", T0), null, Ct);
+        await Stores.Owners.CreateOwnerAsync(new Owner(NewOwnerId(), NewId("s").ToLowerInvariant(), "Two", T0), null, Ct);
+        var after = await Stores.Owners.CountOwnersAsync(Ct);
+        Assert.True(after >= before + 2, $"count went from {before} to {after}");
+    }
+
+    [Fact]
+    public async Task Account_Update_PersistsFailedAttemptsAndLockout_ThenReset()
+    {
+        var owner = new Owner(NewOwnerId(), NewId("slug").ToLowerInvariant(), "Locked Out", T0);
+        var account = new LocalAccount { OwnerId = owner.Id, UserName = NewId("user").ToLowerInvariant(), PasswordHash = "hash-1" };
+        await Stores.Owners.CreateOwnerAsync(owner, account, Ct);
+
+        var locked = account with { FailedAttempts = 5, LockedUntil = T0.AddMinutes(15) };
+        await Stores.Owners.UpdateAccountAsync(locked, Ct);
+        Assert.Equal(locked, await Stores.Owners.FindAccountAsync(account.UserName, Ct));
+
+        var reset = locked with { FailedAttempts = 0, LockedUntil = null, PasswordHash = "hash-2" };
+        await Stores.Owners.UpdateAccountAsync(reset, Ct);
+        Assert.Equal(reset, await Stores.Owners.FindAccountAsync(account.UserName, Ct));
+    }
+
+    [Fact]
+    public async Task ExternalLogin_CreateAndFind_SecondCreateWithSameLoginReturnsFalse()
+    {
+        var issuer = "https://login.example/" + Guid.NewGuid().ToString("N");
+        var subject = NewId("sub");
+        var first = new Owner(NewOwnerId(), NewId("slug").ToLowerInvariant(), "First", T0);
+        var second = new Owner(NewOwnerId(), NewId("slug").ToLowerInvariant(), "Second", T0);
+
+        Assert.Null(await Stores.Owners.FindExternalLoginAsync(issuer, subject, Ct));
+        Assert.True(await Stores.Owners.CreateOwnerWithExternalLoginAsync(first, new ExternalLogin(issuer, subject, first.Id), Ct));
+        Assert.Equal(first.Id, await Stores.Owners.FindExternalLoginAsync(issuer, subject, Ct));
+        Assert.Equal(first, await Stores.Owners.GetOwnerAsync(first.Id, Ct));
+
+        Assert.False(await Stores.Owners.CreateOwnerWithExternalLoginAsync(second, new ExternalLogin(issuer, subject, second.Id), Ct));
+        Assert.Equal(first.Id, await Stores.Owners.FindExternalLoginAsync(issuer, subject, Ct));
+
+        // Same subject at another issuer is a different login.
+        Assert.Null(await Stores.Owners.FindExternalLoginAsync(issuer + "/other", subject, Ct));
+    }
+
+    // ───────────────────────────── requests ─────────────────────────────
+
+    [Fact]
+    public async Task Request_CreateThenGet_RoundTripsEveryFieldWithAStamp()
+    {
+        var owner = NewOwnerId();
+        var request = NewRequest(owner, T0) with
+        {
+            Granted = [SampleGrant("openai") with { Models = ["gpt-4o-mini"] }],
+            Status = RequestStatus.Approved,
+            DecidedAt = T0.AddSeconds(30),
+            DecidedBy = "owner",
+            TokenId = NewId("tok"),
+            ClaimedAt = T0.AddSeconds(31),
+        };
+        await Stores.Requests.CreateAsync(request, Ct);
+
+        var stored = await Stores.Requests.GetAsync(owner, request.Id, Ct);
+        Assert.NotNull(stored);
+        Assert.False(string.IsNullOrEmpty(stored.ConcurrencyStamp));
+        AssertEquivalent(request, stored with { ConcurrencyStamp = null });
+        Assert.Null(await Stores.Requests.GetAsync(owner, NewId("req"), Ct));
+    }
+
+    [Fact]
+    public async Task Request_MinimalFields_RoundTrip()
+    {
+        var owner = NewOwnerId();
+        var request = new AccessRequest
+        {
+            Id = NewId("req"),
+            OwnerId = owner,
+            Shape = RequestShape.Sdk,
+            AppName = "bare",
+            Requested = [new Grant("openai", [], [], Limits.None, null)],
+            Status = RequestStatus.Pending,
+            CreatedAt = T0,
+            ExpiresAt = T0.AddMinutes(5),
+        };
+        await Stores.Requests.CreateAsync(request, Ct);
+        var stored = await Stores.Requests.GetAsync(owner, request.Id, Ct);
+        Assert.NotNull(stored);
+        AssertEquivalent(request, stored with { ConcurrencyStamp = null });
+    }
+
+    [Fact]
+    public async Task Request_List_NewestFirst_WithPagingAndStatusFilter()
+    {
+        var owner = NewOwnerId();
+        var created = new List<AccessRequest>();
+        for (var i = 0; i < 5; i++)
+        {
+            var r = NewRequest(owner, T0.AddMinutes(i), i % 2 == 0 ? RequestStatus.Pending : RequestStatus.Denied);
+            created.Add(r);
+            await Stores.Requests.CreateAsync(r, Ct);
+        }
+        var newestFirst = created.OrderByDescending(r => r.CreatedAt).Select(r => r.Id).ToList();
+
+        var page1 = await Stores.Requests.ListAsync(owner, null, 2, null, Ct);
+        Assert.Equal(newestFirst.Take(2), page1.Items.Select(r => r.Id));
+        Assert.NotNull(page1.ContinuationToken);
+        var page2 = await Stores.Requests.ListAsync(owner, null, 2, page1.ContinuationToken, Ct);
+        Assert.Equal(newestFirst.Skip(2).Take(2), page2.Items.Select(r => r.Id));
+        Assert.NotNull(page2.ContinuationToken);
+        var page3 = await Stores.Requests.ListAsync(owner, null, 2, page2.ContinuationToken, Ct);
+        Assert.Equal(newestFirst.Skip(4), page3.Items.Select(r => r.Id));
+        Assert.Null(page3.ContinuationToken);
+
+        var all = await Stores.Requests.ListAsync(owner, null, 50, null, Ct);
+        Assert.Equal(newestFirst, all.Items.Select(r => r.Id));
+        Assert.Null(all.ContinuationToken);
+        Assert.All(all.Items, r => Assert.False(string.IsNullOrEmpty(r.ConcurrencyStamp)));
+        AssertEquivalent(created[4], all.Items[0] with { ConcurrencyStamp = null });
+
+        var pending = await ReadAllPagesAsync(t => Stores.Requests.ListAsync(owner, RequestStatus.Pending, 1, t, Ct));
+        Assert.Equal(created.Where(r => r.Status == RequestStatus.Pending).OrderByDescending(r => r.CreatedAt).Select(r => r.Id), pending.Select(r => r.Id));
+        var denied = await Stores.Requests.ListAsync(owner, RequestStatus.Denied, 10, null, Ct);
+        Assert.Equal(2, denied.Items.Count);
+        Assert.All(denied.Items, r => Assert.Equal(RequestStatus.Denied, r.Status));
+        Assert.Empty((await Stores.Requests.ListAsync(owner, RequestStatus.Approved, 10, null, Ct)).Items);
+    }
+
+    [Fact]
+    public async Task Request_List_SameCreatedAt_PagesWithoutDuplicatesOrGaps()
+    {
+        var owner = NewOwnerId();
+        var ids = new HashSet<string>();
+        for (var i = 0; i < 7; i++)
+        {
+            var r = NewRequest(owner, T0);
+            ids.Add(r.Id);
+            await Stores.Requests.CreateAsync(r, Ct);
+        }
+        var listed = await ReadAllPagesAsync(t => Stores.Requests.ListAsync(owner, null, 3, t, Ct));
+        Assert.Equal(7, listed.Count);
+        Assert.Equal(ids.OrderBy(x => x, StringComparer.Ordinal), listed.Select(r => r.Id).OrderBy(x => x, StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Request_TryUpdate_SucceedsWithCurrentStamp_AndStaleStampLoses()
+    {
+        var owner = NewOwnerId();
+        var request = NewRequest(owner, T0);
+        await Stores.Requests.CreateAsync(request, Ct);
+        var read = (await Stores.Requests.GetAsync(owner, request.Id, Ct))!;
+
+        var approved = read with
+        {
+            Status = RequestStatus.Approved,
+            Granted = [SampleGrant("openai")],
+            DecidedAt = T0.AddMinutes(1),
+            DecidedBy = "owner",
+        };
+        Assert.True(await Stores.Requests.TryUpdateAsync(approved, Ct));
+
+        var after = (await Stores.Requests.GetAsync(owner, request.Id, Ct))!;
+        Assert.NotEqual(read.ConcurrencyStamp, after.ConcurrencyStamp);
+        AssertEquivalent(approved with { ConcurrencyStamp = null }, after with { ConcurrencyStamp = null });
+
+        // Same (now stale) stamp again: loses and changes nothing.
+        Assert.False(await Stores.Requests.TryUpdateAsync(read with { Status = RequestStatus.Denied, DenyReason = "late" }, Ct));
+        var unchanged = (await Stores.Requests.GetAsync(owner, request.Id, Ct))!;
+        Assert.Equal(RequestStatus.Approved, unchanged.Status);
+        Assert.Equal(after.ConcurrencyStamp, unchanged.ConcurrencyStamp);
+
+        // A fresh stamp works again.
+        Assert.True(await Stores.Requests.TryUpdateAsync(unchanged with { TokenId = "tok_x", ClaimedAt = T0.AddMinutes(2) }, Ct));
+        Assert.Equal("tok_x", (await Stores.Requests.GetAsync(owner, request.Id, Ct))!.TokenId);
+    }
+
+    [Fact]
+    public async Task Request_TryUpdate_TwoConcurrentUpdatesFromSameStamp_ExactlyOneWins()
+    {
+        for (var round = 0; round < 5; round++)
+        {
+            var owner = NewOwnerId();
+            var request = NewRequest(owner, T0);
+            await Stores.Requests.CreateAsync(request, Ct);
+            var read = (await Stores.Requests.GetAsync(owner, request.Id, Ct))!;
+
+            var approve = read with { Status = RequestStatus.Approved, DecidedBy = "owner", DecidedAt = T0.AddSeconds(1) };
+            var deny = read with { Status = RequestStatus.Denied, DecidedBy = "owner", DecidedAt = T0.AddSeconds(2), DenyReason = "no" };
+            var results = await Task.WhenAll(
+                Task.Run(() => Stores.Requests.TryUpdateAsync(approve, Ct)),
+                Task.Run(() => Stores.Requests.TryUpdateAsync(deny, Ct)));
+
+            Assert.Single(results, r => r);
+            var final = (await Stores.Requests.GetAsync(owner, request.Id, Ct))!;
+            Assert.Equal(results[0] ? RequestStatus.Approved : RequestStatus.Denied, final.Status);
+        }
+    }
+
+    [Fact]
+    public async Task Request_TryUpdate_UnknownRequestReturnsFalse()
+    {
+        var owner = NewOwnerId();
+        var request = NewRequest(owner, T0);
+        await Stores.Requests.CreateAsync(request, Ct);
+        var read = (await Stores.Requests.GetAsync(owner, request.Id, Ct))!;
+        Assert.False(await Stores.Requests.TryUpdateAsync(read with { Id = NewId("req") }, Ct));
+    }
+
+    // ───────────────────────────── tokens ─────────────────────────────
+
+    [Fact]
+    public async Task Token_Create_FindByHash_AndGet_RoundTrip()
+    {
+        var owner = NewOwnerId();
+        var token = NewToken(owner, T0);
+        await Stores.Tokens.CreateAsync(token, Ct);
+
+        AssertEquivalent(token, await Stores.Tokens.FindByHashAsync(token.Hash, Ct));
+        AssertEquivalent(token, await Stores.Tokens.GetAsync(owner, token.Id, Ct));
+        Assert.Null(await Stores.Tokens.FindByHashAsync(Guid.NewGuid().ToString("N"), Ct));
+        Assert.Null(await Stores.Tokens.GetAsync(owner, NewId("tok"), Ct));
+    }
+
+    [Fact]
+    public async Task Token_MinimalFields_RoundTrip()
+    {
+        var owner = NewOwnerId();
+        var token = new TokenRecord
+        {
+            Id = NewId("tok"),
+            Hash = Guid.NewGuid().ToString("N"),
+            OwnerId = owner,
+            AppName = "bare",
+            DisplayPrefix = "okap_x",
+            Grants = [new Grant("openai", [], [], Limits.None, null)],
+            CreatedAt = T0,
+        };
+        await Stores.Tokens.CreateAsync(token, Ct);
+        AssertEquivalent(token, await Stores.Tokens.FindByHashAsync(token.Hash, Ct));
+    }
+
+    [Fact]
+    public async Task Token_List_NewestFirst_WithPaging()
+    {
+        var owner = NewOwnerId();
+        var created = new List<TokenRecord>();
+        for (var i = 0; i < 5; i++)
+        {
+            var t = NewToken(owner, T0.AddSeconds(i * 7));
+            created.Add(t);
+            await Stores.Tokens.CreateAsync(t, Ct);
+        }
+        var expected = created.OrderByDescending(t => t.CreatedAt).Select(t => t.Id).ToList();
+
+        var first = await Stores.Tokens.ListAsync(owner, 3, null, Ct);
+        Assert.Equal(expected.Take(3), first.Items.Select(t => t.Id));
+        Assert.NotNull(first.ContinuationToken);
+        var second = await Stores.Tokens.ListAsync(owner, 3, first.ContinuationToken, Ct);
+        Assert.Equal(expected.Skip(3), second.Items.Select(t => t.Id));
+        Assert.Null(second.ContinuationToken);
+
+        // A page that exactly fits may still carry a token, but then the next page is empty and final.
+        var exact = await Stores.Tokens.ListAsync(owner, 5, null, Ct);
+        Assert.Equal(expected, exact.Items.Select(t => t.Id));
+        AssertEquivalent(created[4], exact.Items[0]);
+        if (exact.ContinuationToken is not null)
+        {
+            var rest = await Stores.Tokens.ListAsync(owner, 5, exact.ContinuationToken, Ct);
+            Assert.Empty(rest.Items);
+            Assert.Null(rest.ContinuationToken);
+        }
+    }
+
+    [Fact]
+    public async Task Token_Revoke_IsIdempotentAndKeepsFirstRevokedAt()
+    {
+        var owner = NewOwnerId();
+        var token = NewToken(owner, T0);
+        await Stores.Tokens.CreateAsync(token, Ct);
+
+        var first = await Stores.Tokens.RevokeAsync(owner, token.Id, T0.AddHours(1), Ct);
+        Assert.NotNull(first);
+        Assert.Equal(T0.AddHours(1), first.RevokedAt);
+
+        var second = await Stores.Tokens.RevokeAsync(owner, token.Id, T0.AddHours(2), Ct);
+        Assert.NotNull(second);
+        Assert.Equal(T0.AddHours(1), second.RevokedAt);
+        Assert.Equal(T0.AddHours(1), (await Stores.Tokens.FindByHashAsync(token.Hash, Ct))!.RevokedAt);
+
+        Assert.Null(await Stores.Tokens.RevokeAsync(owner, NewId("tok"), T0, Ct));
+    }
+
+    [Fact]
+    public async Task Token_Touch_RaisesButNeverLowersLastUsedAt()
+    {
+        var owner = NewOwnerId();
+        var token = NewToken(owner, T0);
+        await Stores.Tokens.CreateAsync(token, Ct);
+        Assert.Null((await Stores.Tokens.GetAsync(owner, token.Id, Ct))!.LastUsedAt);
+
+        await Stores.Tokens.TouchAsync(owner, token.Id, T0.AddMinutes(5), Ct);
+        Assert.Equal(T0.AddMinutes(5), (await Stores.Tokens.GetAsync(owner, token.Id, Ct))!.LastUsedAt);
+
+        await Stores.Tokens.TouchAsync(owner, token.Id, T0.AddMinutes(3), Ct);
+        Assert.Equal(T0.AddMinutes(5), (await Stores.Tokens.GetAsync(owner, token.Id, Ct))!.LastUsedAt);
+
+        await Stores.Tokens.TouchAsync(owner, token.Id, T0.AddMinutes(9), Ct);
+        Assert.Equal(T0.AddMinutes(9), (await Stores.Tokens.FindByHashAsync(token.Hash, Ct))!.LastUsedAt);
+
+        // Touching an unknown token is a no-op.
+        await Stores.Tokens.TouchAsync(owner, NewId("tok"), T0, Ct);
+    }
+
+    [Fact]
+    public async Task Token_Delete_RemovesIt()
+    {
+        var owner = NewOwnerId();
+        var keep = NewToken(owner, T0);
+        var drop = NewToken(owner, T0.AddSeconds(1));
+        await Stores.Tokens.CreateAsync(keep, Ct);
+        await Stores.Tokens.CreateAsync(drop, Ct);
+
+        await Stores.Tokens.DeleteAsync(owner, drop.Id, Ct);
+
+        Assert.Null(await Stores.Tokens.GetAsync(owner, drop.Id, Ct));
+        Assert.Null(await Stores.Tokens.FindByHashAsync(drop.Hash, Ct));
+        Assert.NotNull(await Stores.Tokens.GetAsync(owner, keep.Id, Ct));
+        Assert.Equal([keep.Id], (await Stores.Tokens.ListAsync(owner, 10, null, Ct)).Items.Select(t => t.Id));
+        await Stores.Tokens.DeleteAsync(owner, drop.Id, Ct); // again: no-op
+    }
+
+    // ───────────────────────────── key metadata ─────────────────────────────
+
+    [Fact]
+    public async Task KeyMetadata_Upsert_Get_List_Replace_Delete()
+    {
+        var owner = NewOwnerId();
+        var openai = NewKeyInfo(owner, "openai", T0);
+        var ollama = NewKeyInfo(owner, "ollama", T0) with { AuthKind = MasterKeyAuthKinds.None, Label = null };
+        await Stores.Keys.UpsertAsync(openai, Ct);
+        await Stores.Keys.UpsertAsync(ollama, Ct);
+
+        Assert.Equal(openai, await Stores.Keys.GetAsync(owner, "openai", Ct));
+        Assert.Equal(ollama, await Stores.Keys.GetAsync(owner, "ollama", Ct));
+        Assert.Null(await Stores.Keys.GetAsync(owner, "anthropic", Ct));
+        Assert.Equal(["ollama", "openai"], (await Stores.Keys.ListAsync(owner, Ct)).Select(k => k.Provider).Order(StringComparer.Ordinal));
+
+        var replaced = openai with { Last4 = "abcd", Label = "work", UpdatedAt = T0.AddDays(1), BaseUrl = "https://proxy.example/v1" };
+        await Stores.Keys.UpsertAsync(replaced, Ct);
+        Assert.Equal(replaced, await Stores.Keys.GetAsync(owner, "openai", Ct));
+        Assert.Equal(2, (await Stores.Keys.ListAsync(owner, Ct)).Count);
+
+        Assert.True(await Stores.Keys.DeleteAsync(owner, "openai", Ct));
+        Assert.False(await Stores.Keys.DeleteAsync(owner, "openai", Ct));
+        Assert.Null(await Stores.Keys.GetAsync(owner, "openai", Ct));
+        Assert.Equal(ollama, Assert.Single(await Stores.Keys.ListAsync(owner, Ct)));
+    }
+
+    // ───────────────────────────── policies ─────────────────────────────
+
+    [Fact]
+    public async Task Policy_Upsert_Get_List_Replace_Delete()
+    {
+        var owner = NewOwnerId();
+        var first = NewPolicy(owner, T0);
+        var second = NewPolicy(owner, T0.AddMinutes(1)) with { AppName = null, Models = [], Capabilities = [], MaxLimits = Limits.None, MaxDays = null, Enabled = false };
+        await Stores.Policies.UpsertAsync(first, Ct);
+        await Stores.Policies.UpsertAsync(second, Ct);
+
+        AssertEquivalent(first, await Stores.Policies.GetAsync(owner, first.Id, Ct));
+        AssertEquivalent(second, await Stores.Policies.GetAsync(owner, second.Id, Ct));
+        Assert.Null(await Stores.Policies.GetAsync(owner, NewId("pol"), Ct));
+        var listed = await Stores.Policies.ListAsync(owner, Ct);
+        Assert.Equal(new[] { first.Id, second.Id }.Order(StringComparer.Ordinal), listed.Select(p => p.Id).Order(StringComparer.Ordinal));
+
+        var updated = first with { Name = "renamed", Providers = ["gemini"], MaxLimits = new Limits { MonthlySpendMicros = 1 }, Enabled = false };
+        await Stores.Policies.UpsertAsync(updated, Ct);
+        AssertEquivalent(updated, await Stores.Policies.GetAsync(owner, first.Id, Ct));
+        Assert.Equal(2, (await Stores.Policies.ListAsync(owner, Ct)).Count);
+
+        Assert.True(await Stores.Policies.DeleteAsync(owner, first.Id, Ct));
+        Assert.False(await Stores.Policies.DeleteAsync(owner, first.Id, Ct));
+        Assert.Null(await Stores.Policies.GetAsync(owner, first.Id, Ct));
+        Assert.Equal(second.Id, Assert.Single(await Stores.Policies.ListAsync(owner, Ct)).Id);
+    }
+
+    // ───────────────────────────── access keys ─────────────────────────────
+
+    [Fact]
+    public async Task AccessKey_Create_FindByHash_List_RevokeIdempotent()
+    {
+        var owner = NewOwnerId();
+        var older = NewAccessKey(owner, T0);
+        var newer = NewAccessKey(owner, T0.AddDays(1)) with { ExpiresAt = null };
+        await Stores.AccessKeys.CreateAsync(older, Ct);
+        await Stores.AccessKeys.CreateAsync(newer, Ct);
+
+        Assert.Equal(older, await Stores.AccessKeys.FindByHashAsync(older.Hash, Ct));
+        Assert.Equal(newer, await Stores.AccessKeys.FindByHashAsync(newer.Hash, Ct));
+        Assert.Null(await Stores.AccessKeys.FindByHashAsync(Guid.NewGuid().ToString("N"), Ct));
+        Assert.Equal(new[] { newer.Id, older.Id }.Order(StringComparer.Ordinal), (await Stores.AccessKeys.ListAsync(owner, Ct)).Select(k => k.Id).Order(StringComparer.Ordinal));
+
+        Assert.True(await Stores.AccessKeys.RevokeAsync(owner, older.Id, T0.AddDays(2), Ct));
+        Assert.True(await Stores.AccessKeys.RevokeAsync(owner, older.Id, T0.AddDays(3), Ct));
+        Assert.Equal(T0.AddDays(2), (await Stores.AccessKeys.FindByHashAsync(older.Hash, Ct))!.RevokedAt);
+        Assert.Null((await Stores.AccessKeys.FindByHashAsync(newer.Hash, Ct))!.RevokedAt);
+        Assert.False(await Stores.AccessKeys.RevokeAsync(owner, NewId("pat"), T0, Ct));
+    }
+
+    // ───────────────────────────── usage ─────────────────────────────
+
+    [Fact]
+    public async Task Usage_Add_CreatesAndIncrements_GetAndListByPeriodKind()
+    {
+        var owner = NewOwnerId();
+        var grant = UsageKeys.Grant(NewId("tok"), "openai");
+        var other = UsageKeys.Grant(NewId("tok"), "anthropic");
+        var day = UsageKeys.Day(T0);
+        var prevDay = UsageKeys.Day(T0.AddDays(-1));
+        var month = UsageKeys.Month(T0);
+
+        await Stores.Usage.AddAsync(
+        [
+            new UsageCounter(owner, grant, day, 1, 100, 200, 1500),
+            new UsageCounter(owner, grant, month, 1, 100, 200, 1500),
+            new UsageCounter(owner, grant, prevDay, 3, 1, 2, 3),
+            new UsageCounter(owner, other, day, 2, 10, 20, 30),
+        ], Ct);
+        await Stores.Usage.AddAsync(
+        [
+            new UsageCounter(owner, grant, day, 1, 50, 25, 500),
+            new UsageCounter(owner, grant, month, 1, 50, 25, 500),
+        ], Ct);
+        await Stores.Usage.AddAsync([], Ct);
+
+        var got = await Stores.Usage.GetAsync(owner, grant, [day, month, UsageKeys.Day(T0.AddDays(5))], Ct);
+        Assert.Equal(2, got.Count);
+        Assert.Contains(new UsageCounter(owner, grant, day, 2, 150, 225, 2000), got);
+        Assert.Contains(new UsageCounter(owner, grant, month, 2, 150, 225, 2000), got);
+        Assert.Empty(await Stores.Usage.GetAsync(owner, grant, [], Ct));
+
+        var days = await Stores.Usage.ListAsync(owner, day, Ct);
+        Assert.Equal(2, days.Count);
+        Assert.All(days, c => Assert.Equal(day, c.Period));
+        Assert.Contains(new UsageCounter(owner, other, day, 2, 10, 20, 30), days);
+
+        var allDays = await Stores.Usage.ListAsync(owner, prevDay, Ct);
+        Assert.Equal(3, allDays.Count);
+        Assert.All(allDays, c => Assert.StartsWith("d:", c.Period, StringComparison.Ordinal));
+
+        var months = await Stores.Usage.ListAsync(owner, UsageKeys.Month(T0.AddMonths(-1)), Ct);
+        Assert.Equal(new UsageCounter(owner, grant, month, 2, 150, 225, 2000), Assert.Single(months));
+        Assert.Empty(await Stores.Usage.ListAsync(owner, UsageKeys.Month(T0.AddMonths(1)), Ct));
+    }
+
+    [Fact]
+    public async Task Usage_SameCounterTwiceInOneBatch_AddsBoth()
+    {
+        var owner = NewOwnerId();
+        var grant = UsageKeys.Grant(NewId("tok"), "openai");
+        var day = UsageKeys.Day(T0);
+        await Stores.Usage.AddAsync([new UsageCounter(owner, grant, day, 1, 1, 1, 1), new UsageCounter(owner, grant, day, 1, 2, 3, 4)], Ct);
+        Assert.Equal(new UsageCounter(owner, grant, day, 2, 3, 4, 5), Assert.Single(await Stores.Usage.GetAsync(owner, grant, [day], Ct)));
+    }
+
+    [Fact]
+    public async Task Usage_FiftyParallelAdds_SumExactly()
+    {
+        var owner = NewOwnerId();
+        var grant = UsageKeys.Grant(NewId("tok"), "openai");
+        var day = UsageKeys.Day(T0);
+        var month = UsageKeys.Month(T0);
+
+        await Task.WhenAll(Enumerable.Range(0, 50).Select(i => Task.Run(() => Stores.Usage.AddAsync(
+        [
+            new UsageCounter(owner, grant, day, 1, 10, 20, 1_000 + i),
+            new UsageCounter(owner, grant, month, 1, 10, 20, 1_000 + i),
+        ], Ct))));
+
+        var expectedCost = Enumerable.Range(0, 50).Sum(i => 1_000L + i);
+        var counters = await Stores.Usage.GetAsync(owner, grant, [day, month], Ct);
+        Assert.Equal(2, counters.Count);
+        Assert.Contains(new UsageCounter(owner, grant, day, 50, 500, 1000, expectedCost), counters);
+        Assert.Contains(new UsageCounter(owner, grant, month, 50, 500, 1000, expectedCost), counters);
+    }
+
+    // ───────────────────────────── audit ─────────────────────────────
+
+    [Fact]
+    public async Task Audit_List_NewestFirst_WithPaging()
+    {
+        var owner = NewOwnerId();
+        var entries = new List<AuditEvent>();
+        for (var i = 0; i < 7; i++)
+        {
+            var e = NewAudit(owner, T0.AddSeconds(i));
+            entries.Add(e);
+            await Stores.Audit.AppendAsync(e, Ct);
+        }
+        var expected = entries.OrderByDescending(e => e.At).Select(e => e.Id).ToList();
+
+        var first = await Stores.Audit.ListAsync(owner, new AuditQuery(PageSize: 3), Ct);
+        Assert.Equal(expected.Take(3), first.Items.Select(e => e.Id));
+        AssertEquivalent(entries[6], first.Items[0]);
+        Assert.NotNull(first.ContinuationToken);
+
+        var all = await ReadAllPagesAsync(t => Stores.Audit.ListAsync(owner, new AuditQuery(PageSize: 3, ContinuationToken: t), Ct));
+        Assert.Equal(expected, all.Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task Audit_List_FiltersByAppAndEvent()
+    {
+        var owner = NewOwnerId();
+        await Stores.Audit.AppendAsync(NewAudit(owner, T0, AuditEvents.RequestCreated, "alpha"), Ct);
+        await Stores.Audit.AppendAsync(NewAudit(owner, T0.AddSeconds(1), AuditEvents.TokenIssued, "alpha"), Ct);
+        await Stores.Audit.AppendAsync(NewAudit(owner, T0.AddSeconds(2), AuditEvents.RequestCreated, "beta"), Ct);
+        await Stores.Audit.AppendAsync(NewAudit(owner, T0.AddSeconds(3), AuditEvents.KeySet, null), Ct);
+        await Stores.Audit.AppendAsync(NewAudit(owner, T0.AddSeconds(4), AuditEvents.TokenUsed, "alpha"), Ct);
+
+        var alpha = await Stores.Audit.ListAsync(owner, new AuditQuery(AppName: "alpha"), Ct);
+        Assert.Equal([AuditEvents.TokenUsed, AuditEvents.TokenIssued, AuditEvents.RequestCreated], alpha.Items.Select(e => e.Event));
+        Assert.Null(alpha.ContinuationToken);
+
+        var created = await Stores.Audit.ListAsync(owner, new AuditQuery(Event: AuditEvents.RequestCreated), Ct);
+        Assert.Equal(["beta", "alpha"], created.Items.Select(e => e.AppName));
+
+        var both = await Stores.Audit.ListAsync(owner, new AuditQuery(AppName: "beta", Event: AuditEvents.RequestCreated), Ct);
+        Assert.Single(both.Items);
+        Assert.Empty((await Stores.Audit.ListAsync(owner, new AuditQuery(AppName: "gamma"), Ct)).Items);
+
+        var pagedAlpha = await ReadAllPagesAsync(t => Stores.Audit.ListAsync(owner, new AuditQuery(PageSize: 1, ContinuationToken: t, AppName: "alpha"), Ct));
+        Assert.Equal(alpha.Items.Select(e => e.Id), pagedAlpha.Select(e => e.Id));
+    }
+
+    // ───────────────────────────── owner isolation ─────────────────────────────
+
+    [Fact]
+    public async Task Isolation_Requests_OtherOwnerCannotGetListOrUpdate()
+    {
+        var a = NewOwnerId();
+        var b = NewOwnerId();
+        var request = NewRequest(a, T0);
+        await Stores.Requests.CreateAsync(request, Ct);
+        var read = (await Stores.Requests.GetAsync(a, request.Id, Ct))!;
+
+        Assert.Null(await Stores.Requests.GetAsync(b, request.Id, Ct));
+        Assert.Empty((await Stores.Requests.ListAsync(b, null, 50, null, Ct)).Items);
+        Assert.Empty((await Stores.Requests.ListAsync(b, RequestStatus.Pending, 50, null, Ct)).Items);
+        Assert.False(await Stores.Requests.TryUpdateAsync(read with { OwnerId = b, Status = RequestStatus.Approved }, Ct));
+        Assert.Equal(RequestStatus.Pending, (await Stores.Requests.GetAsync(a, request.Id, Ct))!.Status);
+    }
+
+    [Fact]
+    public async Task Isolation_Tokens_OtherOwnerCannotGetListRevokeTouchOrDelete()
+    {
+        var a = NewOwnerId();
+        var b = NewOwnerId();
+        var token = NewToken(a, T0);
+        await Stores.Tokens.CreateAsync(token, Ct);
+
+        Assert.Null(await Stores.Tokens.GetAsync(b, token.Id, Ct));
+        Assert.Empty((await Stores.Tokens.ListAsync(b, 50, null, Ct)).Items);
+        Assert.Null(await Stores.Tokens.RevokeAsync(b, token.Id, T0.AddHours(1), Ct));
+        await Stores.Tokens.TouchAsync(b, token.Id, T0.AddHours(1), Ct);
+        await Stores.Tokens.DeleteAsync(b, token.Id, Ct);
+
+        var stored = await Stores.Tokens.GetAsync(a, token.Id, Ct);
+        AssertEquivalent(token, stored);
+        Assert.Null(stored!.RevokedAt);
+        Assert.Null(stored.LastUsedAt);
+    }
+
+    [Fact]
+    public async Task Isolation_KeyMetadata_OtherOwnerCannotGetListOrDelete()
+    {
+        var a = NewOwnerId();
+        var b = NewOwnerId();
+        await Stores.Keys.UpsertAsync(NewKeyInfo(a, "openai", T0), Ct);
+
+        Assert.Null(await Stores.Keys.GetAsync(b, "openai", Ct));
+        Assert.Empty(await Stores.Keys.ListAsync(b, Ct));
+        Assert.False(await Stores.Keys.DeleteAsync(b, "openai", Ct));
+
+        // B's own key of the same provider is a separate record.
+        await Stores.Keys.UpsertAsync(NewKeyInfo(b, "openai", T0) with { Last4 = "bbbb" }, Ct);
+        Assert.Equal("wxyz", (await Stores.Keys.GetAsync(a, "openai", Ct))!.Last4);
+        Assert.Equal("bbbb", (await Stores.Keys.GetAsync(b, "openai", Ct))!.Last4);
+    }
+
+    [Fact]
+    public async Task Isolation_Policies_OtherOwnerCannotGetListOrDelete()
+    {
+        var a = NewOwnerId();
+        var b = NewOwnerId();
+        var policy = NewPolicy(a, T0);
+        await Stores.Policies.UpsertAsync(policy, Ct);
+
+        Assert.Null(await Stores.Policies.GetAsync(b, policy.Id, Ct));
+        Assert.Empty(await Stores.Policies.ListAsync(b, Ct));
+        Assert.False(await Stores.Policies.DeleteAsync(b, policy.Id, Ct));
+        AssertEquivalent(policy, await Stores.Policies.GetAsync(a, policy.Id, Ct));
+    }
+
+    [Fact]
+    public async Task Isolation_AccessKeys_OtherOwnerCannotListOrRevoke()
+    {
+        var a = NewOwnerId();
+        var b = NewOwnerId();
+        var key = NewAccessKey(a, T0);
+        await Stores.AccessKeys.CreateAsync(key, Ct);
+
+        Assert.Empty(await Stores.AccessKeys.ListAsync(b, Ct));
+        Assert.False(await Stores.AccessKeys.RevokeAsync(b, key.Id, T0.AddDays(1), Ct));
+        Assert.Null((await Stores.AccessKeys.FindByHashAsync(key.Hash, Ct))!.RevokedAt);
+    }
+
+    [Fact]
+    public async Task Isolation_Usage_OtherOwnerSeesNothing()
+    {
+        var a = NewOwnerId();
+        var b = NewOwnerId();
+        var grant = UsageKeys.Grant(NewId("tok"), "openai");
+        var day = UsageKeys.Day(T0);
+        await Stores.Usage.AddAsync([new UsageCounter(a, grant, day, 1, 2, 3, 4)], Ct);
+
+        Assert.Empty(await Stores.Usage.GetAsync(b, grant, [day], Ct));
+        Assert.Empty(await Stores.Usage.ListAsync(b, UsageKeys.Day(T0.AddDays(-30)), Ct));
+
+        // B adding to "the same" grant key creates B's own counter, leaving A's alone.
+        await Stores.Usage.AddAsync([new UsageCounter(b, grant, day, 10, 10, 10, 10)], Ct);
+        Assert.Equal(new UsageCounter(a, grant, day, 1, 2, 3, 4), Assert.Single(await Stores.Usage.GetAsync(a, grant, [day], Ct)));
+    }
+
+    [Fact]
+    public async Task Isolation_Audit_OtherOwnerSeesNothing()
+    {
+        var a = NewOwnerId();
+        var b = NewOwnerId();
+        await Stores.Audit.AppendAsync(NewAudit(a, T0, AuditEvents.TokenIssued, "alpha"), Ct);
+
+        Assert.Empty((await Stores.Audit.ListAsync(b, new AuditQuery(), Ct)).Items);
+        Assert.Empty((await Stores.Audit.ListAsync(b, new AuditQuery(AppName: "alpha"), Ct)).Items);
+        Assert.Empty((await Stores.Audit.ListAsync(b, new AuditQuery(Event: AuditEvents.TokenIssued), Ct)).Items);
+        Assert.Single((await Stores.Audit.ListAsync(a, new AuditQuery(), Ct)).Items);
+    }
+
+    [Fact]
+    public async Task Isolation_ContinuationTokenFromOneOwnerDoesNotRevealAnother()
+    {
+        var a = NewOwnerId();
+        var b = NewOwnerId();
+        for (var i = 0; i < 3; i++)
+        {
+            await Stores.Tokens.CreateAsync(NewToken(a, T0.AddSeconds(i)), Ct);
+            await Stores.Requests.CreateAsync(NewRequest(a, T0.AddSeconds(i)), Ct);
+            await Stores.Audit.AppendAsync(NewAudit(a, T0.AddSeconds(i)), Ct);
+        }
+        var tokenPage = await Stores.Tokens.ListAsync(a, 1, null, Ct);
+        var requestPage = await Stores.Requests.ListAsync(a, null, 1, null, Ct);
+        var auditPage = await Stores.Audit.ListAsync(a, new AuditQuery(PageSize: 1), Ct);
+
+        // Another owner's token is either refused (ArgumentException) or yields only that owner's (no) rows.
+        await AssertEmptyOrRefusedAsync(() => Stores.Tokens.ListAsync(b, 10, tokenPage.ContinuationToken, Ct));
+        await AssertEmptyOrRefusedAsync(() => Stores.Requests.ListAsync(b, null, 10, requestPage.ContinuationToken, Ct));
+        await AssertEmptyOrRefusedAsync(() => Stores.Audit.ListAsync(b, new AuditQuery(PageSize: 10, ContinuationToken: auditPage.ContinuationToken), Ct));
+    }
+
+    private static async Task AssertEmptyOrRefusedAsync<T>(Func<Task<Page<T>>> list)
+    {
+        Page<T> page;
+        try
+        {
+            page = await list();
+        }
+        catch (ArgumentException)
+        {
+            return;
+        }
+        Assert.Empty(page.Items);
+    }
+
+    [Fact]
+    public async Task Isolation_Secrets_OtherOwnerCannotReadOrDelete()
+    {
+        var a = NewOwnerId();
+        var b = NewOwnerId();
+        var secret = "sk-" + Guid.NewGuid().ToString("N");
+        await Secrets.SetAsync(a, "openai", secret, Ct);
+
+        Assert.Null(await Secrets.GetAsync(b, "openai", Ct));
+        await Secrets.DeleteAsync(b, "openai", Ct);
+        Assert.Equal(secret, await Secrets.GetAsync(a, "openai", Ct));
+    }
+
+    // ───────────────────────────── secrets ─────────────────────────────
+
+    [Fact]
+    public async Task Secret_Set_Replace_Get_Delete_RoundTrip()
+    {
+        var owner = NewOwnerId();
+        var first = "sk-proj-" + Guid.NewGuid().ToString("N");
+        var second = "sk-ant-" + Guid.NewGuid().ToString("N") + "-ünïcødé";
+
+        Assert.Null(await Secrets.GetAsync(owner, "openai", Ct));
+        await Secrets.SetAsync(owner, "openai", first, Ct);
+        await Secrets.SetAsync(owner, "anthropic", second, Ct);
+        Assert.Equal(first, await Secrets.GetAsync(owner, "openai", Ct));
+        Assert.Equal(second, await Secrets.GetAsync(owner, "anthropic", Ct));
+
+        var replacement = "sk-proj-" + Guid.NewGuid().ToString("N");
+        await Secrets.SetAsync(owner, "openai", replacement, Ct);
+        Assert.Equal(replacement, await Secrets.GetAsync(owner, "openai", Ct));
+
+        await Secrets.DeleteAsync(owner, "openai", Ct);
+        Assert.Null(await Secrets.GetAsync(owner, "openai", Ct));
+        Assert.Equal(second, await Secrets.GetAsync(owner, "anthropic", Ct));
+        await Secrets.DeleteAsync(owner, "openai", Ct); // again: no-op
+    }
+
+    [Fact]
+    public async Task Secret_StoredValue_IsNotTheSecretInClear()
+    {
+        var owner = NewOwnerId();
+        var secret = "sk-live-" + Guid.NewGuid().ToString("N");
+        await Secrets.SetAsync(owner, "openai", secret, Ct);
+
+        var stored = await ReadStoredSecretAsync(owner, "openai");
+        if (stored is not null)
+        {
+            Assert.DoesNotContain(secret, stored, StringComparison.Ordinal);
+            Assert.DoesNotContain(secret[8..], stored, StringComparison.Ordinal);
+            Assert.DoesNotContain(Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(secret)), stored, StringComparison.Ordinal);
+        }
+        Assert.Equal(secret, await Secrets.GetAsync(owner, "openai", Ct));
+    }
+}
