@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Okap.Core.Stores;
+using Okap.Storage.Azure;
+using Okap.Storage.Azure.KeyVault;
+using Okap.Storage.Azure.Tables;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registration of the Azure stores.</summary>
+public static class AzureStorageServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="IVaultStores"/> and every store interface (one singleton <see cref="AzureTableVaultStores"/>)
+    /// bound to <paramref name="section"/> (see <see cref="AzureStorageOptions"/>), validated at start. When
+    /// <see cref="AzureStorageOptions.KeyVaultUri"/> is set, <see cref="ISecretStore"/> is the Key Vault store.
+    /// </summary>
+    public static IServiceCollection AddOkapAzureStores(this IServiceCollection services, IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(section);
+
+        services.AddOptions<AzureStorageOptions>().Bind(section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AzureStorageOptions>, AzureStorageOptionsValidator>());
+
+        services.AddSingleton(sp => AzureTableVaultStores.Create(sp.GetRequiredService<IOptions<AzureStorageOptions>>().Value));
+        services.AddSingleton<IVaultStores>(sp => sp.GetRequiredService<AzureTableVaultStores>());
+        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Owners);
+        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Requests);
+        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Tokens);
+        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Keys);
+        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Policies);
+        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().AccessKeys);
+        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Usage);
+        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Audit);
+
+        if (!string.IsNullOrWhiteSpace(section[nameof(AzureStorageOptions.KeyVaultUri)]))
+        {
+            services.AddSingleton(sp => KeyVaultSecretStore.Create(
+                sp.GetRequiredService<IOptions<AzureStorageOptions>>().Value, time: sp.GetService<TimeProvider>()));
+            services.AddSingleton<ISecretStore>(sp => sp.GetRequiredService<KeyVaultSecretStore>());
+        }
+        return services;
+    }
+}

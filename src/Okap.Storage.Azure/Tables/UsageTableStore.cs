@@ -1,0 +1,151 @@
+using System.Globalization;
+using System.Net;
+using Azure;
+using Azure.Data.Tables;
+using Okap.Core;
+using Okap.Core.Model;
+using Okap.Core.Stores;
+
+namespace Okap.Storage.Azure.Tables;
+
+/// <summary>
+/// Table <c>{prefix}usage</c>: partition <c>o|{ownerId}</c>, row key <c>{period}|{grantKey}|{shard:D2}</c>.
+/// <list type="bullet">
+/// <item>Period first, so "all counters of an owner since a period" is one row-key range of one partition.</item>
+/// <item>Sharded: every (grant, period) counter is split over <see cref="AzureStorageOptions.UsageShards"/> rows.
+/// A writer picks one shard at random (a new one on each retry); readers sum the shards. A busy app's flushes
+/// land on different entities, so they do not serialise on one ETag.</item>
+/// <item>One call's rows of one owner (e.g. the day and month counter of a grant) use the same shard and commit
+/// in one entity-group transaction: all of them change or none.</item>
+/// <item>Read-modify-write guarded by ETags (412/409 → re-read, jittered exponential back-off, bounded attempts);
+/// an increment is never lost, and a failed call changed nothing in the transaction that failed.</item>
+/// </list>
+/// </summary>
+internal sealed class UsageTableStore(TableClient table, int shards, int maxAttempts) : IUsageStore
+{
+    private const int MaxTransactionSize = 100;
+    private long _conflicts;
+
+    /// <summary>How many optimistic attempts lost to a concurrent writer (412/409) and were retried.</summary>
+    internal long ConflictRetries => Interlocked.Read(ref _conflicts);
+
+    public Task AddAsync(IReadOnlyList<UsageCounter> deltas, CancellationToken ct) =>
+        TableGuard.Run(async () =>
+        {
+            // Same counter named twice in one call: add the deltas up first (one row per transaction).
+            var merged = deltas
+                .GroupBy(d => (d.OwnerId, d.GrantKey, d.Period))
+                .Select(g => new UsageCounter(g.Key.OwnerId, g.Key.GrantKey, g.Key.Period,
+                    g.Sum(d => d.Requests), g.Sum(d => d.InputTokens), g.Sum(d => d.OutputTokens), g.Sum(d => d.CostMicros)))
+                .ToList();
+            foreach (var owner in merged.GroupBy(d => d.OwnerId))
+            {
+                // Keep a grant's counters in one transaction; chunks hold at most 100 rows.
+                var chunk = new List<UsageCounter>();
+                foreach (var grant in owner.GroupBy(d => d.GrantKey))
+                {
+                    var rows = grant.ToList();
+                    if (chunk.Count + rows.Count > MaxTransactionSize && chunk.Count > 0)
+                    {
+                        await AddChunkAsync(owner.Key, chunk, ct).ConfigureAwait(false);
+                        chunk = [];
+                    }
+                    chunk.AddRange(rows);
+                }
+                if (chunk.Count > 0) await AddChunkAsync(owner.Key, chunk, ct).ConfigureAwait(false);
+            }
+        }, ct);
+
+    private async Task AddChunkAsync(string ownerId, List<UsageCounter> deltas, CancellationToken ct)
+    {
+        var partition = TableKeys.Owner(ownerId);
+        for (var attempt = 0; ; attempt++)
+        {
+            var shard = shards == 1 ? 0 : Random.Shared.Next(shards);
+            var keys = deltas.Select(d => RowKey(d.Period, d.GrantKey, shard)).ToArray();
+            var existing = await Task.WhenAll(keys.Select(k => table.GetAsync(partition, k, ct))).ConfigureAwait(false);
+            var actions = new List<TableTransactionAction>(deltas.Count);
+            for (var i = 0; i < deltas.Count; i++)
+            {
+                var d = deltas[i];
+                var row = existing[i];
+                var entity = new TableEntity(partition, keys[i])
+                {
+                    ["OwnerId"] = d.OwnerId,
+                    ["GrantKey"] = d.GrantKey,
+                    ["Period"] = d.Period,
+                    ["Shard"] = shard,
+                    ["Requests"] = (row?.GetInt64("Requests") ?? 0) + d.Requests,
+                    ["InputTokens"] = (row?.GetInt64("InputTokens") ?? 0) + d.InputTokens,
+                    ["OutputTokens"] = (row?.GetInt64("OutputTokens") ?? 0) + d.OutputTokens,
+                    ["CostMicros"] = (row?.GetInt64("CostMicros") ?? 0) + d.CostMicros,
+                };
+                actions.Add(row is null
+                    ? new TableTransactionAction(TableTransactionActionType.Add, entity)
+                    : new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, row.ETag));
+            }
+            try
+            {
+                await table.SubmitTransactionAsync(actions, ct).ConfigureAwait(false);
+                return;
+            }
+            catch (RequestFailedException e) when (TableOps.IsConflictOrPrecondition(e))
+            {
+                Interlocked.Increment(ref _conflicts);
+                if (attempt + 1 >= maxAttempts)
+                {
+                    throw new VaultUnavailableException($"Usage counters stayed contended after {maxAttempts} attempts.", e);
+                }
+                await Task.Delay(TableOps.Backoff(attempt, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(400)), ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public Task<IReadOnlyList<UsageCounter>> GetAsync(string ownerId, string grantKey, IReadOnlyList<string> periods, CancellationToken ct) =>
+        TableGuard.Run(async () =>
+        {
+            var partition = TableKeys.Owner(ownerId);
+            var distinct = periods.Distinct(StringComparer.Ordinal).ToList();
+            var results = await Task.WhenAll(distinct.Select(async period =>
+            {
+                var prefix = TableKeys.Escape(period) + TableKeys.Separator + TableKeys.Escape(grantKey) + TableKeys.Separator;
+                var rows = await table.QueryAllAsync(
+                    TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {prefix} and RowKey lt {TableKeys.PrefixEnd(prefix)}"), ct).ConfigureAwait(false);
+                return rows.Count == 0 ? null : Sum(ownerId, grantKey, period, rows);
+            })).ConfigureAwait(false);
+            return (IReadOnlyList<UsageCounter>)results.OfType<UsageCounter>().ToList();
+        }, ct);
+
+    public Task<IReadOnlyList<UsageCounter>> ListAsync(string ownerId, string fromPeriod, CancellationToken ct) =>
+        TableGuard.Run(async () =>
+        {
+            var colon = fromPeriod.IndexOf(':', StringComparison.Ordinal);
+            if (colon < 0) throw new ArgumentException("A period looks like d:yyyy-MM-dd or m:yyyy-MM.", nameof(fromPeriod));
+            var kind = TableKeys.Escape(fromPeriod[..(colon + 1)]);
+            var partition = TableKeys.Owner(ownerId);
+            var rows = await table.QueryAllAsync(
+                TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {TableKeys.Escape(fromPeriod)} and RowKey lt {TableKeys.PrefixEnd(kind)}"), ct).ConfigureAwait(false);
+            return (IReadOnlyList<UsageCounter>)rows
+                .GroupBy(r => (Period: r.Required("Period"), Grant: r.Required("GrantKey")))
+                .Select(g => Sum(ownerId, g.Key.Grant, g.Key.Period, g))
+                .OrderBy(c => c.Period, StringComparer.Ordinal).ThenBy(c => c.GrantKey, StringComparer.Ordinal)
+                .ToList();
+        }, ct);
+
+    private static UsageCounter Sum(string ownerId, string grantKey, string period, IEnumerable<TableEntity> shardRows)
+    {
+        long requests = 0, input = 0, output = 0, cost = 0;
+        foreach (var row in shardRows)
+        {
+            requests += row.GetInt64("Requests") ?? 0;
+            input += row.GetInt64("InputTokens") ?? 0;
+            output += row.GetInt64("OutputTokens") ?? 0;
+            cost += row.GetInt64("CostMicros") ?? 0;
+        }
+        return new UsageCounter(ownerId, grantKey, period, requests, input, output, cost);
+    }
+
+    internal static string RowKey(string period, string grantKey, int shard) =>
+        string.Concat(TableKeys.Escape(period), TableKeys.Separator.ToString(), TableKeys.Escape(grantKey), TableKeys.Separator.ToString(),
+            shard.ToString("D2", CultureInfo.InvariantCulture));
+}
