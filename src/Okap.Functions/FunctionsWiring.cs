@@ -22,7 +22,15 @@ internal static class FunctionsWiring
         var store = configuration["Okap:Store"] ?? "Azure";
         if (string.Equals(store, "Azure", StringComparison.OrdinalIgnoreCase))
         {
-            throw new InvalidOperationException("Okap:Store=Azure needs Okap.Storage.Azure, which this build does not include yet; set Okap:Store=Sqlite for a local experiment.");
+            var section = AzureSection(configuration);
+            if (string.IsNullOrWhiteSpace(section["KeyVaultUri"]))
+            {
+                // Without it no ISecretStore exists and nothing could hold a provider key.
+                throw new InvalidOperationException(
+                    "Okap:Azure:KeyVaultUri is not set: with Okap:Store=Azure the provider keys live in Key Vault. Set it (locally: a " +
+                    "development vault you can reach after 'az login'), or run locally with Okap:Store=Sqlite. See docs/functions.md.");
+            }
+            return services.AddOkapAzureStores(section);
         }
         if (string.Equals(store, "Sqlite", StringComparison.OrdinalIgnoreCase))
         {
