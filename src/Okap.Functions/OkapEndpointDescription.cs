@@ -7,7 +7,8 @@ using Okap.AspNetCore;
 namespace Okap.Functions;
 
 /// <summary>
-/// The endpoints the self-hosted server maps (<see cref="OkapEndpointRouteBuilderExtensions.MapOkap"/>), built here
+/// The endpoints the self-hosted server maps (<see cref="OkapEndpointRouteBuilderExtensions.MapOkap"/> and
+/// <see cref="OkapProxyEndpointRouteBuilderExtensions.MapOkapProxy"/>), built here
 /// only to be described: they are the application's endpoint list that the OpenAPI generator reads, but the worker
 /// never routes a request to them (functions do). So <c>/okap/{documentName}.json</c> on Azure is the server's
 /// document, made by the same code.
@@ -21,6 +22,7 @@ public sealed class OkapEndpointDescription : IEndpointRouteBuilder
     {
         ServiceProvider = services;
         this.MapOkap();
+        this.MapOkapProxy();
     }
 
     public IServiceProvider ServiceProvider { get; }

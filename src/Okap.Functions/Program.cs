@@ -1,4 +1,5 @@
 using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Okap.AspNetCore;
 using Okap.Functions;
@@ -8,6 +9,7 @@ builder.ConfigureFunctionsWebApplication();
 
 builder.Services.AddOkap(builder.Configuration);
 builder.Services.AddOkapStores(builder.Configuration, builder.Environment);
+builder.Services.AddOkapProxy(builder.Configuration);
 builder.Services.AddOkapOpenApiDescription();
 
 var app = builder.Build();

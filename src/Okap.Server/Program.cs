@@ -5,12 +5,14 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddOkap(builder.Configuration);
 builder.Services.AddOkapStores(builder.Configuration, builder.Environment);
+builder.Services.AddOkapProxy(builder.Configuration);
 builder.Services.AddOkapForwardedHeaders(builder.Configuration);
 
 var app = builder.Build();
 
 app.UseOkapForwardedHeaders();
 app.MapOkap();
+app.MapOkapProxy();
 
 await app.InitializeOkapAsync();
 await app.RunAsync();
