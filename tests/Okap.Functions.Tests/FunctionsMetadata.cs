@@ -35,7 +35,7 @@ public static class FunctionsMetadata
         return found is not null
             ? (found, "")
             : (null, "src/Okap.Functions has not been built here (no functions.metadata): its Azure Functions worker packages " +
-                     "are not on this machine's NuGet source. test.sh builds it when ../shared/functions-feed exists.");
+                     "are not on this machine's NuGet source. test.sh builds it when the local worker package feed exists (docs/functions.md).");
     }
 
     public static IReadOnlyList<FunctionRoute> Read(string path)
