@@ -43,9 +43,15 @@ fi
 
 step "Tests"
 passed=0; failed=0; skipped=0; status=0
-for project in $(find tests -name '*.csproj' -not -path '*/node_modules/*' | sort); do
+# Each test project once; the HTTP behaviour suite (and the page) a second time on Azurite + the Key Vault fake.
+runs=$(find tests -name '*.csproj' -not -path '*/node_modules/*' -not -name 'Okap.Testing.csproj' | sort | sed 's/$/:sqlite/')
+runs="$runs tests/Okap.Server.Tests/Okap.Server.Tests.csproj:azure"
+for run in $runs; do
+  project=${run%%:*}; store=${run##*:}
+  [ -f "$project" ] || continue
+  echo "-- $project ($store store)"
   log=$(mktemp)
-  if ! dotnet test "$project" -c Release --no-build -nologo 2>&1 | tee "$log"; then status=1; fi
+  if ! OKAP_TEST_STORE=$store dotnet test "$project" -c Release --no-build -nologo 2>&1 | tee "$log"; then status=1; fi
   line=$(grep -E 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" | tail -1 || true)
   if [ -n "$line" ]; then
     f=$(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$line"); p=$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$line"); s=$(sed -E 's/.*Skipped: +([0-9]+).*/\1/' <<<"$line")

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.HttpOverrides;
 using Okap.Core.Services;
 using Okap.Core.Stores;
+using Okap.Storage.Azure;
 using Okap.Storage.Sqlite;
 
 namespace Okap.Server;
@@ -21,6 +22,11 @@ internal static class ServerWiring
                 if (string.IsNullOrEmpty(o.DataDirectory)) o.DataDirectory = "data";
                 if (!Path.IsPathRooted(o.DataDirectory)) o.DataDirectory = Path.Combine(environment.ContentRootPath, o.DataDirectory);
             });
+            return services;
+        }
+        if (string.Equals(store, "Azure", StringComparison.OrdinalIgnoreCase))
+        {
+            services.AddOkapAzureStores(configuration.GetSection("Okap:Azure"));
             return services;
         }
         throw new InvalidOperationException($"Okap:Store must be Sqlite or Azure, not '{store}'");

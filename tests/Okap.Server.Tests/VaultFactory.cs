@@ -9,12 +9,34 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using Azure.Data.Tables;
+using Okap.Core.Stores;
+using Okap.Storage.Azure;
+using Okap.Storage.Azure.KeyVault;
+using Okap.Testing;
 
 namespace Okap.Server.Tests;
 
-/// <summary>The self-hosted server on a temporary SQLite data folder, with captured logs and optional fake time.</summary>
+/// <summary>
+/// The self-hosted server with captured logs and optional fake time, on a temporary SQLite data folder, or, when
+/// <c>OKAP_TEST_STORE=azure</c>, on Azurite tables (own table prefix) and the Key Vault fake: the whole behaviour
+/// suite runs unchanged on both stores.
+/// </summary>
 public sealed class VaultFactory : WebApplicationFactory<Program>
 {
+    public static readonly bool OnAzure = string.Equals(Environment.GetEnvironmentVariable("OKAP_TEST_STORE"), "azure", StringComparison.OrdinalIgnoreCase);
+
+    private static readonly Lazy<Task<AzuriteProcess>> SharedAzurite = new(async () =>
+    {
+        var azurite = await AzuriteProcess.StartAsync();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => azurite.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return azurite;
+    });
+
+    private readonly string _tablePrefix = "t" + Guid.NewGuid().ToString("N")[..12];
+    private readonly FakeKeyVault _keyVault = new();
+    private string? _azuriteConnection;
+
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "okap-tests-" + Guid.NewGuid().ToString("N"));
     public LogCapture Logs { get; } = new();
     public FakeTimeProvider? Time { get; init; }
@@ -31,6 +53,18 @@ public sealed class VaultFactory : WebApplicationFactory<Program>
     {
         builder.UseEnvironment("Testing");
         builder.UseSetting("Okap:Sqlite:DataDirectory", DataDirectory);
+        if (OnAzure)
+        {
+            _azuriteConnection = SharedAzurite.Value.GetAwaiter().GetResult().ConnectionString;
+            builder.UseSetting("Okap:Store", "Azure");
+            builder.UseSetting("Okap:Azure:ConnectionString", _azuriteConnection);
+            builder.UseSetting("Okap:Azure:TablePrefix", _tablePrefix);
+            builder.ConfigureTestServices(services => services.AddSingleton<ISecretStore>(_ =>
+            {
+                var options = new AzureStorageOptions { ConnectionString = "unused", KeyVaultUri = FakeKeyVault.VaultUri };
+                return new KeyVaultSecretStore(_keyVault.CreateClient(KeyVaultSecretStore.CreateClientOptions(options)), options);
+            }));
+        }
         foreach (var (key, value) in Settings) builder.UseSetting(key, value);
         builder.ConfigureLogging(logging =>
         {
@@ -64,9 +98,23 @@ public sealed class VaultFactory : WebApplicationFactory<Program>
         client.DefaultRequestHeaders.Add("X-CSRF-TOKEN", session!["csrf_token"]!.GetValue<string>());
     }
 
-    /// <summary>Every byte of the SQLite database and its write-ahead log.</summary>
+    /// <summary>Everything stored: every byte of the SQLite database and its write-ahead log, or every Azurite entity and Key Vault secret as text.</summary>
     public byte[] DatabaseBytes()
     {
+        if (OnAzure)
+        {
+            var text = new System.Text.StringBuilder();
+            var service = new TableServiceClient(_azuriteConnection);
+            foreach (var table in service.Query(t => t.Name.CompareTo(_tablePrefix) >= 0))
+            {
+                if (!table.Name.StartsWith(_tablePrefix, StringComparison.Ordinal)) continue;
+                foreach (var entity in service.GetTableClient(table.Name).Query<TableEntity>())
+                {
+                    foreach (var (key, value) in entity) text.Append(key).Append('=').Append(value).Append('\n');
+                }
+            }
+            return System.Text.Encoding.UTF8.GetBytes(text.ToString());
+        }
         var bytes = new List<byte>();
         foreach (var file in Directory.GetFiles(DataDirectory, "*", SearchOption.AllDirectories))
         {

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using Okap.Core;
 using Okap.Core.Model;
 
+using Okap.Testing;
+
 namespace Okap.Storage.Azure.Tests;
 
 /// <summary>

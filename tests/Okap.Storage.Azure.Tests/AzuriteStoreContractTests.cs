@@ -3,6 +3,8 @@ using Okap.Storage.Azure;
 using Okap.Storage.Azure.KeyVault;
 using Okap.Storage.Tests;
 
+using Okap.Testing;
+
 namespace Okap.Storage.Azure.Tests;
 
 /// <summary>The shared store contract, on real Azurite tables and the Key Vault fake: the same suite the SQLite store passes.</summary>

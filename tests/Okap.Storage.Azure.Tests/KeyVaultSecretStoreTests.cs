@@ -8,6 +8,8 @@ using Microsoft.Extensions.Time.Testing;
 using Okap.Core;
 using Okap.Storage.Azure.KeyVault;
 
+using Okap.Testing;
+
 namespace Okap.Storage.Azure.Tests;
 
 public sealed partial class KeyVaultSecretStoreTests

@@ -51,7 +51,8 @@ public sealed class AccessRequestService(IVaultStores stores, AuditLog audit, Ti
                 var status = earlier.EffectiveStatus(now);
                 if (status == RequestStatus.Pending || (status == RequestStatus.Approved && earlier.DecidedBy == "owner"))
                 {
-                    return new CreatedRequest(earlier, null);
+                    // Listings carry no concurrency stamp; the hand-over needs a fresh read.
+                    if (await stores.Requests.GetAsync(ownerId, earlier.Id, ct) is { } current) return new CreatedRequest(current, null);
                 }
             }
         }

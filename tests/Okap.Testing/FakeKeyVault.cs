@@ -8,7 +8,7 @@ using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Security.KeyVault.Secrets;
 
-namespace Okap.Storage.Azure.Tests;
+namespace Okap.Testing;
 
 /// <summary>
 /// An in-process fake of the Key Vault secrets REST API (api-version 7.x JSON shapes), plugged in as the

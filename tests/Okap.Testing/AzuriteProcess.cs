@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Okap.Storage.Azure;
+using Okap.Storage.Azure.Tables;
+
+namespace Okap.Testing;
+
+/// <summary>
+/// One Azurite Table service process (pinned in <c>tests/azurite/package-lock.json</c>), started by the tests
+/// themselves on a free port: in memory, or on disk in a folder so it can be stopped and started again.
+/// </summary>
+public sealed class AzuriteProcess : IAsyncDisposable
+{
+    /// <summary>The well-known Azurite development account key (public; not a secret).</summary>
+    public const string DevAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private static readonly SemaphoreSlim InstallLock = new(1, 1);
+    private readonly string? _location;
+    private Process? _process;
+    private readonly StringBuilder _output = new();
+
+    private AzuriteProcess(int port, string? location)
+    {
+        Port = port;
+        _location = location;
+    }
+
+    public int Port { get; }
+
+    public string ConnectionString =>
+        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevAccountKey};TableEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;";
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>Starts Azurite; <paramref name="location"/> null keeps everything in memory.</summary>
+    public static async Task<AzuriteProcess> StartAsync(string? location = null, int? port = null)
+    {
+        await EnsureInstalledAsync().ConfigureAwait(false);
+        var azurite = new AzuriteProcess(port ?? FreePort(), location);
+        await azurite.StartAsync().ConfigureAwait(false);
+        return azurite;
+    }
+
+    /// <summary>Starts the stopped process again on the same port and folder.</summary>
+    public async Task StartAsync()
+    {
+        if (IsRunning) return;
+        var start = new ProcessStartInfo("node")
+        {
+            WorkingDirectory = Folder,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { Path.Combine("node_modules", ".bin", "azurite-table"), "--tableHost", "127.0.0.1", "--tablePort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        if (_location is null)
+        {
+            start.ArgumentList.Add("--inMemoryPersistence");
+        }
+        else
+        {
+            start.ArgumentList.Add("--location");
+            start.ArgumentList.Add(_location);
+        }
+        _process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
+        _process.OutputDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"Azurite exited with {_process.ExitCode}: {Output}");
+            }
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, Port).ConfigureAwait(false);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100).ConfigureAwait(false);
+            }
+        }
+        throw new TimeoutException($"Azurite did not accept connections on port {Port}: {Output}");
+    }
+
+    /// <summary>Stops gracefully (SIGINT: the signal Azurite handles by saving its database and closing) and waits for the exit.</summary>
+    public async Task StopAsync()
+    {
+        var process = _process;
+        if (process is null) return;
+        _process = null;
+        if (!process.HasExited)
+        {
+            if (OperatingSystem.IsWindows() || Kill(process.Id, 2) != 0)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync().ConfigureAwait(false);
+            }
+        }
+        process.Dispose();
+    }
+
+    public string Output
+    {
+        get { lock (_output) return _output.ToString(); }
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    /// <summary>Stores on this Azurite with a fresh table prefix, tables created.</summary>
+    public async Task<AzureTableVaultStores> CreateStoresAsync(Action<AzureStorageOptions>? configure = null)
+    {
+        var options = new AzureStorageOptions
+        {
+            ConnectionString = ConnectionString,
+            TablePrefix = "t" + Guid.NewGuid().ToString("N")[..12],
+            TableMaxRetries = 1,
+            TableRetryDelay = TimeSpan.FromMilliseconds(50),
+            TableNetworkTimeout = TimeSpan.FromSeconds(5),
+        };
+        configure?.Invoke(options);
+        var stores = AzureTableVaultStores.Create(options);
+        await stores.InitializeAsync(CancellationToken.None).ConfigureAwait(false);
+        return stores;
+    }
+
+    /// <summary><c>tests/azurite</c>, found from the test assembly's folder upwards.</summary>
+    public static string Folder
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "tests", "azurite");
+                if (File.Exists(Path.Combine(candidate, "package-lock.json"))) return candidate;
+            }
+            throw new DirectoryNotFoundException("tests/azurite/package-lock.json not found above the test folder.");
+        }
+    }
+
+    /// <summary>Runs <c>npm ci</c> (the locked Azurite version) when node_modules is missing.</summary>
+    public static async Task EnsureInstalledAsync()
+    {
+        await InstallLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var folder = Folder;
+            if (File.Exists(Path.Combine(folder, "node_modules", ".bin", "azurite-table"))) return;
+            var start = new ProcessStartInfo("npm") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in new[] { "ci", "--no-audit", "--no-fund" }) start.ArgumentList.Add(arg);
+            using var npm = Process.Start(start) ?? throw new InvalidOperationException("Could not start npm.");
+            var stdout = npm.StandardOutput.ReadToEndAsync();
+            var stderr = npm.StandardError.ReadToEndAsync();
+            await npm.WaitForExitAsync().ConfigureAwait(false);
+            if (npm.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"npm ci failed in {folder}: {await stdout.ConfigureAwait(false)}{await stderr.ConfigureAwait(false)}");
+            }
+        }
+        finally
+        {
+            InstallLock.Release();
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Sends a POSIX signal with the <c>kill</c> command; returns its exit code.</summary>
+    private static int Kill(int pid, int signal)
+    {
+        try
+        {
+            using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-" + signal.ToString(System.Globalization.CultureInfo.InvariantCulture), pid.ToString(System.Globalization.CultureInfo.InvariantCulture) } });
+            if (kill is null) return -1;
+            kill.WaitForExit();
+            return kill.ExitCode;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return -1;
+        }
+    }
+}
+
