@@ -1,0 +1,16 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+
+namespace Okap.Functions;
+
+/// <summary><c>GET /okap/{documentName}.json</c>: the OpenAPI document, the same one the self-hosted server serves.</summary>
+public sealed class OpenApiFunction
+{
+    private readonly OkapEndpointDescription _description;
+
+    public OpenApiFunction(OkapEndpointDescription description) => _description = description;
+
+    [Function(nameof(OpenApiDocument))]
+    public Task OpenApiDocument([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/{documentName}.json")] HttpRequest req) =>
+        _description.WriteOpenApiDocumentAsync(req.HttpContext);
+}
