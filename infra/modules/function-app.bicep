@@ -27,7 +27,7 @@ param storageBlobEndpoint string
 @description('Blob container that holds this app\'s Flex Consumption deployment package.')
 param deploymentContainerName string
 
-@description('Table endpoint used by the vault (Okap__Azure__TableEndpoint).')
+@description('Table endpoint used by the vault (Okap__Azure__TableServiceUri).')
 param tableEndpoint string
 
 @description('Key Vault URI used by the vault (Okap__Azure__KeyVaultUri).')
@@ -172,7 +172,8 @@ var baseSettings = {
   // OKAP Vault.
   Okap__PublicUrl: empty(publicUrl) ? 'https://${site.properties.defaultHostName}' : publicUrl
   Okap__Store: 'Azure'
-  Okap__Azure__TableEndpoint: tableEndpoint
+  Okap__Azure__TableServiceUri: tableEndpoint
+  Okap__Azure__ManagedIdentityClientId: identityClientId
   Okap__Azure__KeyVaultUri: keyVaultUri
   Okap__Auth__TrustAppServicePrincipal: enableEntraAuth ? 'true' : 'false'
   Okap__Addressing__BaseDomain: addressingBaseDomain

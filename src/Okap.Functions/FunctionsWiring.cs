@@ -22,7 +22,7 @@ internal static class FunctionsWiring
         var store = configuration["Okap:Store"] ?? "Azure";
         if (string.Equals(store, "Azure", StringComparison.OrdinalIgnoreCase))
         {
-            var section = AzureSection(configuration);
+            var section = configuration.GetSection("Okap:Azure");
             if (string.IsNullOrWhiteSpace(section["KeyVaultUri"]))
             {
                 // Without it no ISecretStore exists and nothing could hold a provider key.
@@ -47,29 +47,6 @@ internal static class FunctionsWiring
             return services;
         }
         throw new InvalidOperationException($"Okap:Store must be Azure or Sqlite, not '{store}'");
-    }
-
-    /// <summary>
-    /// The <c>Okap:Azure</c> section as the Azure stores read it, completed from the names the deployment uses:
-    /// <c>Okap:Azure:TableEndpoint</c> is the table service URI, and <c>AZURE_CLIENT_ID</c> names the user-assigned
-    /// managed identity. Neither applies when a connection string (Azurite) is given.
-    /// </summary>
-    internal static IConfiguration AzureSection(IConfiguration configuration)
-    {
-        var section = configuration.GetSection("Okap:Azure");
-        var completions = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        if (string.IsNullOrWhiteSpace(section["ConnectionString"]))
-        {
-            if (string.IsNullOrWhiteSpace(section["TableServiceUri"]) && !string.IsNullOrWhiteSpace(section["TableEndpoint"]))
-            {
-                completions["TableServiceUri"] = section["TableEndpoint"];
-            }
-            if (string.IsNullOrWhiteSpace(section["ManagedIdentityClientId"]) && !string.IsNullOrWhiteSpace(configuration["AZURE_CLIENT_ID"]))
-            {
-                completions["ManagedIdentityClientId"] = configuration["AZURE_CLIENT_ID"];
-            }
-        }
-        return new ConfigurationBuilder().AddConfiguration(section).AddInMemoryCollection(completions).Build();
     }
 
     /// <summary>Creates or migrates the store, and on a vault with no owner yet prints the one-time setup link.</summary>

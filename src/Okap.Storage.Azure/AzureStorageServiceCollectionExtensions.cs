@@ -1,4 +1,7 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.Configuration;
+using Okap.Storage.Azure.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -35,6 +38,17 @@ public static class AzureStorageServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().AccessKeys);
         services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Usage);
         services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Audit);
+
+        // One key ring for every instance: cookies and anti-forgery tokens must verify wherever the next request lands.
+        services.AddDataProtection().SetApplicationName("OkapVault");
+        services.AddOptions<KeyManagementOptions>().Configure<IServiceProvider>((keys, sp) =>
+        {
+            var options = sp.GetRequiredService<IOptions<AzureStorageOptions>>().Value;
+            var stores = sp.GetRequiredService<AzureTableVaultStores>();
+            var table = AzureTableVaultStores.CreateServiceClient(options).GetTableClient(stores.KeyRingTable);
+            table.CreateIfNotExists();
+            keys.XmlRepository = new TableXmlRepository(table);
+        });
 
         if (!string.IsNullOrWhiteSpace(section[nameof(AzureStorageOptions.KeyVaultUri)]))
         {

@@ -125,7 +125,8 @@ public sealed class FunctionAppTests(CompiledInfra infra)
     public void Function_app_configures_the_vault_for_azure_storage_and_key_vault()
     {
         Assert.Equal("'Azure'", Setting("Okap__Store"));
-        Assert.Equal("parameters('tableEndpoint')", Setting("Okap__Azure__TableEndpoint"));
+        Assert.Equal("parameters('tableEndpoint')", Setting("Okap__Azure__TableServiceUri"));
+        Assert.Equal("parameters('identityClientId')", Setting("Okap__Azure__ManagedIdentityClientId"));
         Assert.Equal("parameters('keyVaultUri')", Setting("Okap__Azure__KeyVaultUri"));
         Assert.Equal("parameters('addressingBaseDomain')", Setting("Okap__Addressing__BaseDomain"));
 

@@ -11,7 +11,7 @@ namespace Okap.Storage.Azure.Tables;
 public sealed class AzureTableVaultStores : IVaultStores
 {
     /// <summary>Table name suffixes (the configured prefix goes in front).</summary>
-    public static readonly IReadOnlyList<string> TableSuffixes = ["owners", "requests", "tokens", "keys", "policies", "accesskeys", "usage", "audit"];
+    public static readonly IReadOnlyList<string> TableSuffixes = ["owners", "requests", "tokens", "keys", "policies", "accesskeys", "usage", "audit", "keyring"];
 
     private readonly TableServiceClient _service;
     private readonly string _prefix;
@@ -78,6 +78,9 @@ public sealed class AzureTableVaultStores : IVaultStores
     public IAuditStore Audit { get; }
 
     /// <summary>The names of the tables these stores use.</summary>
+    /// <summary>The table holding the Data Protection key ring.</summary>
+    public string KeyRingTable => _prefix + "keyring";
+
     public IEnumerable<string> TableNames => TableSuffixes.Select(s => _prefix + s);
 
     /// <summary>Creates the tables when missing; idempotent.</summary>
