@@ -39,6 +39,7 @@ namespace Microsoft.Extensions.DependencyInjection
             services.TryAddSingleton<UpstreamClient>();
             services.TryAddSingleton<TokenCache>();
             services.TryAddSingleton<UpstreamResolver>();
+            services.AddSingleton<Okap.Core.Services.IOwnerSettingsListener>(sp => sp.GetRequiredService<UpstreamResolver>());
             services.TryAddSingleton<ProxyAuditQueue>();
             services.TryAddSingleton(sp => new BudgetLedger(sp.GetRequiredService<TimeProvider>()));
             services.TryAddSingleton(sp => new BudgetService(sp.GetRequiredService<ITokenStore>(), sp.GetRequiredService<IUsageStore>(),

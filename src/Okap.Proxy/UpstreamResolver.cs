@@ -25,7 +25,7 @@ internal readonly record struct UpstreamResolution(UpstreamTarget? Target, int S
 /// (operator configuration, or the owner's own, which must be https unless allowed), and the master key in the
 /// provider's own header. Also caches owners' price overrides.
 /// </summary>
-internal sealed class UpstreamResolver
+internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListener
 {
     private readonly ConcurrentDictionary<(string Owner, string Provider), CachedTarget> _targets = new();
     private readonly ConcurrentDictionary<string, CachedPrices> _prices = new(StringComparer.Ordinal);
@@ -70,6 +70,8 @@ internal sealed class UpstreamResolver
         foreach (var key in _targets.Keys) if (key.Owner == ownerId) _targets.TryRemove(key, out _);
         _prices.TryRemove(ownerId, out _);
     }
+
+    void Okap.Core.Services.IOwnerSettingsListener.OwnerSettingsChanged(string ownerId) => Invalidate(ownerId);
 
     private async Task<IReadOnlyList<PriceOverride>> LoadPricesAsync(string ownerId)
     {

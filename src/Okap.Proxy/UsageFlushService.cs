@@ -1,8 +1,11 @@
+using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Okap.Core;
 using Okap.Core.Metering;
+using Okap.Core.Model;
 using Okap.Core.Stores;
 
 namespace Okap.Proxy;
@@ -94,6 +97,7 @@ public sealed class UsageFlushService : BackgroundService
                 }
             }
             var audit = _audit.Drain();
+            audit.AddRange(await UseEventsAsync(pending.Deltas, ct).ConfigureAwait(false));
             if (audit.Count > 0 && _services.GetService<IAuditStore>() is { } auditStore)
             {
                 foreach (var entry in audit)
@@ -115,6 +119,47 @@ public sealed class UsageFlushService : BackgroundService
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>
+    /// Token use goes to the audit trail as one summary per token and provider per flush ("12 calls, …"), not one row
+    /// per call: the trail shows every use while the data path never waits for an audit write.
+    /// </summary>
+    private async Task<List<AuditEvent>> UseEventsAsync(IReadOnlyList<UsageCounter> deltas, CancellationToken ct)
+    {
+        var events = new List<AuditEvent>();
+        var appNames = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var delta in deltas)
+        {
+            if (!delta.Period.StartsWith("d:", StringComparison.Ordinal) || delta.Requests == 0) continue;
+            var split = delta.GrantKey.LastIndexOf(':');
+            if (split < 0) continue;
+            var tokenId = delta.GrantKey[..split];
+            if (!appNames.TryGetValue(tokenId, out var appName))
+            {
+                try
+                {
+                    appName = (await _tokens.GetAsync(delta.OwnerId, tokenId, ct).ConfigureAwait(false))?.AppName;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    appName = null;
+                }
+                appNames[tokenId] = appName;
+            }
+            events.Add(new AuditEvent
+            {
+                Id = Secrets.NewId("aud"),
+                OwnerId = delta.OwnerId,
+                At = _time.GetUtcNow(),
+                Event = AuditEvents.TokenUsed,
+                AppName = appName,
+                TokenId = tokenId,
+                Detail = string.Create(CultureInfo.InvariantCulture,
+                    $"{delta.GrantKey[(split + 1)..]}: {delta.Requests} calls, {delta.InputTokens} input / {delta.OutputTokens} output tokens, ${delta.CostMicros / 1_000_000m:0.######}"),
+            });
+        }
+        return events;
     }
 
     private async Task RefreshAsync(CancellationToken ct)

@@ -26,7 +26,8 @@ public sealed class TokenService(ITokenStore tokens, AuditLog audit, TimeProvide
 }
 
 /// <summary>An owner's master keys: the key goes to the secret store, only metadata (last four characters, dates) to the store.</summary>
-public sealed class MasterKeyService(IKeyMetadataStore metadata, ISecretStore secrets, AuditLog audit, TimeProvider time)
+public sealed class MasterKeyService(IKeyMetadataStore metadata, ISecretStore secrets, AuditLog audit, TimeProvider time,
+    IEnumerable<IOwnerSettingsListener> listeners)
 {
     public const int MaxKeyLength = 4096;
 
@@ -78,8 +79,14 @@ public sealed class MasterKeyService(IKeyMetadataStore metadata, ISecretStore se
             UpdatedAt = now,
         };
         await metadata.UpsertAsync(info, ct);
+        Notify(ownerId);
         await audit.AppendAsync(ownerId, AuditEvents.KeySet, ct, clientAddress: clientAddress, detail: provider + (existing is null ? " added" : " replaced"));
         return Result<MasterKeyInfo>.Ok(info);
+    }
+
+    private void Notify(string ownerId)
+    {
+        foreach (var listener in listeners) listener.OwnerSettingsChanged(ownerId);
     }
 
     public async Task<bool> RemoveAsync(string ownerId, string provider, string? clientAddress, CancellationToken ct)
@@ -87,6 +94,7 @@ public sealed class MasterKeyService(IKeyMetadataStore metadata, ISecretStore se
         if (await metadata.GetAsync(ownerId, provider, ct) is null) return false;
         await secrets.DeleteAsync(ownerId, provider, ct);
         await metadata.DeleteAsync(ownerId, provider, ct);
+        Notify(ownerId);
         await audit.AppendAsync(ownerId, AuditEvents.KeyRemoved, ct, clientAddress: clientAddress, detail: provider);
         return true;
     }
