@@ -39,7 +39,7 @@
     session: null,        // SessionView when signed in
     setup: null,          // SetupStateView when not
     pending: [],          // pending requests, refreshed every POLL_MS
-    pendingKey: "",
+    pendingKey: null,     // null until the first poll answered
     pollTimer: 0,
     onPending: null,      // the current view's listener for pending changes
     viewId: 0,            // bumps on every render; stale async work checks it
@@ -228,7 +228,7 @@
     window.clearTimeout(state.pollTimer);
     state.pollTimer = 0;
     state.pending = [];
-    state.pendingKey = "";
+    state.pendingKey = null;
   }
 
   function setPending(items) {
@@ -529,7 +529,7 @@
 
   async function viewDashboard() {
     const me = state.viewId;
-    const pendingBox = h("div", { id: "pending-requests", "aria-live": "polite" }, state.pendingKey ? pendingList(state.pending) : loading());
+    const pendingBox = h("div", { id: "pending-requests", "aria-live": "polite" }, state.pendingKey !== null ? pendingList(state.pending) : loading());
     const usageBox = h("div", null, loading());
     const statsBox = h("div", { class: "stats" });
     view("Dashboard",
