@@ -29,7 +29,7 @@ public sealed class TokenTests(BrowserFixture browser) : WebTest(browser)
         await Expect(card.Locator("[role=meter][aria-label='Spend today']")).ToHaveAttributeAsync("aria-valuetext", "$0.25, no cap");
 
         // The overall chart and the token's own chart (inside a disclosure).
-        await Expect(Page.Locator(".chart-totals").First).ToContainTextAsync("$1.75");
+        await Expect(Page.Locator(".chart-totals").First).ToContainTextAsync("$1.60");
         Assert.Equal(30, await Page.Locator("svg.chart-spend").First.Locator("rect.bar").CountAsync());
         await card.GetByText("Daily spend and tokens, last 30 days").ClickAsync();
         await Expect(card.Locator("svg.chart-tokens")).ToBeVisibleAsync();
@@ -54,7 +54,7 @@ public sealed class TokenTests(BrowserFixture browser) : WebTest(browser)
 
         // The dashboard shows the overall 30 days too.
         await Page.GetByRole(AriaRole.Link, new() { Name = "Dashboard" }).ClickAsync();
-        await Expect(Page.Locator(".chart-totals")).ToContainTextAsync("$1.75");
+        await Expect(Page.Locator(".chart-totals")).ToContainTextAsync("$1.60");
         await ShotAsync("dashboard");
         AssertNoPageProblems();
     }

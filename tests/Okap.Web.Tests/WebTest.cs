@@ -99,10 +99,11 @@ public abstract class WebTest(BrowserFixture browser) : IAsyncLifetime
         return JsonNode.Parse(await app.GetStringAsync(pollUrl))!;
     }
 
-    /// <summary>Saves a screenshot to <c>artifacts/screenshots/{name}.png</c> at the repository root.</summary>
-    protected async Task ShotAsync(string name, bool fullPage = false)
+    /// <summary>Saves a screenshot to <c>artifacts/screenshots/{name}.png</c> at the repository root, scrolled to the top.</summary>
+    protected async Task ShotAsync(string name, bool fullPage = false, bool top = true)
     {
         Directory.CreateDirectory(Paths.Screenshots);
+        if (top) await Page.EvaluateAsync("() => { document.activeElement?.blur(); window.scrollTo(0, 0); }");
         await Page.ScreenshotAsync(new() { Path = Path.Combine(Paths.Screenshots, name + ".png"), FullPage = fullPage });
     }
 

@@ -105,6 +105,10 @@
     const d = new Date(iso);
     return isNaN(d) ? String(iso) : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
   }
+  function instant(iso) {
+    const d = new Date(iso);
+    return isNaN(d) ? String(iso) : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  }
   function day(iso) {
     if (!iso) return "—";
     const d = new Date(iso);
@@ -247,7 +251,8 @@
     const region = $("#toasts");
     const el = h("div", { class: "toast toast-" + kind }, message);
     region.append(el);
-    window.setTimeout(() => el.remove(), 6000);
+    while (region.children.length > 3) region.firstElementChild.remove();
+    window.setTimeout(() => el.remove(), 5000);
   }
 
   function confirmDialog({ title, message, confirm = "Confirm", danger = true }) {
@@ -438,6 +443,7 @@
         h("code", null, "#/setup?token=setup_…"), "). Restarting the server prints a new one.")
       : null;
     view("Sign in to your vault", h("div", { class: "auth-card card" },
+      h("p", { class: "auth-brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "◆"), " OKAP Vault"),
       h("p", { class: "lede" }, "Your vault keeps your AI-provider keys and lets apps use them only as far as you allow."),
       returning, setupHint, form));
     $("#app").classList.add("narrow");
@@ -490,6 +496,7 @@
       location.hash = "#/keys";
     });
     view("Set up your vault", h("div", { class: "auth-card card" },
+      h("p", { class: "auth-brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "◆"), " OKAP Vault"),
       h("p", { class: "lede" }, "Create the account that owns this vault. This setup link works once."),
       token ? null : notice("error", "This address has no setup token. Use the full link the server printed when it started."),
       form));
@@ -1143,7 +1150,7 @@
         table.append(h("div", { class: "table-wrap" }, h("table", { class: "table", id: "audit-table" },
           h("thead", null, h("tr", null, ["When", "Event", "App", "From", "Details"].map((c) => h("th", { scope: "col" }, c)))),
           h("tbody", null, page.items.map((e) => h("tr", { "data-event-id": e.id },
-            h("td", { "data-label": "When" }, h("time", { datetime: e.at }, when(e.at))),
+            h("td", { "data-label": "When" }, h("time", { datetime: e.at }, instant(e.at))),
             h("td", { "data-label": "Event" }, h("span", { class: "event event-" + e.event.split(".")[0] }, e.event)),
             h("td", { "data-label": "App" }, e.app_name || h("span", { class: "muted" }, "—")),
             h("td", { "data-label": "From", class: "mono" }, e.client_address || h("span", { class: "muted" }, "—")),
