@@ -4,6 +4,7 @@ using Okap.Server;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddOkap(builder.Configuration);
+builder.Services.AddOkapProxy(builder.Configuration);
 builder.Services.AddOkapStores(builder.Configuration, builder.Environment);
 builder.Services.AddOkapForwardedHeaders(builder.Configuration);
 
@@ -11,6 +12,7 @@ var app = builder.Build();
 
 app.UseOkapForwardedHeaders();
 app.MapOkap();
+app.MapOkapProxy();
 
 await app.InitializeOkapAsync();
 await app.RunAsync();

@@ -53,7 +53,7 @@ public sealed class TokenTests(BrowserFixture browser) : WebTest(browser)
         await Expect(Page.Locator("article.token", new() { HasText = "Budget Bot" }).Locator(".badge-revoked")).ToBeVisibleAsync();
 
         // The dashboard shows the overall 30 days too.
-        await Page.GetByRole(AriaRole.Link, new() { Name = "Dashboard" }).ClickAsync();
+        await Page.Locator("#nav").GetByRole(AriaRole.Link, new() { Name = "Dashboard" }).ClickAsync();
         await Expect(Page.Locator(".chart-totals")).ToContainTextAsync("$1.60");
         await ShotAsync("dashboard");
         AssertNoPageProblems();

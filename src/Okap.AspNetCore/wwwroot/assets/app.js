@@ -100,6 +100,7 @@
     return "$" + n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   }
   const num = (v) => Number(v || 0).toLocaleString("en-US");
+  const plural = (n, word) => `${num(n)} ${word}${Number(n) === 1 ? "" : "s"}`;
   function when(iso) {
     if (!iso) return "—";
     const d = new Date(iso);
@@ -603,8 +604,8 @@
     return h("div", { class: "charts" },
       h("p", { class: "chart-totals" },
         h("span", null, h("strong", null, usd(totals.cost)), " spent"),
-        h("span", null, h("strong", null, num(totals.tokens)), " tokens"),
-        h("span", null, h("strong", null, num(totals.requests)), " requests")),
+        h("span", null, h("strong", null, num(totals.tokens)), totals.tokens === 1 ? " token" : " tokens"),
+        h("span", null, h("strong", null, num(totals.requests)), totals.requests === 1 ? " request" : " requests")),
       h("div", { class: "chart-row" },
         barChart(series, (x) => x.cost, usd, "Spend per day", `Spend per day for ${what}, last 30 days`, "chart-spend"),
         barChart(series, (x) => x.tokens, num, "Tokens per day", `Tokens per day for ${what}, last 30 days`, "chart-tokens")));
@@ -919,7 +920,7 @@
             meter("Spend today", g.today.cost_usd, g.today.cap_usd, usd),
             meter("Spend this month", g.month.cost_usd, g.month.cap_usd, usd),
             meter("Requests today", g.today.requests, g.requests_per_day, num),
-            h("p", { class: "hint" }, `This month: ${num(g.month.requests)} requests, ${num(g.month.input_tokens)} tokens in, ${num(g.month.output_tokens)} out.`)));
+            h("p", { class: "hint" }, `This month: ${plural(g.month.requests, "request")}, ${num(g.month.input_tokens)} tokens in, ${num(g.month.output_tokens)} out.`)));
         }
       } catch (e) { clear(usageBox); usageBox.append(notice("error", "Usage unavailable: ", e.message)); }
     };

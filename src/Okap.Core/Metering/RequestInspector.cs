@@ -1,0 +1,194 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Okap.Core.Providers;
+
+namespace Okap.Core.Metering;
+
+/// <summary>What the vault needs from a JSON request body.</summary>
+public sealed record RequestFacts
+{
+    public string? Model { get; init; }
+    /// <summary>The body asked for a stream (<c>"stream": true</c>).</summary>
+    public bool Stream { get; init; }
+    /// <summary><c>stream_options.include_usage</c> as sent; null when absent.</summary>
+    public bool? IncludeUsage { get; init; }
+    /// <summary>True when the body has a <c>stream_options</c> member at all.</summary>
+    public bool HasStreamOptions { get; init; }
+    /// <summary>The largest output-token ceiling the body asks for, from any of the provider's fields.</summary>
+    public long? MaxOutputTokens { get; init; }
+    /// <summary>False when the body is not a JSON object.</summary>
+    public bool IsJsonObject { get; init; } = true;
+}
+
+/// <summary>Reads and rewrites the few request fields that limits and metering depend on.</summary>
+public static class RequestInspector
+{
+    /// <summary>Scans the top level of a JSON body (and the nested fields that matter) without building a document.</summary>
+    public static RequestFacts Inspect(ReadOnlySpan<byte> body)
+    {
+        string? model = null;
+        var stream = false;
+        bool? includeUsage = null;
+        var hasStreamOptions = false;
+        long? maxOut = null;
+        try
+        {
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return new RequestFacts { IsJsonObject = false };
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("model"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String) model = reader.GetString();
+                    else reader.Skip();
+                }
+                else if (reader.ValueTextEquals("stream"u8))
+                {
+                    reader.Read();
+                    stream = reader.TokenType == JsonTokenType.True;
+                    reader.Skip();
+                }
+                else if (reader.ValueTextEquals("max_tokens"u8) || reader.ValueTextEquals("max_completion_tokens"u8) || reader.ValueTextEquals("max_output_tokens"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var v)) maxOut = Max(maxOut, v);
+                    else reader.Skip();
+                }
+                else if (reader.ValueTextEquals("stream_options"u8))
+                {
+                    hasStreamOptions = true;
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                        {
+                            var isIncludeUsage = reader.ValueTextEquals("include_usage"u8);
+                            reader.Read();
+                            if (isIncludeUsage && reader.TokenType is JsonTokenType.True or JsonTokenType.False) includeUsage = reader.TokenType == JsonTokenType.True;
+                            reader.Skip();
+                        }
+                    }
+                    else reader.Skip();
+                }
+                else if (reader.ValueTextEquals("generationConfig"u8) || reader.ValueTextEquals("options"u8))
+                {
+                    // Gemini generationConfig.maxOutputTokens, Ollama options.num_predict
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                        {
+                            var isMax = reader.ValueTextEquals("maxOutputTokens"u8) || reader.ValueTextEquals("num_predict"u8);
+                            reader.Read();
+                            if (isMax && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var v)) maxOut = Max(maxOut, v);
+                            reader.Skip();
+                        }
+                    }
+                    else reader.Skip();
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            return new RequestFacts { IsJsonObject = false };
+        }
+        return new RequestFacts { Model = model, Stream = stream, IncludeUsage = includeUsage, HasStreamOptions = hasStreamOptions, MaxOutputTokens = maxOut };
+    }
+
+    private static long Max(long? a, long b) => a is null || b > a ? b : a.Value;
+
+    /// <summary>The body field that carries the output ceiling for a route, used when the vault must set one.</summary>
+    public static string? MaxOutputField(RouteKind kind, string provider) => kind switch
+    {
+        RouteKind.ChatCompletions => provider == "openai" ? "max_completion_tokens" : "max_tokens",
+        RouteKind.Responses => "max_output_tokens",
+        RouteKind.Completions or RouteKind.AnthropicMessages or RouteKind.CohereChat => "max_tokens",
+        RouteKind.AnthropicComplete => "max_tokens_to_sample",
+        RouteKind.GeminiGenerate => "generationConfig.maxOutputTokens",
+        RouteKind.OllamaChat or RouteKind.OllamaGenerate => "options.num_predict",
+        _ => null,
+    };
+
+    /// <summary>
+    /// Rewrites a JSON body: sets the output ceiling (every field the body used, or <paramref name="maxOutputField"/>
+    /// when it had none) and/or turns on <c>stream_options.include_usage</c>. Returns the new body.
+    /// </summary>
+    public static byte[] Rewrite(ReadOnlySpan<byte> body, long? capOutputTokens, string? maxOutputField, bool includeUsage)
+    {
+        // Fast path: add stream_options right after the opening brace when the body has none.
+        if (capOutputTokens is null && includeUsage)
+        {
+            var facts = Inspect(body);
+            if (!facts.HasStreamOptions)
+            {
+                var brace = body.IndexOf((byte)'{');
+                ReadOnlySpan<byte> insert = "\"stream_options\":{\"include_usage\":true},"u8;
+                var rest = body[(brace + 1)..];
+                var restTrim = rest.TrimStart(" \t\r\n"u8);
+                var emptyObject = !restTrim.IsEmpty && restTrim[0] == (byte)'}';
+                if (emptyObject) insert = insert[..^1];
+                var result = new byte[body.Length + insert.Length];
+                body[..(brace + 1)].CopyTo(result);
+                insert.CopyTo(result.AsSpan(brace + 1));
+                rest.CopyTo(result.AsSpan(brace + 1 + insert.Length));
+                return result;
+            }
+        }
+        var root = JsonNode.Parse(body) as JsonObject ?? throw new JsonException("not an object");
+        if (capOutputTokens is { } cap)
+        {
+            var set = false;
+            foreach (var field in (ReadOnlySpan<string>)["max_tokens", "max_completion_tokens", "max_output_tokens"])
+            {
+                if (root[field] is JsonValue v && v.TryGetValue<long>(out var current))
+                {
+                    if (current > cap) root[field] = cap;
+                    set = true;
+                }
+            }
+            foreach (var (parent, child) in (ReadOnlySpan<(string, string)>)[("generationConfig", "maxOutputTokens"), ("options", "num_predict")])
+            {
+                if (root[parent] is JsonObject o && o[child] is JsonValue v && v.TryGetValue<long>(out var current))
+                {
+                    if (current > cap) o[child] = cap;
+                    set = true;
+                }
+            }
+            if (!set && maxOutputField is not null)
+            {
+                var dot = maxOutputField.IndexOf('.');
+                if (dot < 0)
+                {
+                    root[maxOutputField] = cap;
+                }
+                else
+                {
+                    var parent = maxOutputField[..dot];
+                    if (root[parent] is not JsonObject o)
+                    {
+                        o = new JsonObject();
+                        root[parent] = o;
+                    }
+                    o[maxOutputField[(dot + 1)..]] = cap;
+                }
+            }
+        }
+        if (includeUsage)
+        {
+            if (root["stream_options"] is not JsonObject so)
+            {
+                so = new JsonObject();
+                root["stream_options"] = so;
+            }
+            so["include_usage"] = true;
+        }
+        return Encoding.UTF8.GetBytes(root.ToJsonString());
+    }
+}

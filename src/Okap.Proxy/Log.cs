@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+
+namespace Okap.Proxy;
+
+// Never log a token, a key, a request or response body, or a query string.
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Warning, "Vault storage unavailable while proxying to {Provider}: {Reason}")]
+    public static partial void StoreUnavailable(ILogger logger, string provider, string reason);
+
+    [LoggerMessage(2, LogLevel.Warning, "Upstream call to {Provider} failed: {Error} ({ExceptionType})")]
+    public static partial void UpstreamFailed(ILogger logger, string provider, string error, string? exceptionType);
+
+    [LoggerMessage(3, LogLevel.Debug, "Refused call of token {TokenId} to {Provider}: {Reason}")]
+    public static partial void Refused(ILogger logger, string? tokenId, string provider, string reason);
+
+    [LoggerMessage(4, LogLevel.Warning, "Usage flush failed; {Count} counters kept for the next flush ({ExceptionType})")]
+    public static partial void FlushFailed(ILogger logger, int count, string exceptionType);
+
+    [LoggerMessage(5, LogLevel.Debug, "Flushed {Count} usage counters and {Touched} token last-use times")]
+    public static partial void Flushed(ILogger logger, int count, int touched);
+
+    [LoggerMessage(6, LogLevel.Warning, "Token last-use or audit write failed ({ExceptionType})")]
+    public static partial void SideWriteFailed(ILogger logger, string exceptionType);
+
+    [LoggerMessage(7, LogLevel.Error, "Unexpected proxy failure for {Provider} ({ExceptionType})")]
+    public static partial void Unexpected(ILogger logger, string provider, string exceptionType, Exception exception);
+
+    [LoggerMessage(8, LogLevel.Warning, "Owner upstream URL for {Provider} refused: {Reason}")]
+    public static partial void UpstreamRefused(ILogger logger, string provider, string reason);
+}

@@ -1,0 +1,91 @@
+using Microsoft.Extensions.Options;
+
+namespace Okap.Proxy;
+
+/// <summary>Proxy settings, bound from configuration section <c>Okap:Proxy</c>.</summary>
+public sealed class OkapProxyOptions
+{
+    /// <summary>The configuration section these options are bound from.</summary>
+    public const string SectionName = "Okap:Proxy";
+
+    /// <summary>
+    /// Upstream base URLs by provider id (<c>Okap:Proxy:Providers:{id}:BaseUrl</c>). Built-in providers default to their
+    /// public API; set an entry to point one elsewhere (tests use fakes on 127.0.0.1) or to give Ollama a default.
+    /// </summary>
+    public Dictionary<string, ProviderUpstreamOptions> Providers { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Let owners set <c>http://</c> upstream base URLs (e.g. a LAN Ollama). Off by default: owner upstreams must be https.</summary>
+    public bool AllowInsecureOwnerUpstreams { get; set; }
+
+    /// <summary>How long an upstream call may stay idle (no headers, no bytes) before it is cancelled with 504. Default 2 minutes.</summary>
+    public TimeSpan UpstreamTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long a token lookup is reused; at most 1 second so revocation takes effect within a second everywhere.</summary>
+    public TimeSpan TokenCacheTtl { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long master keys, key metadata and price overrides are reused. Default 1 minute.</summary>
+    public TimeSpan KeyCacheTtl { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often usage counters and token last-use times are written to the stores. Default 5 seconds.</summary>
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often in-memory totals are re-read from the store, to see what other instances spent. Default 30 seconds.</summary>
+    public TimeSpan UsageRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a store or secret-store call may take before the proxy answers 503. Default 5 seconds.</summary>
+    public TimeSpan StoreTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Largest JSON request body the proxy reads to check model and limits; larger bodies get 413. Default 1 MiB.</summary>
+    public long MaxBufferedBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>What happens when a request asks for more output tokens than the grant's <c>tokens_per_request</c>.</summary>
+    public TokensPerRequestAction TokensPerRequestAction { get; set; } = TokensPerRequestAction.Refuse;
+
+    /// <summary>Output ceiling assumed for a spend reservation when neither the request nor the price catalog gives one.</summary>
+    public int DefaultMaxOutputTokens { get; set; } = 32768;
+
+    /// <summary>Client id of a user-assigned managed identity for Azure OpenAI upstreams; null uses the system-assigned identity.</summary>
+    public string? ManagedIdentityClientId { get; set; }
+}
+
+/// <summary>Upstream settings of one provider.</summary>
+public sealed class ProviderUpstreamOptions
+{
+    /// <summary>Base URL the SDK path is appended to, e.g. <c>https://api.openai.com/v1</c>.</summary>
+    public string? BaseUrl { get; set; }
+}
+
+/// <summary>What to do with a request whose output ceiling exceeds the grant's <c>tokens_per_request</c>.</summary>
+public enum TokensPerRequestAction
+{
+    /// <summary>Answer 400 <c>tokens_per_request_exceeded</c>.</summary>
+    Refuse,
+    /// <summary>Lower the ceiling to the limit and forward.</summary>
+    Cap,
+}
+
+internal sealed class OkapProxyOptionsValidator : IValidateOptions<OkapProxyOptions>
+{
+    public ValidateOptionsResult Validate(string? name, OkapProxyOptions o)
+    {
+        var errors = new List<string>();
+        foreach (var (id, p) in o.Providers)
+        {
+            if (!Core.Providers.ProviderCatalog.IsValidId(id)) errors.Add($"Okap:Proxy:Providers: '{id}' is not a valid provider id.");
+            if (p.BaseUrl is { } url && !IsValidBaseUrl(url)) errors.Add($"Okap:Proxy:Providers:{id}:BaseUrl must be an absolute http(s) URL without query or fragment.");
+        }
+        if (o.UpstreamTimeout <= TimeSpan.Zero) errors.Add("Okap:Proxy:UpstreamTimeout must be positive.");
+        if (o.TokenCacheTtl <= TimeSpan.Zero || o.TokenCacheTtl > TimeSpan.FromSeconds(1)) errors.Add("Okap:Proxy:TokenCacheTtl must be more than 0 and at most 1 second.");
+        if (o.KeyCacheTtl <= TimeSpan.Zero || o.KeyCacheTtl > TimeSpan.FromHours(1)) errors.Add("Okap:Proxy:KeyCacheTtl must be more than 0 and at most 1 hour.");
+        if (o.FlushInterval <= TimeSpan.Zero || o.FlushInterval > TimeSpan.FromMinutes(5)) errors.Add("Okap:Proxy:FlushInterval must be more than 0 and at most 5 minutes.");
+        if (o.UsageRefreshInterval <= TimeSpan.Zero) errors.Add("Okap:Proxy:UsageRefreshInterval must be positive.");
+        if (o.StoreTimeout <= TimeSpan.Zero) errors.Add("Okap:Proxy:StoreTimeout must be positive.");
+        if (o.MaxBufferedBodyBytes is < 1024 or > 64 * 1024 * 1024) errors.Add("Okap:Proxy:MaxBufferedBodyBytes must be between 1 KiB and 64 MiB.");
+        if (o.DefaultMaxOutputTokens <= 0) errors.Add("Okap:Proxy:DefaultMaxOutputTokens must be positive.");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    internal static bool IsValidBaseUrl(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var u) && (u.Scheme == Uri.UriSchemeHttps || u.Scheme == Uri.UriSchemeHttp)
+        && string.IsNullOrEmpty(u.Query) && string.IsNullOrEmpty(u.Fragment) && string.IsNullOrEmpty(u.UserInfo);
+}

@@ -1,0 +1,519 @@
+using System.Buffers;
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using Okap.Core;
+using Okap.Core.Metering;
+using Okap.Core.Model;
+using Okap.Core.Pricing;
+using Okap.Core.Providers;
+using Okap.Core.Stores;
+using Okap.Protocol;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Okap.Proxy;
+
+/// <summary>
+/// Handles one proxied call, <c>/v1/{provider}/{**path}</c>: checks the OKAP token and its grant, reserves spend,
+/// forwards to the provider with the master key, meters usage from the response as it streams, and settles.
+/// Hosts call <see cref="HandleAsync"/> directly (the ASP.NET Core endpoint from <c>MapOkapProxy</c>, or an Azure
+/// Functions trigger).
+/// </summary>
+public sealed class ProxyHandler
+{
+    private readonly IHttpForwarder _forwarder;
+    private readonly UpstreamClient _client;
+    private readonly TokenCache _tokens;
+    private readonly UpstreamResolver _upstreams;
+    private readonly BudgetLedger _ledger;
+    private readonly IUsageStore _usage;
+    private readonly PriceCatalog _catalog;
+    private readonly IUpstreamTokenSource _managedIdentity;
+    private readonly ProxyAuditQueue _audit;
+    private readonly TimeProvider _time;
+    private readonly OkapProxyOptions _options;
+    private readonly ForwarderRequestConfig _requestConfig;
+    private readonly ILogger<ProxyHandler> _logger;
+
+    internal ProxyHandler(IHttpForwarder forwarder, UpstreamClient client, TokenCache tokens, UpstreamResolver upstreams, BudgetLedger ledger,
+        IUsageStore usage, PriceCatalog catalog, IUpstreamTokenSource managedIdentity, ProxyAuditQueue audit, TimeProvider time,
+        IOptions<OkapProxyOptions> options, ILogger<ProxyHandler> logger)
+    {
+        _forwarder = forwarder;
+        _client = client;
+        _tokens = tokens;
+        _upstreams = upstreams;
+        _ledger = ledger;
+        _usage = usage;
+        _catalog = catalog;
+        _managedIdentity = managedIdentity;
+        _audit = audit;
+        _time = time;
+        _options = options.Value;
+        _logger = logger;
+        _requestConfig = new ForwarderRequestConfig { ActivityTimeout = _options.UpstreamTimeout, AllowResponseBuffering = false };
+    }
+
+    /// <summary>Proxies <paramref name="context"/>'s request to <paramref name="provider"/>; <paramref name="path"/> is the part after <c>/v1/{provider}/</c>.</summary>
+    public async Task HandleAsync(HttpContext context, string provider, string? path)
+    {
+        try
+        {
+            await HandleCoreAsync(context, provider, path ?? string.Empty).ConfigureAwait(false);
+        }
+        catch (VaultUnavailableException ex)
+        {
+            Log.StoreUnavailable(_logger, provider, ex.Message);
+            await ProxyErrors.WriteAsync(context, 503, OkapErrorTypes.VaultUnavailable, "The vault cannot reach its storage right now; try again shortly.", provider).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+        catch (BadHttpRequestException ex)
+        {
+            await ProxyErrors.WriteAsync(context, ex.StatusCode == 413 ? 413 : 400, ex.StatusCode == 413 ? OkapErrorTypes.PayloadTooLarge : OkapErrorTypes.InvalidRequest,
+                "The request body could not be read.", provider).ConfigureAwait(false);
+        }
+    }
+
+    private async Task HandleCoreAsync(HttpContext context, string provider, string path)
+    {
+        var request = context.Request;
+        if (!ProviderCatalog.IsValidId(provider) || !IsSafePath(path))
+        {
+            await ProxyErrors.WriteAsync(context, 404, OkapErrorTypes.NotFound, "Unknown provider or path.", provider).ConfigureAwait(false);
+            return;
+        }
+
+        // 1. Token, wherever the provider's SDKs send a key.
+        var presented = ExtractToken(request);
+        if (presented is null || !presented.StartsWith(Secrets.TokenPrefix, StringComparison.Ordinal))
+        {
+            await ProxyErrors.WriteAsync(context, 401, OkapErrorTypes.TokenInvalid,
+                presented is null ? "No OKAP token was sent. Use the okap_… token as the API key." : "This is not a valid OKAP token.", provider).ConfigureAwait(false);
+            return;
+        }
+        var token = await _tokens.FindAsync(Secrets.Hash(presented)).ConfigureAwait(false);
+        if (token is null)
+        {
+            await ProxyErrors.WriteAsync(context, 401, OkapErrorTypes.TokenInvalid, "This OKAP token is not known to this vault.", provider).ConfigureAwait(false);
+            return;
+        }
+        var now = _time.GetUtcNow();
+        if (token.RevokedAt is not null)
+        {
+            await ProxyErrors.WriteAsync(context, 401, OkapErrorTypes.TokenRevoked, "This OKAP token has been revoked", provider).ConfigureAwait(false);
+            return;
+        }
+        var grant = token.GrantFor(provider);
+        if (token.ExpiresAt <= now || grant?.ExpiresAt <= now)
+        {
+            await ProxyErrors.WriteAsync(context, 401, OkapErrorTypes.TokenExpired, "This OKAP token has expired", provider).ConfigureAwait(false);
+            return;
+        }
+        if (grant is null)
+        {
+            await RefuseAsync(context, token, provider, 403, OkapErrorTypes.ProviderNotAllowed, $"This OKAP token does not grant access to provider '{provider}'.").ConfigureAwait(false);
+            return;
+        }
+
+        // 2. What the route does.
+        var descriptor = ProviderCatalog.Resolve(provider);
+        var route = RouteClassifier.Classify(descriptor.Format, request.Method, path);
+        var limits = grant.Limits;
+        if (route.Kind == RouteKind.Other && (grant.Capabilities.Count > 0 || grant.Models.Count > 0 || limits.HasSpendCap))
+        {
+            await RefuseAsync(context, token, provider, 403, OkapErrorTypes.CapabilityNotAllowed,
+                $"This OKAP token may not call '{request.Method} {path}': only routes of its granted capabilities ({string.Join(", ", grant.Capabilities.DefaultIfEmpty("chat"))}) are allowed.").ConfigureAwait(false);
+            return;
+        }
+        if (route.IsMetered && !grant.AllowsCapability(route.Capability))
+        {
+            await RefuseAsync(context, token, provider, 403, OkapErrorTypes.CapabilityNotAllowed,
+                $"This OKAP token does not grant the '{route.Capability}' capability.").ConfigureAwait(false);
+            return;
+        }
+
+        // 3. Body: read (bounded) when the model and limits must be checked.
+        byte[]? body = null;
+        var bodyLength = 0;
+        RequestFacts facts = new() { IsJsonObject = false };
+        var restrictive = grant.Models.Count > 0 || limits.HasSpendCap || limits.TokensPerRequest is not null;
+        try
+        {
+            if (route.IsMetered && HasBody(request))
+            {
+                if (IsJson(request.ContentType))
+                {
+                    if (request.ContentLength > _options.MaxBufferedBodyBytes)
+                    {
+                        await PayloadTooLargeAsync(context, provider).ConfigureAwait(false);
+                        return;
+                    }
+                    (body, bodyLength) = await ReadBodyAsync(request, _options.MaxBufferedBodyBytes, context.RequestAborted).ConfigureAwait(false);
+                    if (body is null)
+                    {
+                        await PayloadTooLargeAsync(context, provider).ConfigureAwait(false);
+                        return;
+                    }
+                    facts = RequestInspector.Inspect(body.AsSpan(0, bodyLength));
+                    if (!facts.IsJsonObject)
+                    {
+                        await ProxyErrors.WriteAsync(context, 400, OkapErrorTypes.InvalidRequest, "The request body is not a JSON object.", provider).ConfigureAwait(false);
+                        return;
+                    }
+                }
+                else if (restrictive && route.PathModel is null)
+                {
+                    await RefuseAsync(context, token, provider, 400, OkapErrorTypes.InvalidRequest,
+                        "This OKAP token has model or spend limits, which the vault can only check on JSON requests.").ConfigureAwait(false);
+                    return;
+                }
+            }
+            await ForwardCheckedAsync(context, token, grant, descriptor, route, path, body, bodyLength, facts).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (body is not null) ArrayPool<byte>.Shared.Return(body);
+        }
+    }
+
+    private async Task ForwardCheckedAsync(HttpContext context, TokenRecord token, Grant grant, ProviderDescriptor descriptor, RouteInfo route, string path,
+        byte[]? body, int bodyLength, RequestFacts facts)
+    {
+        var provider = descriptor.Id;
+        var limits = grant.Limits;
+        var model = route.PathModel ?? facts.Model;
+
+        // 4. Model allow-list.
+        if (route.IsMetered && grant.Models.Count > 0 && !(grant.AllowsModel(model) || (model is not null && grant.AllowsModel("models/" + model))))
+        {
+            await RefuseAsync(context, token, provider, 403, OkapErrorTypes.ModelNotAllowed,
+                model is null ? "This OKAP token is limited to certain models and the request names none." : $"This OKAP token does not grant model '{model}'.").ConfigureAwait(false);
+            return;
+        }
+
+        // 5. Output ceiling against tokens_per_request.
+        var maxOutField = RequestInspector.MaxOutputField(route.Kind, provider);
+        long? capOutput = null;
+        if (route.IsMetered && limits.TokensPerRequest is { } tpr && maxOutField is not null)
+        {
+            if (facts.MaxOutputTokens > tpr)
+            {
+                if (_options.TokensPerRequestAction == TokensPerRequestAction.Refuse)
+                {
+                    await RefuseAsync(context, token, provider, 400, OkapErrorTypes.TokensPerRequest,
+                        $"The request asks for {facts.MaxOutputTokens} output tokens; this OKAP token allows at most {tpr} per request.").ConfigureAwait(false);
+                    return;
+                }
+                capOutput = tpr;
+            }
+            else if (facts.MaxOutputTokens is null && body is not null)
+            {
+                capOutput = tpr;
+            }
+        }
+
+        // 6. Stream usage: ask OpenAI-format providers for it when the client did not.
+        var streams = facts.Stream || route.PathStreams;
+        var injectUsage = streams && body is not null && route.Format == ApiFormat.OpenAI && facts.IncludeUsage != true
+                          && route.Kind is RouteKind.ChatCompletions or RouteKind.Completions && provider != "mistral";
+
+        // 7. Price (required under a spend cap).
+        ModelPrice? price = null;
+        if (route.IsMetered)
+        {
+            IReadOnlyList<PriceOverride> overrides;
+            try
+            {
+                overrides = await _upstreams.PriceOverridesAsync(token.OwnerId).ConfigureAwait(false);
+            }
+            catch (VaultUnavailableException) when (!limits.HasSpendCap)
+            {
+                overrides = [];
+            }
+            price = _catalog.Find(provider, model, overrides);
+            if (price is null && limits.HasSpendCap)
+            {
+                await RefuseAsync(context, token, provider, 403, OkapErrorTypes.UnpricedModel,
+                    model is null
+                        ? "This OKAP token has a spend limit and the request names no model, so its cost cannot be known."
+                        : $"This OKAP token has a spend limit and the vault has no price for model '{model}', so the call is refused. The vault owner can add a price for it.").ConfigureAwait(false);
+                return;
+            }
+        }
+
+        // 8. Upstream and key (cached).
+        var resolution = await _upstreams.ResolveAsync(token.OwnerId, descriptor).ConfigureAwait(false);
+        if (resolution.Target is not { } target)
+        {
+            await RefuseAsync(context, token, provider, resolution.Status, resolution.ErrorType!, resolution.Message!).ConfigureAwait(false);
+            return;
+        }
+
+        // 9. Rate limits and spend reservation.
+        Reservation? reservation = null;
+        if (route.IsMetered)
+        {
+            long worst = 0;
+            if (limits.HasSpendCap && price is not null)
+            {
+                long outBound = route.Kind is RouteKind.Embeddings or RouteKind.GeminiEmbed or RouteKind.CohereEmbed or RouteKind.OllamaEmbed or RouteKind.Moderation
+                    ? 0
+                    : capOutput ?? facts.MaxOutputTokens ?? limits.TokensPerRequest ?? price.MaxOutputTokens ?? _options.DefaultMaxOutputTokens;
+                // Every input token is at least one byte: the body length bounds the input.
+                worst = price.CostMicros(new TokenUsage(Math.Max(bodyLength, 1), 0, outBound));
+            }
+            for (var attempt = 0; ; attempt++)
+            {
+                await EnsureLedgerLoadedAsync(token, provider).ConfigureAwait(false);
+                var result = _ledger.TryReserve(token.OwnerId, token.Id, provider, limits, worst);
+                if (result.Ok)
+                {
+                    reservation = result.Reservation;
+                    break;
+                }
+                if (result.Refused == LimitKind.NotLoaded && attempt < 2) continue;
+                await RefuseLimitAsync(context, token, provider, result, limits).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        // 10. Forward.
+        var settled = false;
+        try
+        {
+            if (body is not null)
+            {
+                var send = body.AsMemory(0, bodyLength);
+                if (capOutput is not null || injectUsage)
+                    send = RequestInspector.Rewrite(send.Span, capOutput, maxOutField, injectUsage);
+                context.Request.Body = new ReadOnlyMemoryStream(send);
+                context.Request.ContentLength = send.Length;
+                context.Request.Headers.Remove("Transfer-Encoding");
+            }
+
+            var call = new ProxyCall
+            {
+                UpstreamUri = BuildUpstreamUri(target.BaseUrl, path, context.Request.QueryString, context.Request.Query),
+                Target = target,
+                Format = route.Format,
+                DropUsageChunks = injectUsage,
+                Metered = route.IsMetered,
+            };
+            if (target.ManagedIdentity) call.BearerOverride = "Bearer " + await _managedIdentity.GetTokenAsync(context.RequestAborted).ConfigureAwait(false);
+            context.Features.Set(call);
+
+            var originalBody = context.Response.Body;
+            MeteringResponseStream? meter = null;
+            if (route.IsMetered)
+            {
+                meter = new MeteringResponseStream(originalBody, route.Format);
+                call.Meter = meter;
+                context.Response.Body = meter;
+            }
+
+            ForwarderError error;
+            try
+            {
+                error = await _forwarder.SendAsync(context, target.BaseUrl, _client.Invoker, _requestConfig, ProxyTransformer.Instance).ConfigureAwait(false);
+                if (meter is not null) await meter.CompleteAsync(forwardHeld: error == ForwarderError.None, context.RequestAborted).ConfigureAwait(false);
+            }
+            finally
+            {
+                context.Response.Body = originalBody;
+            }
+
+            // 11. Settle from what the response said (or what the stream showed), release the rest.
+            if (reservation is not null)
+            {
+                var status = context.Response.StatusCode;
+                var produced = meter is not null && meter.Started && status is >= 200 and < 300;
+                if (produced)
+                {
+                    var usage = meter!.Scanner!.GetUsageOrEstimate(bodyLength, completed: error == ForwarderError.None);
+                    _ledger.Settle(reservation, usage, price?.CostMicros(usage) ?? 0);
+                }
+                else
+                {
+                    _ledger.Release(reservation);
+                }
+                settled = true;
+            }
+            meter?.Release();
+
+            if (error != ForwarderError.None)
+            {
+                var feature = context.GetForwarderErrorFeature();
+                Log.UpstreamFailed(_logger, provider, error.ToString(), feature?.Exception?.GetType().Name);
+                if (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+                {
+                    if (error == ForwarderError.RequestTimedOut)
+                        await ProxyErrors.WriteAsync(context, 504, OkapErrorTypes.UpstreamTimeout, $"The provider '{provider}' did not answer in time.", provider).ConfigureAwait(false);
+                    else if (error is ForwarderError.Request or ForwarderError.RequestCreation or ForwarderError.RequestBodyDestination or ForwarderError.NoAvailableDestinations)
+                        await ProxyErrors.WriteAsync(context, 502, OkapErrorTypes.UpstreamUnavailable, $"The provider '{provider}' could not be reached.", provider).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            if (reservation is not null && !settled) _ledger.Release(reservation);
+        }
+    }
+
+    private async ValueTask EnsureLedgerLoadedAsync(TokenRecord token, string provider)
+    {
+        var load = _ledger.EnsureLoadedAsync(token.OwnerId, token.Id, provider, _usage, CancellationToken.None);
+        if (load.IsCompletedSuccessfully) return;
+        try
+        {
+            await load.AsTask().WaitAsync(_options.StoreTimeout).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not VaultUnavailableException)
+        {
+            throw new VaultUnavailableException("Usage store failed.", ex);
+        }
+    }
+
+    private Task RefuseLimitAsync(HttpContext context, TokenRecord token, string provider, ReserveResult result, Limits limits) => result.Refused switch
+    {
+        LimitKind.RequestsPerMinute => RefuseAsync(context, token, provider, 429, OkapErrorTypes.RateLimited,
+            $"Rate limit reached: this OKAP token allows {limits.RequestsPerMinute} requests per minute.", result.RetryAfter),
+        LimitKind.RequestsPerDay => RefuseAsync(context, token, provider, 429, OkapErrorTypes.RateLimited,
+            $"Rate limit reached: this OKAP token allows {limits.RequestsPerDay} requests per day.", result.RetryAfter),
+        LimitKind.DailySpend => RefuseAsync(context, token, provider, 402, OkapErrorTypes.SpendLimit,
+            $"Daily spend limit reached: this OKAP token may spend {Usd(limits.DailySpendMicros)} per day (UTC) and this call could exceed it."),
+        LimitKind.MonthlySpend => RefuseAsync(context, token, provider, 402, OkapErrorTypes.SpendLimit,
+            $"Monthly spend limit reached: this OKAP token may spend {Usd(limits.MonthlySpendMicros)} per month (UTC) and this call could exceed it."),
+        _ => ProxyErrors.WriteAsync(context, 503, OkapErrorTypes.VaultUnavailable, "The vault cannot reach its storage right now; try again shortly.", provider),
+    };
+
+    private static string Usd(long? micros) => micros is { } m ? "$" + (m / 1_000_000m).ToString("0.00####", System.Globalization.CultureInfo.InvariantCulture) : "?";
+
+    private Task RefuseAsync(HttpContext context, TokenRecord token, string provider, int status, string type, string message, TimeSpan? retryAfter = null)
+    {
+        Log.Refused(_logger, token.Id, provider, type);
+        _audit.Refused(token, provider, type, context.Connection.RemoteIpAddress);
+        return ProxyErrors.WriteAsync(context, status, type, message, provider, retryAfter);
+    }
+
+    private static Task PayloadTooLargeAsync(HttpContext context, string provider) =>
+        ProxyErrors.WriteAsync(context, 413, OkapErrorTypes.PayloadTooLarge, "The request body is larger than the vault reads to check its limits.", provider);
+
+    /// <summary>The OKAP token from <c>Authorization: Bearer</c>, <c>x-api-key</c>, <c>x-goog-api-key</c>, <c>api-key</c> or <c>?key=</c>.</summary>
+    internal static string? ExtractToken(HttpRequest request)
+    {
+        var headers = request.Headers;
+        var auth = headers.Authorization;
+        if (auth.Count > 0)
+        {
+            var value = auth[0];
+            if (value is not null && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return value[7..].Trim();
+        }
+        if (First(headers, "x-api-key") is { } x) return x;
+        if (First(headers, "x-goog-api-key") is { } g) return g;
+        if (First(headers, "api-key") is { } a) return a;
+        if (request.QueryString.HasValue && request.Query.TryGetValue("key", out var k) && k.Count > 0) return k[0];
+        return null;
+    }
+
+    private static string? First(IHeaderDictionary headers, string name) =>
+        headers.TryGetValue(name, out var v) && v.Count > 0 && !string.IsNullOrEmpty(v[0]) ? v[0]!.Trim() : null;
+
+    internal static bool IsSafePath(string path)
+    {
+        if (path.Contains('\\') || path.Contains("//", StringComparison.Ordinal)) return false;
+        foreach (var segment in path.AsSpan().Split('/'))
+        {
+            var s = path.AsSpan(segment);
+            if (s is "." or "..") return false;
+            foreach (var c in s) if (char.IsControl(c)) return false;
+        }
+        return true;
+    }
+
+    private static bool HasBody(HttpRequest request) =>
+        request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
+
+    private static bool IsJson(string? contentType) =>
+        contentType is null || contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) || contentType.Contains("+json", StringComparison.OrdinalIgnoreCase);
+
+    private static async Task<(byte[]? Buffer, int Length)> ReadBodyAsync(HttpRequest request, long max, CancellationToken ct)
+    {
+        var initial = (int)Math.Min(max + 1, request.ContentLength is { } len ? len + 1 : 16 * 1024);
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initial, 512));
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > max) break;
+                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, max + 1));
+                    Buffer.BlockCopy(buffer, 0, bigger, 0, length);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+                var read = await request.Body.ReadAsync(buffer.AsMemory(length), ct).ConfigureAwait(false);
+                if (read == 0) break;
+                length += read;
+                if (length > max) break;
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+        if (length > max)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return (null, 0);
+        }
+        return (buffer, length);
+    }
+
+    private static Uri BuildUpstreamUri(string baseUrl, string path, QueryString query, IQueryCollection parsed)
+    {
+        if (query.HasValue && parsed.ContainsKey("key"))
+        {
+            query = QueryString.Create(parsed.Where(kv => !string.Equals(kv.Key, "key", StringComparison.Ordinal))
+                .SelectMany(kv => kv.Value.Select(v => new KeyValuePair<string, string?>(kv.Key, v))));
+        }
+        var address = RequestUtilities.MakeDestinationAddress(baseUrl, path.Length == 0 ? PathString.Empty : new PathString("/" + path), query);
+        return address;
+    }
+}
+
+/// <summary>A read-only stream over a buffer, for the rewritten or re-played request body.</summary>
+internal sealed class ReadOnlyMemoryStream(ReadOnlyMemory<byte> data) : Stream
+{
+    private int _position;
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        var n = Math.Min(buffer.Length, data.Length - _position);
+        data.Span.Slice(_position, n).CopyTo(buffer);
+        _position += n;
+        return n;
+    }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => new(Read(buffer.Span));
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(Read(buffer.AsSpan(offset, count)));
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => data.Length;
+    public override long Position { get => _position; set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}

@@ -1,0 +1,81 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Okap.Core;
+using Okap.Core.Model;
+using Okap.Core.Stores;
+
+namespace Okap.Proxy;
+
+/// <summary>
+/// Token lookups by hash, reused for at most <see cref="OkapProxyOptions.TokenCacheTtl"/> (≤ 1 s) from the moment the
+/// store was read, so a revocation is seen everywhere within that time. Unknown tokens are cached too. Concurrent
+/// misses for one hash share one store read.
+/// </summary>
+internal sealed class TokenCache
+{
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task<TokenRecord?>> _inflight = new(StringComparer.Ordinal);
+    private readonly ITokenStore _store;
+    private readonly TimeProvider _time;
+    private readonly long _ttlTicks;
+    private readonly TimeSpan _storeTimeout;
+
+    public TokenCache(ITokenStore store, TimeProvider time, IOptions<OkapProxyOptions> options)
+    {
+        _store = store;
+        _time = time;
+        _ttlTicks = (long)(options.Value.TokenCacheTtl.TotalSeconds * time.TimestampFrequency);
+        _storeTimeout = options.Value.StoreTimeout;
+    }
+
+    private sealed record Entry(TokenRecord? Token, long ReadAt);
+
+    public ValueTask<TokenRecord?> FindAsync(string hash)
+    {
+        if (_entries.TryGetValue(hash, out var e) && _time.GetTimestamp() - e.ReadAt < _ttlTicks) return new(e.Token);
+        return new(LoadAsync(hash));
+    }
+
+    private async Task<TokenRecord?> LoadAsync(string hash)
+    {
+        var task = _inflight.GetOrAdd(hash, static (h, self) => self.FetchAsync(h), this);
+        try
+        {
+            return await task.WaitAsync(_storeTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new VaultUnavailableException("Token store timed out.", ex);
+        }
+    }
+
+    private async Task<TokenRecord?> FetchAsync(string hash)
+    {
+        await Task.Yield();
+        var readAt = _time.GetTimestamp();
+        try
+        {
+            var token = await _store.FindByHashAsync(hash, CancellationToken.None).ConfigureAwait(false);
+            _entries[hash] = new Entry(token, readAt);
+            return token;
+        }
+        catch (Exception ex) when (ex is not VaultUnavailableException)
+        {
+            throw new VaultUnavailableException("Token store failed.", ex);
+        }
+        finally
+        {
+            _inflight.TryRemove(hash, out _);
+        }
+    }
+
+    /// <summary>Drops entries that can no longer be used.</summary>
+    public void Purge()
+    {
+        var now = _time.GetTimestamp();
+        foreach (var (key, e) in _entries)
+        {
+            if (now - e.ReadAt >= _ttlTicks) _entries.TryRemove(new KeyValuePair<string, Entry>(key, e));
+        }
+    }
+}

@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Okap.Core;
+using Okap.Core.Model;
+using Okap.Core.Pricing;
+using Okap.Core.Providers;
+using Okap.Core.Stores;
+using Okap.Protocol;
+
+namespace Okap.Proxy;
+
+/// <summary>Where and how one owner's calls to one provider go.</summary>
+/// <param name="BaseUrl">Upstream base URL (no trailing slash).</param>
+/// <param name="AuthHeader">Header that carries the credential, null for none.</param>
+/// <param name="AuthValue">Header value (e.g. <c>Bearer …</c>); null with managed identity (fetched per call from the token source).</param>
+/// <param name="ManagedIdentity">True to send the vault's managed identity token as a bearer token.</param>
+internal sealed record UpstreamTarget(string BaseUrl, string? AuthHeader, string? AuthValue, bool ManagedIdentity);
+
+/// <summary>Outcome of resolving an upstream: a target, or an error to answer with.</summary>
+internal readonly record struct UpstreamResolution(UpstreamTarget? Target, int Status, string? ErrorType, string? Message);
+
+/// <summary>
+/// Resolves and caches (for <see cref="OkapProxyOptions.KeyCacheTtl"/>) each owner's upstream for a provider: base URL
+/// (operator configuration, or the owner's own, which must be https unless allowed), and the master key in the
+/// provider's own header. Also caches owners' price overrides.
+/// </summary>
+internal sealed class UpstreamResolver
+{
+    private readonly ConcurrentDictionary<(string Owner, string Provider), CachedTarget> _targets = new();
+    private readonly ConcurrentDictionary<string, CachedPrices> _prices = new(StringComparer.Ordinal);
+    private readonly IKeyMetadataStore _keys;
+    private readonly ISecretStore _secrets;
+    private readonly IPriceOverrideStore _priceStore;
+    private readonly TimeProvider _time;
+    private readonly OkapProxyOptions _options;
+    private readonly ILogger<UpstreamResolver> _logger;
+    private readonly long _ttlTicks;
+
+    public UpstreamResolver(IKeyMetadataStore keys, ISecretStore secrets, IPriceOverrideStore priceStore, TimeProvider time,
+        IOptions<OkapProxyOptions> options, ILogger<UpstreamResolver> logger)
+    {
+        _keys = keys;
+        _secrets = secrets;
+        _priceStore = priceStore;
+        _time = time;
+        _options = options.Value;
+        _logger = logger;
+        _ttlTicks = (long)(_options.KeyCacheTtl.TotalSeconds * time.TimestampFrequency);
+    }
+
+    private sealed record CachedTarget(UpstreamResolution Resolution, long ReadAt);
+    private sealed record CachedPrices(IReadOnlyList<PriceOverride> Prices, long ReadAt);
+
+    public ValueTask<UpstreamResolution> ResolveAsync(string ownerId, ProviderDescriptor provider)
+    {
+        if (_targets.TryGetValue((ownerId, provider.Id), out var c) && _time.GetTimestamp() - c.ReadAt < _ttlTicks) return new(c.Resolution);
+        return new(LoadAsync(ownerId, provider));
+    }
+
+    public ValueTask<IReadOnlyList<PriceOverride>> PriceOverridesAsync(string ownerId)
+    {
+        if (_prices.TryGetValue(ownerId, out var c) && _time.GetTimestamp() - c.ReadAt < _ttlTicks) return new(c.Prices);
+        return new(LoadPricesAsync(ownerId));
+    }
+
+    /// <summary>Forgets what is cached for an owner (after a key or price change on this instance).</summary>
+    public void Invalidate(string ownerId)
+    {
+        foreach (var key in _targets.Keys) if (key.Owner == ownerId) _targets.TryRemove(key, out _);
+        _prices.TryRemove(ownerId, out _);
+    }
+
+    private async Task<IReadOnlyList<PriceOverride>> LoadPricesAsync(string ownerId)
+    {
+        var readAt = _time.GetTimestamp();
+        var prices = await Guard(ct => _priceStore.ListAsync(ownerId, ct)).ConfigureAwait(false);
+        _prices[ownerId] = new CachedPrices(prices, readAt);
+        return prices;
+    }
+
+    private async Task<UpstreamResolution> LoadAsync(string ownerId, ProviderDescriptor provider)
+    {
+        var readAt = _time.GetTimestamp();
+        var info = await Guard(ct => _keys.GetAsync(ownerId, provider.Id, ct)).ConfigureAwait(false);
+        var resolution = await BuildAsync(ownerId, provider, info).ConfigureAwait(false);
+        _targets[(ownerId, provider.Id)] = new CachedTarget(resolution, readAt);
+        return resolution;
+    }
+
+    private async Task<UpstreamResolution> BuildAsync(string ownerId, ProviderDescriptor provider, MasterKeyInfo? info)
+    {
+        // Base URL: the owner's own (validated), else the operator's configuration, else the built-in default.
+        string? baseUrl;
+        if (info?.BaseUrl is { Length: > 0 } ownerUrl)
+        {
+            if (!Uri.TryCreate(ownerUrl, UriKind.Absolute, out var u) || !string.IsNullOrEmpty(u.UserInfo) || !string.IsNullOrEmpty(u.Query) || !string.IsNullOrEmpty(u.Fragment)
+                || !(u.Scheme == Uri.UriSchemeHttps || (u.Scheme == Uri.UriSchemeHttp && _options.AllowInsecureOwnerUpstreams)))
+            {
+                Log.UpstreamRefused(_logger, provider.Id, "owner base URL must be https (or http when the operator allows it)");
+                return Error(502, OkapErrorTypes.UpstreamUnavailable, $"The vault owner's upstream URL for '{provider.Id}' is not allowed (it must be an https URL).");
+            }
+            baseUrl = ownerUrl;
+        }
+        else
+        {
+            baseUrl = _options.Providers.TryGetValue(provider.Id, out var configured) && configured.BaseUrl is { Length: > 0 } b ? b : provider.DefaultBaseUrl;
+        }
+        if (baseUrl is null)
+            return Error(403, OkapErrorTypes.NoMasterKey, $"The vault owner has not configured provider '{provider.Id}'.");
+        baseUrl = baseUrl.TrimEnd('/');
+
+        var authKind = info?.AuthKind ?? MasterKeyAuthKinds.Key;
+        if (authKind == MasterKeyAuthKinds.ManagedIdentity)
+            return new UpstreamResolution(new UpstreamTarget(baseUrl, "Authorization", null, true), 0, null, null);
+        if (authKind == MasterKeyAuthKinds.None)
+        {
+            if (!provider.KeyOptional && info?.BaseUrl is null)
+                return Error(403, OkapErrorTypes.NoMasterKey, $"The vault owner has no key for provider '{provider.Id}'.");
+            return new UpstreamResolution(new UpstreamTarget(baseUrl, null, null, false), 0, null, null);
+        }
+
+        var secret = info is null ? null : await Guard(ct => _secrets.GetAsync(ownerId, provider.Id, ct)).ConfigureAwait(false);
+        if (string.IsNullOrEmpty(secret))
+        {
+            if (provider.KeyOptional) return new UpstreamResolution(new UpstreamTarget(baseUrl, null, null, false), 0, null, null);
+            return Error(403, OkapErrorTypes.NoMasterKey, $"The vault owner has no key for provider '{provider.Id}'.");
+        }
+        var style = authKind == MasterKeyAuthKinds.AzureApiKey ? UpstreamAuthStyle.AzureApiKey : provider.Auth;
+        var (header, value) = style switch
+        {
+            UpstreamAuthStyle.XApiKey => ("x-api-key", secret),
+            UpstreamAuthStyle.XGoogApiKey => ("x-goog-api-key", secret),
+            UpstreamAuthStyle.AzureApiKey => ("api-key", secret),
+            _ => ("Authorization", "Bearer " + secret),
+        };
+        return new UpstreamResolution(new UpstreamTarget(baseUrl, header, value, false), 0, null, null);
+    }
+
+    private static UpstreamResolution Error(int status, string type, string message) => new(null, status, type, message);
+
+    private async Task<T> Guard<T>(Func<CancellationToken, Task<T>> call)
+    {
+        using var cts = new CancellationTokenSource(_options.StoreTimeout, _time);
+        try
+        {
+            return await call(cts.Token).WaitAsync(_options.StoreTimeout, _time).ConfigureAwait(false);
+        }
+        catch (VaultUnavailableException)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            throw new VaultUnavailableException("Store timed out.", ex);
+        }
+        catch (Exception ex)
+        {
+            throw new VaultUnavailableException("Store failed.", ex);
+        }
+    }
+}

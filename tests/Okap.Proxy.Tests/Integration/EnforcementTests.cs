@@ -1,0 +1,204 @@
+using System.Net;
+using Okap.Core.Model;
+using Okap.Core.Pricing;
+using Okap.Proxy.Tests.Infrastructure;
+
+namespace Okap.Proxy.Tests.Integration;
+
+/// <summary>Every refusal rule, with its status and error body.</summary>
+[Collection(VaultCollection.Name)]
+public sealed class EnforcementTests(VaultFixture f)
+{
+    private VaultHost Vault => f.Vault;
+    private FakeProvider Fake => f.Fake;
+
+    private async Task<HttpResponseMessage> ChatAsync(string token, string body, params (string, string)[] headers)
+    {
+        using var client = Vault.Client(token);
+        return await client.SendAsync(Http.Post("/v1/openai/chat/completions", body, headers));
+    }
+
+    [Fact]
+    public async Task Missing_and_unknown_tokens_are_401()
+    {
+        using var client = Vault.Client();
+        await (await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat()))).AssertError(401, "invalid_token");
+        await (await ChatAsync("okap_not-a-real-token", Http.Chat())).AssertError(401, "invalid_token");
+        await (await ChatAsync("sk-real-openai-key", Http.Chat())).AssertError(401, "invalid_token");
+    }
+
+    [Fact]
+    public async Task Revoked_token_is_401_token_revoked_with_the_protocol_body()
+    {
+        var (token, id) = await Vault.IssueAsync(VaultHost.Grant("openai"));
+        await Vault.Tokens.RevokeAsync(VaultHost.Owner, id, DateTimeOffset.UtcNow, default);
+        var res = await ChatAsync(token, Http.Chat());
+        await res.AssertError(401, "token_revoked");
+        Assert.Equal("This OKAP token has been revoked", (string?)(await res.BodyJson())["error"]!["message"]);
+    }
+
+    [Fact]
+    public async Task Expired_token_is_401_token_expired()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai", expires: DateTimeOffset.UtcNow.AddSeconds(-1)));
+        await (await ChatAsync(token, Http.Chat())).AssertError(401, "token_expired");
+    }
+
+    [Fact]
+    public async Task Wrong_provider_is_403()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("anthropic"));
+        await (await ChatAsync(token, Http.Chat())).AssertError(403, "provider_not_allowed");
+    }
+
+    [Fact]
+    public async Task Capability_from_route_is_enforced()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai", caps: ["chat"]));
+        using var client = Vault.Client(token);
+        await (await client.SendAsync(Http.Post("/v1/openai/embeddings", """{"model":"text-embedding-3-small","input":"x"}"""))).AssertError(403, "capability_not_allowed");
+        await (await client.SendAsync(Http.Post("/v1/openai/images/generations", """{"model":"dall-e-3","prompt":"x"}"""))).AssertError(403, "capability_not_allowed");
+        await (await client.GetAsync("/v1/openai/files")).AssertError(403, "capability_not_allowed");
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat()))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Other_paths_pass_only_for_unrestricted_tokens()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai"));
+        using var client = Vault.Client(token);
+        var res = await client.GetAsync("/v1/openai/files");
+        Assert.Equal(HttpStatusCode.NotFound, res.StatusCode); // the fake's own 404, passed through
+        Assert.Contains("fake: no such route", await res.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Requests_per_minute_gives_429_with_retry_after()
+    {
+        var (token, id) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { RequestsPerMinute = 2 }));
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token, Http.Chat())).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token, Http.Chat())).StatusCode);
+        var third = await ChatAsync(token, Http.Chat());
+        await third.AssertError(429, "rate_limit_exceeded");
+        var retryAfter = int.Parse(third.Headers.GetValues("Retry-After").Single());
+        Assert.InRange(retryAfter, 1, 60);
+        var budget = await Vault.Budget.GetTokenBudgetAsync(VaultHost.Owner, id);
+        Assert.Equal(0, budget!.Grants[0].RequestsPerMinute!.Remaining);
+    }
+
+    [Fact]
+    public async Task Requests_per_day_gives_429()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { RequestsPerDay = 1 }));
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token, Http.Chat())).StatusCode);
+        var res = await ChatAsync(token, Http.Chat());
+        await res.AssertError(429, "rate_limit_exceeded");
+        Assert.True(res.Headers.RetryAfter is not null);
+    }
+
+    [Fact]
+    public async Task Tokens_per_request_refuses_a_larger_ceiling_and_sets_a_missing_one()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { TokensPerRequest = 100 }));
+        await (await ChatAsync(token, Http.Chat(extra: ",\"max_tokens\":500"))).AssertError(400, "tokens_per_request_exceeded");
+        await (await ChatAsync(token, Http.Chat(extra: ",\"max_completion_tokens\":101"))).AssertError(400, "tokens_per_request_exceeded");
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token, Http.Chat(extra: ",\"max_tokens\":100"))).StatusCode);
+        Assert.Equal(100, (int)Fake.Last(s => s.Path == "/openai/v1/chat/completions")!.Json!["max_tokens"]!);
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token, Http.Chat())).StatusCode);
+        Assert.Equal(100, (int)Fake.Last(s => s.Path == "/openai/v1/chat/completions")!.Json!["max_completion_tokens"]!);
+    }
+
+    [Fact]
+    public async Task Tokens_per_request_for_gemini_uses_generation_config()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("google", limits: new Limits { TokensPerRequest = 64 }));
+        using var client = Vault.Client();
+        var res = await client.SendAsync(Http.Post("/v1/google/v1beta/models/gemini-2.0-flash:generateContent", """{"contents":[],"generationConfig":{"maxOutputTokens":65}}""", ("x-goog-api-key", token)));
+        await res.AssertError(400, "tokens_per_request_exceeded");
+        res = await client.SendAsync(Http.Post("/v1/google/v1beta/models/gemini-2.0-flash:generateContent", """{"contents":[]}""", ("x-goog-api-key", token)));
+        Assert.Equal(HttpStatusCode.OK, res.StatusCode);
+        Assert.Equal(64, (int)Fake.Last(s => s.Path.EndsWith(":generateContent"))!.Json!["generationConfig"]!["maxOutputTokens"]!);
+    }
+
+    [Fact]
+    public async Task Spend_capped_token_is_refused_an_unpriced_model()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { DailySpendMicros = 1_000_000 }));
+        var res = await ChatAsync(token, Http.Chat("my-azure-deployment"));
+        await res.AssertError(403, "model_not_priced");
+        Assert.Contains("my-azure-deployment", (string?)(await res.BodyJson())["error"]!["message"]);
+        // An uncapped token may use it (usage is still counted).
+        var (free, _) = await Vault.IssueAsync(VaultHost.Grant("openai"));
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(free, Http.Chat("my-azure-deployment"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Owner_price_override_prices_a_model()
+    {
+        const string owner = "own_prices";
+        await Vault.SetKeyAsync(owner, "openai", "sk-x");
+        await Vault.Prices.UpsertAsync(new PriceOverride(owner, "openai", "my-deployment", new ModelPrice(1_000_000, null, 2_000_000), DateTimeOffset.UtcNow), default);
+        var (token, id) = await Vault.IssueForAsync(owner, VaultHost.Grant("openai", limits: new Limits { MonthlySpendMicros = 1_000_000 }));
+        using var client = Vault.Client(token);
+        var res = await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat("my-deployment", extra: ",\"max_tokens\":10"), ("x-fake-usage", "1000,500")));
+        Assert.Equal(HttpStatusCode.OK, res.StatusCode);
+        var month = (await Vault.Budget.GetTokenBudgetAsync(owner, id))!.Grants[0].Month;
+        Assert.Equal(1000 + 1000, month.CostMicros); // 1000 × $1/M + 500 × $2/M
+        Assert.Equal(1_000_000 - 2000, month.RemainingMicros);
+    }
+
+    [Fact]
+    public async Task Spend_cap_refuses_with_402_when_exhausted()
+    {
+        var (token, id) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { DailySpendMicros = 700 }));
+        // gpt-4o-mini: worst case ≈ body bytes × $0.15/M + 1000 × $0.60/M ≈ 600 micro-dollars
+        var ok = await ChatAsync(token, Http.Chat(extra: ",\"max_tokens\":1000"), ("x-fake-usage", "100,1000"));
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        var refused = await ChatAsync(token, Http.Chat(extra: ",\"max_tokens\":1000"), ("x-fake-usage", "100,1000"));
+        await refused.AssertError(402, "spend_limit_exceeded");
+        var day = (await Vault.Budget.GetTokenBudgetAsync(VaultHost.Owner, id))!.Grants[0].Day;
+        Assert.Equal(615, day.CostMicros); // 100 × 0.15 + 1000 × 0.60, rounded up
+        Assert.Equal(0, day.ReservedMicros);
+    }
+
+    [Fact]
+    public async Task Json_body_over_the_limit_is_413()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai"));
+        var big = Http.Chat(extra: ",\"pad\":\"" + new string('x', 1024 * 1024) + "\"");
+        await (await ChatAsync(token, big)).AssertError(413, "payload_too_large");
+    }
+
+    [Fact]
+    public async Task Non_json_body_is_refused_for_restricted_tokens()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai", ["whisper-1"]));
+        using var client = Vault.Client(token);
+        var form = new MultipartFormDataContent { { new StringContent("whisper-1"), "model" }, { new ByteArrayContent([1, 2, 3]), "file", "a.wav" } };
+        var res = await client.PostAsync("/v1/openai/audio/transcriptions", form);
+        await res.AssertError(400, "invalid_request");
+    }
+
+    [Fact]
+    public async Task Refusals_are_audited_and_use_is_touched_on_flush()
+    {
+        var (token, id) = await Vault.IssueAsync(VaultHost.Grant("openai", ["gpt-4o-mini"]));
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token, Http.Chat())).StatusCode);
+        await (await ChatAsync(token, Http.Chat("gpt-4o"))).AssertError(403, "model_not_allowed");
+        await Vault.FlushAsync();
+        Assert.Contains(Vault.Audit.Events, e => e.TokenId == id && e.Event == AuditEvents.TokenRefused && e.Detail!.Contains("model_not_allowed"));
+        var stored = await Vault.Tokens.GetAsync(VaultHost.Owner, id, default);
+        Assert.NotNull(stored!.LastUsedAt);
+        var usage = await Vault.Usage.GetAsync(VaultHost.Owner, Okap.Core.Model.UsageKeys.Grant(id, "openai"), [UsageKeys.Day(DateTimeOffset.UtcNow)], default);
+        Assert.Equal(1, usage.Single().Requests);
+    }
+
+    [Fact]
+    public async Task Unsafe_paths_and_bad_provider_ids_are_404()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai"));
+        using var client = Vault.Client(token);
+        await (await client.GetAsync("/v1/OpenAI/models")).AssertError(404, "not_found");
+        await (await client.GetAsync("/v1/openai/a%5C..%5Cb")).AssertError(404, "not_found");
+    }
+}

@@ -1,0 +1,206 @@
+using System.Net;
+using Okap.Core.Metering;
+using Okap.Core.Model;
+using Okap.Proxy.Tests.Infrastructure;
+
+namespace Okap.Proxy.Tests.Integration;
+
+/// <summary>Concurrency against a cap, disconnects, revocation timing, fail-closed storage and upstream failures.</summary>
+[Collection(VaultCollection.Name)]
+public sealed class ResilienceTests(VaultFixture f)
+{
+    private VaultHost Vault => f.Vault;
+    private FakeProvider Fake => f.Fake;
+
+    [Fact]
+    public async Task Parallel_requests_against_a_nearly_spent_cap_overshoot_by_at_most_one_reservation()
+    {
+        const long cap = 50_000;
+        var (token, id) = await Vault.IssueAsync(VaultHost.Grant("openai", ["gpt-4o-mini"], limits: new Limits { DailySpendMicros = cap }));
+        var grantKey = UsageKeys.Grant(id, "openai");
+        var now = DateTimeOffset.UtcNow;
+        // Already spent (in the store, as another instance would have left it): all but ~5 calls' worth.
+        await Vault.Usage.AddAsync([new UsageCounter(VaultHost.Owner, grantKey, UsageKeys.Day(now), 40, 0, 0, cap - 3_000)], default);
+
+        var body = Http.Chat(extra: ",\"max_tokens\":1000");
+        using var client = Vault.Client(token);
+        var tasks = Enumerable.Range(0, 120).Select(async _ =>
+        {
+            using var req = Http.Post("/v1/openai/chat/completions", body, ("x-fake-usage", "100,1000"), ("x-fake-delay-ms", "5"));
+            using var res = await client.SendAsync(req);
+            return res.StatusCode;
+        }).ToArray();
+        var statuses = await Task.WhenAll(tasks);
+
+        var ok = statuses.Count(s => s == HttpStatusCode.OK);
+        var refused = statuses.Count(s => s == HttpStatusCode.PaymentRequired);
+        Assert.Equal(120, ok + refused);
+        Assert.InRange(ok, 1, 5);
+
+        var day = (await Vault.Budget.GetTokenBudgetAsync(VaultHost.Owner, id))!.Grants[0].Day;
+        var reservation = (long)Math.Ceiling((body.Length * 150_000 + 1000 * 600_000) / 1e6);
+        Assert.Equal(0, day.ReservedMicros);
+        Assert.True(day.CostMicros <= cap + reservation, $"spent {day.CostMicros} > cap {cap} + {reservation}");
+        Assert.Equal(cap - 3_000 + ok * 615, day.CostMicros);
+    }
+
+    [Fact]
+    public async Task Disconnect_mid_stream_cancels_upstream_and_bills_what_was_produced()
+    {
+        var (token, id) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { DailySpendMicros = 10_000_000 }));
+        var cancelledBefore = Volatile.Read(ref Fake.Cancelled);
+        using (var client = Vault.Client(token))
+        {
+            using var res = await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat(stream: true, extra: ",\"max_tokens\":5000"), ("x-fake-mode", "hang"), ("x-fake-delay-ms", "20")),
+                HttpCompletionOption.ResponseHeadersRead);
+            using var stream = await res.Content.ReadAsStreamAsync();
+            using var reader = new StreamReader(stream);
+            var events = 0;
+            while (events < 10 && await reader.ReadLineAsync() is { } line)
+                if (line.StartsWith("data: ")) events++;
+        } // disposing the response aborts the connection
+
+        await WaitUntil(() => Volatile.Read(ref Fake.Cancelled) > cancelledBefore, "the upstream call was not cancelled");
+        TokenBudget? budget = null;
+        await WaitUntil(async () =>
+        {
+            budget = await Vault.Budget.GetTokenBudgetAsync(VaultHost.Owner, id);
+            return budget!.Grants[0].Day.Requests == 1 && budget.Grants[0].Day.ReservedMicros == 0;
+        }, "the reservation was not settled");
+        var day = budget!.Grants[0].Day;
+        Assert.True(day.OutputTokens > 0, "output produced before the disconnect is billed");
+        Assert.True(day.InputTokens > 0);
+        Assert.True(day.CostMicros > 0 && day.CostMicros < 5000 * 0.6 * 10, $"cost {day.CostMicros}");
+    }
+
+    [Fact]
+    public async Task Revocation_takes_effect_within_one_second()
+    {
+        var (token, id) = await Vault.IssueAsync(VaultHost.Grant("openai"));
+        using var client = Vault.Client(token);
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat()))).StatusCode); // now cached
+        await Vault.Tokens.RevokeAsync(VaultHost.Owner, id, DateTimeOffset.UtcNow, default);
+        await Task.Delay(TimeSpan.FromSeconds(1.05));
+        await (await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat()))).AssertError(401, "token_revoked");
+    }
+
+    [Fact]
+    public async Task Storage_down_fails_closed_with_503()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai"));
+        Vault.Health.Down = true;
+        try
+        {
+            using var client = Vault.Client(token);
+            var res = await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat()));
+            await res.AssertError(503, "vault_unavailable");
+        }
+        finally
+        {
+            Vault.Health.Down = false;
+        }
+    }
+
+    [Fact]
+    public async Task Usage_store_down_on_first_use_fails_closed()
+    {
+        // Token T grants openai and groq. Warm every cache except T's groq usage totals, then take storage down.
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai"), VaultHost.Grant("groq"));
+        var (warm, _) = await Vault.IssueAsync(VaultHost.Grant("groq"));
+        using (var w = Vault.Client(warm)) Assert.Equal(HttpStatusCode.OK, (await w.SendAsync(Http.Post("/v1/groq/chat/completions", Http.Chat("llama-3.1-8b-instant")))).StatusCode);
+        using var client = Vault.Client(token);
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat()))).StatusCode);
+        var before = Fake.Seen.Count;
+        Vault.Health.Down = true;
+        try
+        {
+            var res = await client.SendAsync(Http.Post("/v1/groq/chat/completions", Http.Chat("llama-3.1-8b-instant")));
+            await res.AssertError(503, "vault_unavailable");
+            Assert.Equal(before, Fake.Seen.Count);
+        }
+        finally
+        {
+            Vault.Health.Down = false;
+        }
+    }
+
+    [Fact]
+    public async Task Slow_storage_times_out_to_503()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai"));
+        Vault.Health.DelayMs = 3000;
+        try
+        {
+            using var client = Vault.Client(token);
+            var res = await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat()));
+            await res.AssertError(503, "vault_unavailable");
+        }
+        finally
+        {
+            Vault.Health.DelayMs = 0;
+        }
+    }
+
+    [Fact]
+    public async Task Upstream_error_passes_through_and_releases_the_reservation()
+    {
+        var (token, id) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { DailySpendMicros = 1_000_000 }));
+        using var client = Vault.Client(token);
+        var res = await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat(), ("x-fake-mode", "error")));
+        Assert.Equal(HttpStatusCode.BadRequest, res.StatusCode);
+        Assert.Equal("upstream says no", (string?)(await res.BodyJson())["error"]!["message"]);
+        var day = (await Vault.Budget.GetTokenBudgetAsync(VaultHost.Owner, id))!.Grants[0].Day;
+        Assert.Equal(0, day.CostMicros);
+        Assert.Equal(0, day.ReservedMicros);
+        Assert.Equal(1_000_000, day.RemainingMicros);
+    }
+
+    [Fact]
+    public async Task Unreachable_upstream_is_502()
+    {
+        var (token, id) = await Vault.IssueAsync(VaultHost.Grant("together", limits: new Limits { DailySpendMicros = 1_000_000 }));
+        using var client = Vault.Client(token);
+        var res = await client.SendAsync(Http.Post("/v1/together/chat/completions", Http.Chat("meta-llama/Llama-3.3-70B-Instruct-Turbo")));
+        await res.AssertError(502, "upstream_unavailable");
+        Assert.Equal(0, (await Vault.Budget.GetTokenBudgetAsync(VaultHost.Owner, id))!.Grants[0].Day.ReservedMicros);
+    }
+
+    [Fact]
+    public async Task Upstream_timeout_is_504()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai"));
+        using var client = Vault.Client(token);
+        var res = await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat(), ("x-fake-mode", "slow")));
+        await res.AssertError(504, "upstream_timeout");
+    }
+
+    [Fact]
+    public async Task Insecure_owner_upstream_is_refused_unless_allowed()
+    {
+        await using var vault = await VaultHost.StartAsync(Fake, new Dictionary<string, string?> { ["Okap:Proxy:AllowInsecureOwnerUpstreams"] = "false" });
+        await vault.SetKeyAsync("own_lan", "ollama", null, Fake.Url + "/ollama/v1", "none");
+        var (token, _) = await vault.IssueForAsync("own_lan", VaultHost.Grant("ollama"));
+        using var client = vault.Client(token);
+        var res = await client.SendAsync(Http.Post("/v1/ollama/chat/completions", Http.Chat("llama3")));
+        await res.AssertError(502, "upstream_unavailable");
+    }
+
+    [Fact]
+    public async Task Invalid_options_fail_at_start()
+    {
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => VaultHost.StartAsync(Fake, new Dictionary<string, string?> { ["Okap:Proxy:TokenCacheTtl"] = "00:00:05" }));
+        Assert.Contains("TokenCacheTtl", ex.Message);
+    }
+
+    private static Task WaitUntil(Func<bool> condition, string message) => WaitUntil(() => Task.FromResult(condition()), message);
+
+    private static async Task WaitUntil(Func<Task<bool>> condition, string message)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail(message);
+            await Task.Delay(50);
+        }
+    }
+}
