@@ -52,6 +52,7 @@ public sealed class AuditTests(BrowserFixture browser) : WebTest(browser)
         // Filter by event.
         await Page.GetByLabel("Event").SelectOptionAsync("key.set");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await Expect(rows.First).ToContainTextAsync("key.set");
         await Expect(Page.Locator("#audit-page")).ToHaveTextAsync("Page 1");
         await Expect(rows).ToHaveCountAsync(10);
         var keySets = 10;

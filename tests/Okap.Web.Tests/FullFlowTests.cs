@@ -59,7 +59,7 @@ public sealed class FullFlowTests(BrowserFixture browser) : WebTest(browser)
         await SignInAsync();
         var item = Page.Locator(".request-item", new() { HasText = "Notes Helper" });
         await Expect(item).ToBeVisibleAsync();
-        await ShotAsync("dashboard-pending");
+        await ShotAsync("flow-dashboard-pending");
         await item.GetByRole(AriaRole.Link, new() { Name = "Review" }).ClickAsync();
 
         // 3. Consent: who (claimed, unverified), why, what.
@@ -111,6 +111,7 @@ public sealed class FullFlowTests(BrowserFixture browser) : WebTest(browser)
 
         // 7. Its usage appears on the dashboard (the proxy flushes counters every 200 ms here).
         await Page.Locator("#nav").GetByRole(AriaRole.Link, new() { Name = "Dashboard" }).ClickAsync();
+        await Expect(Page.Locator("h1")).ToHaveTextAsync("Dashboard");
         var totals = Page.Locator(".chart-totals");
         for (var i = 0; i < 20 && !(await totals.CountAsync() > 0 && (await totals.TextContentAsync())!.Contains("1,500 tokens", StringComparison.Ordinal)); i++)
         {
@@ -121,14 +122,14 @@ public sealed class FullFlowTests(BrowserFixture browser) : WebTest(browser)
         await Expect(totals).ToContainTextAsync("1 request");
         await Expect(totals).Not.ToContainTextAsync("1 requests");
         await Expect(Page.Locator(".stat", new() { HasText = "Active tokens" })).ToContainTextAsync("1");
-        await ShotAsync("dashboard");
+        await ShotAsync("flow-dashboard-usage");
 
         var card = await TokenCardAsync();
         await Expect(card).ToContainTextAsync("Monthly spend: $4.50 per month");
         await Expect(card.Locator(".meter", new() { HasText = "Requests today" })).ToContainTextAsync("1 · no cap");
         await Expect(card.Locator(".meter", new() { HasText = "Spend this month" })).ToContainTextAsync("of $4.50");
         await Expect(card.Locator(".fact", new() { HasText = "Last used" })).Not.ToContainTextAsync("Never");
-        await ShotAsync("tokens");
+        await ShotAsync("flow-tokens");
 
         // 8. Revoke in the page, with the in-page confirmation; the app's next call is refused.
         await card.GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
@@ -152,6 +153,7 @@ public sealed class FullFlowTests(BrowserFixture browser) : WebTest(browser)
     private async Task<ILocator> TokenCardAsync()
     {
         await Page.Locator("#nav").GetByRole(AriaRole.Link, new() { Name = "Apps & tokens" }).ClickAsync();
+        await Expect(Page.Locator("h1")).ToHaveTextAsync("Apps & tokens");
         var card = Page.Locator("article.token", new() { HasText = "Notes Helper" });
         await Expect(card).ToBeVisibleAsync();
         return card;

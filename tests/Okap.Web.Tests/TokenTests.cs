@@ -33,7 +33,8 @@ public sealed class TokenTests(BrowserFixture browser) : WebTest(browser)
         Assert.Equal(30, await Page.Locator("svg.chart-spend").First.Locator("rect.bar").CountAsync());
         await card.GetByText("Daily spend and tokens, last 30 days").ClickAsync();
         await Expect(card.Locator("svg.chart-tokens")).ToBeVisibleAsync();
-        await ShotAsync("tokens", fullPage: false);
+        await ShotAsync("tokens");
+        await ShotAsync("tokens-full", fullPage: true);
 
         // Revoke: the in-page dialog asks; Cancel keeps the token.
         await card.GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
@@ -54,6 +55,7 @@ public sealed class TokenTests(BrowserFixture browser) : WebTest(browser)
 
         // The dashboard shows the overall 30 days too.
         await Page.Locator("#nav").GetByRole(AriaRole.Link, new() { Name = "Dashboard" }).ClickAsync();
+        await Expect(Page.Locator("h1")).ToHaveTextAsync("Dashboard");
         await Expect(Page.Locator(".chart-totals")).ToContainTextAsync("$1.60");
         await ShotAsync("dashboard");
         AssertNoPageProblems();

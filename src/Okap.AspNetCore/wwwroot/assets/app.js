@@ -132,6 +132,7 @@
   }
   const providerName = (p) => PROVIDER_NAMES[p] || p;
   const isoDay = (d) => d.toISOString().slice(0, 10);
+  const shortDay = (d) => new Date(d + "T00:00:00Z").toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
   function limitText(def, value) {
     if (value === null || value === undefined) return "No limit";
     return def.money ? usd(value) + (def.key === "monthly_spend" ? " per month" : " per day") : num(value);
@@ -625,11 +626,11 @@
       const v = value(x);
       const hgt = max > 0 ? Math.max(v > 0 ? 1.5 : 0, (v / max) * (H - top - bottom)) : 0;
       const rect = s("rect", { x: (left + i * barW + barW * 0.15).toFixed(2), y: (H - bottom - hgt).toFixed(2), width: (barW * 0.7).toFixed(2), height: hgt.toFixed(2), class: "bar" },
-        s("title", null, `${x.day}: ${fmt(v)}`));
+        s("title", null, `${shortDay(x.day)}: ${fmt(v)}`));
       svg.append(rect);
     });
     svg.append(s("text", { x: left, y: 11, class: "chart-max" }, max > 0 ? "max " + fmt(max) : "no usage"));
-    svg.append(s("text", { x: left, y: H - 4, class: "chart-label" }, series[0].day.slice(5)));
+    svg.append(s("text", { x: left, y: H - 4, class: "chart-label" }, shortDay(series[0].day)));
     svg.append(s("text", { x: W - right, y: H - 4, class: "chart-label", "text-anchor": "end" }, "today"));
     return h("figure", { class: "chart-fig" }, h("figcaption", null, title), svg);
   }
@@ -1135,14 +1136,17 @@
     view("Audit trail",
       h("p", { class: "lede" }, "Everything that happened in your vault, newest first."),
       filters, table, h("div", { class: "pager" }, prev, pageInfo, next));
+    let seq = 0;
     const load = async () => {
+      const mine = ++seq;
+      next.disabled = true; prev.disabled = true;
       const q = new URLSearchParams({ page_size: size.value });
       if (app.value.trim()) q.set("app", app.value.trim());
       if (event.value) q.set("event", event.value);
       if (current) q.set("continuation", current);
       try {
         const page = await api("GET", "/okap/admin/audit?" + q);
-        if (me !== state.viewId) return;
+        if (me !== state.viewId || mine !== seq) return;
         nextToken = page.next;
         next.disabled = !nextToken; prev.disabled = stack.length === 0;
         pageInfo.textContent = "Page " + (stack.length + 1);
