@@ -53,10 +53,13 @@ public sealed class TokenTests(BrowserFixture browser) : WebTest(browser)
         await Page.GetByLabel("Show revoked and expired tokens").CheckAsync();
         await Expect(Page.Locator("article.token", new() { HasText = "Budget Bot" }).Locator(".badge-revoked")).ToBeVisibleAsync();
 
-        // The dashboard shows the overall 30 days too.
+        // The dashboard shows the overall 30 days too (here with a key and a new pending request).
+        await admin.SendAsync(HttpMethod.Put, "/okap/admin/keys/openai", new { key = "sk-test-0000abcd", label = "Personal" });
+        await AuthorizeAsync("Travel Planner", "Suggest itineraries for my trips");
         await Page.Locator("#nav").GetByRole(AriaRole.Link, new() { Name = "Dashboard" }).ClickAsync();
         await Expect(Page.Locator("h1")).ToHaveTextAsync("Dashboard");
         await Expect(Page.Locator(".chart-totals")).ToContainTextAsync("$1.60");
+        await Expect(Page.Locator(".request-item", new() { HasText = "Travel Planner" })).ToBeVisibleAsync();
         await ShotAsync("dashboard");
         AssertNoPageProblems();
     }

@@ -104,6 +104,7 @@ public abstract class WebTest(BrowserFixture browser) : IAsyncLifetime
     {
         Directory.CreateDirectory(Paths.Screenshots);
         if (top) await Page.EvaluateAsync("() => { document.activeElement?.blur(); window.scrollTo(0, 0); }");
+        await Page.EvaluateAsync("() => document.querySelectorAll('.toast').forEach(t => t.remove())");
         await Page.ScreenshotAsync(new() { Path = Path.Combine(Paths.Screenshots, name + ".png"), FullPage = fullPage });
     }
 

@@ -470,8 +470,7 @@
     const error = errorBox();
     const form = onSubmit(h("form", { class: "stack", novalidate: true },
       field("User name", user, "1 to 32 lower-case letters, digits or inner hyphens. It names your vault."),
-      field("Password", pass, "At least 12 characters. A long passphrase is easiest to remember."),
-      h("p", { class: "hint", "aria-live": "polite" }, counter),
+      (() => { const f = field("Password", pass, "At least 12 characters. A long passphrase is easiest to remember."); f.append(h("p", { class: "hint", "aria-live": "polite" }, counter)); return f; })(),
       field("Repeat the password", again), error,
       h("button", { type: "submit", class: "btn btn-primary btn-wide" }, "Create account")), async () => {
       showError(error, null);
