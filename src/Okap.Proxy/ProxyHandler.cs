@@ -24,6 +24,9 @@ namespace Okap.Proxy;
 /// </summary>
 public sealed class ProxyHandler
 {
+    /// <summary>Error type for unexpected failures inside the vault (not in the protocol's list).</summary>
+    public const string InternalError = "internal_error";
+
     private readonly IHttpForwarder _forwarder;
     private readonly UpstreamClient _client;
     private readonly TokenCache _tokens;
@@ -72,6 +75,11 @@ public sealed class ProxyHandler
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away.
+        }
+        catch (Exception ex) when (ex is not BadHttpRequestException && ex is not OperationCanceledException)
+        {
+            Log.Unexpected(_logger, provider, ex.GetType().Name, ex);
+            await ProxyErrors.WriteAsync(context, 500, InternalError, "The vault failed to handle this call.", provider).ConfigureAwait(false);
         }
         catch (BadHttpRequestException ex)
         {
@@ -255,9 +263,9 @@ public sealed class ProxyHandler
             return;
         }
 
-        // 9. Rate limits and spend reservation.
+        // 9. Rate limits and spend reservation (unmetered "other" routes still count against the rate limits).
         Reservation? reservation = null;
-        if (route.IsMetered)
+        if (route.IsMetered || route.Kind == RouteKind.Other)
         {
             long worst = 0;
             if (limits.HasSpendCap && price is not null)
@@ -305,7 +313,19 @@ public sealed class ProxyHandler
                 DropUsageChunks = injectUsage,
                 Metered = route.IsMetered,
             };
-            if (target.ManagedIdentity) call.BearerOverride = "Bearer " + await _managedIdentity.GetTokenAsync(context.RequestAborted).ConfigureAwait(false);
+            if (target.ManagedIdentity)
+            {
+                try
+                {
+                    call.BearerOverride = "Bearer " + await _managedIdentity.GetTokenAsync(context.RequestAborted).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Log.UpstreamFailed(_logger, provider, "managed identity token", ex.GetType().Name);
+                    await ProxyErrors.WriteAsync(context, 502, OkapErrorTypes.UpstreamUnavailable, "The vault could not get a managed identity token for the provider.", provider).ConfigureAwait(false);
+                    return;
+                }
+            }
             context.Features.Set(call);
 
             var originalBody = context.Response.Body;

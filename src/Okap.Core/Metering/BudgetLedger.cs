@@ -95,6 +95,22 @@ public sealed class BudgetLedger
 
     public BudgetLedger(TimeProvider time) => _time = time;
 
+    private sealed record PeriodKeys(long Minute, string Day, string Month);
+    private volatile PeriodKeys _keys = new(long.MinValue, "", "");
+
+    /// <summary>Day and month keys of <paramref name="now"/>, formatted once a minute rather than per call.</summary>
+    private (string Day, string Month) Keys(DateTimeOffset now)
+    {
+        var minute = now.ToUnixTimeSeconds() / 60;
+        var keys = _keys;
+        if (keys.Minute != minute)
+        {
+            keys = new PeriodKeys(minute, UsageKeys.Day(now), UsageKeys.Month(now));
+            _keys = keys;
+        }
+        return (keys.Day, keys.Month);
+    }
+
     internal GrantAccount Account(string ownerId, string tokenId, string provider)
     {
         var key = UsageKeys.Grant(tokenId, provider);
@@ -109,9 +125,7 @@ public sealed class BudgetLedger
     public ValueTask EnsureLoadedAsync(string ownerId, string tokenId, string provider, IUsageStore store, CancellationToken ct)
     {
         var account = Account(ownerId, tokenId, provider);
-        var now = _time.GetUtcNow();
-        var day = UsageKeys.Day(now);
-        var month = UsageKeys.Month(now);
+        var (day, month) = Keys(_time.GetUtcNow());
         Task load;
         lock (account.Gate)
         {
@@ -157,8 +171,7 @@ public sealed class BudgetLedger
     {
         var account = Account(ownerId, tokenId, provider);
         var now = _time.GetUtcNow();
-        var dayKey = UsageKeys.Day(now);
-        var monthKey = UsageKeys.Month(now);
+        var (dayKey, monthKey) = Keys(now);
         var minute = now.ToUnixTimeSeconds() / 60;
         lock (account.Gate)
         {

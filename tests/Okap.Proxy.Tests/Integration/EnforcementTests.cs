@@ -73,6 +73,15 @@ public sealed class EnforcementTests(VaultFixture f)
     }
 
     [Fact]
+    public async Task Other_paths_count_against_rate_limits()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { RequestsPerMinute = 1 }));
+        using var client = Vault.Client(token);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/v1/openai/files")).StatusCode);
+        await (await client.GetAsync("/v1/openai/files")).AssertError(429, "rate_limit_exceeded");
+    }
+
+    [Fact]
     public async Task Requests_per_minute_gives_429_with_retry_after()
     {
         var (token, id) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { RequestsPerMinute = 2 }));
