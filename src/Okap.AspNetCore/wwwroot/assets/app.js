@@ -1,1 +1,1277 @@
+// OKAP Vault — the owner's page. Plain JavaScript, no framework, no build step.
+// Rules kept throughout: every string that comes from the server (and so possibly from an app) is put on the page
+// with DOM APIs as text, never parsed as HTML; every state-changing call carries the anti-forgery header; fetches
+// stay same-origin. The Content-Security-Policy forbids inline script and style, so nothing here relies on them.
 "use strict";
+
+(() => {
+  // ---------------------------------------------------------------------------------------------------------------
+  // Catalog
+
+  const PROVIDERS = ["openai", "anthropic", "google", "groq", "together", "mistral", "cohere", "ollama"];
+  const PROVIDER_NAMES = {
+    openai: "OpenAI", anthropic: "Anthropic", google: "Google Gemini", groq: "Groq",
+    together: "Together AI", mistral: "Mistral", cohere: "Cohere", ollama: "Ollama",
+  };
+  const CAPABILITIES = ["chat", "completions", "embeddings", "images", "audio", "moderation", "code", "vision"];
+  const LIMITS = [
+    { key: "monthly_spend", label: "Monthly spend", money: true, unit: "USD per month" },
+    { key: "daily_spend", label: "Daily spend", money: true, unit: "USD per day" },
+    { key: "requests_per_minute", label: "Requests per minute", unit: "requests" },
+    { key: "requests_per_day", label: "Requests per day", unit: "requests" },
+    { key: "tokens_per_request", label: "Tokens per request", unit: "tokens" },
+  ];
+  const AUTH_KINDS = [
+    { value: "key", label: "API key (default)" },
+    { value: "azure-api-key", label: "Azure OpenAI api-key" },
+    { value: "managed-identity", label: "Managed identity (no key)" },
+    { value: "none", label: "No authentication (e.g. local Ollama)" },
+  ];
+  const AUDIT_EVENTS = [
+    "request.created", "request.approved", "request.auto_approved", "request.denied",
+    "token.issued", "token.revoked", "token.used", "token.refused",
+    "key.set", "key.removed", "policy.created", "policy.updated", "policy.removed",
+    "access_key.created", "access_key.revoked", "account.sign_in", "account.sign_in_failed", "account.created",
+  ];
+  const POLL_MS = 2000;
+
+  const state = {
+    session: null,        // SessionView when signed in
+    setup: null,          // SetupStateView when not
+    pending: [],          // pending requests, refreshed every POLL_MS
+    pendingKey: null,     // null until the first poll answered
+    pollTimer: 0,
+    onPending: null,      // the current view's listener for pending changes
+    viewId: 0,            // bumps on every render; stale async work checks it
+    lastPath: null,
+  };
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // DOM helpers: elements are built with createElement/append; text always goes in as text nodes.
+
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    setAttrs(el, attrs);
+    add(el, children);
+    return el;
+  }
+
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  function s(tag, attrs, ...children) {
+    const el = document.createElementNS(SVG_NS, tag);
+    setAttrs(el, attrs);
+    add(el, children);
+    return el;
+  }
+
+  function setAttrs(el, attrs) {
+    if (!attrs) return;
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") el.setAttribute("class", v);
+      else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+      else if (k === "value") el.value = v;
+      else if (k === "checked") el.checked = !!v;
+      else if (k === "text") el.textContent = v;
+      else if (v === true) el.setAttribute(k, "");
+      else el.setAttribute(k, String(v));
+    }
+  }
+
+  function add(el, children) {
+    for (const c of children.flat(Infinity)) {
+      if (c === null || c === undefined || c === false) continue;
+      el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+  }
+
+  function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); }
+  const $ = (sel, root = document) => root.querySelector(sel);
+  let uid = 0;
+  const nextId = (p) => `${p}-${++uid}`;
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Formatting
+
+  function usd(v) {
+    if (v === null || v === undefined) return "—";
+    const n = Number(v);
+    if (n !== 0 && Math.abs(n) < 0.01) return "$" + n.toFixed(4);
+    return "$" + n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  }
+  const num = (v) => Number(v || 0).toLocaleString("en-US");
+  const plural = (n, word) => `${num(n)} ${word}${Number(n) === 1 ? "" : "s"}`;
+  function when(iso) {
+    if (!iso) return "—";
+    const d = new Date(iso);
+    return isNaN(d) ? String(iso) : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  }
+  function instant(iso) {
+    const d = new Date(iso);
+    return isNaN(d) ? String(iso) : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  }
+  function day(iso) {
+    if (!iso) return "—";
+    const d = new Date(iso);
+    return isNaN(d) ? String(iso) : d.toLocaleDateString(undefined, { dateStyle: "medium" });
+  }
+  function ago(iso) {
+    if (!iso) return "never";
+    const secs = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
+    if (secs < 0) return "in " + duration(-secs);
+    if (secs < 45) return "just now";
+    return duration(secs) + " ago";
+  }
+  function duration(secs) {
+    if (secs < 90) return secs + " s";
+    const mins = Math.round(secs / 60);
+    if (mins < 90) return mins + " min";
+    const hours = Math.round(mins / 60);
+    if (hours < 36) return hours + " h";
+    return Math.round(hours / 24) + " days";
+  }
+  const providerName = (p) => PROVIDER_NAMES[p] || p;
+  const isoDay = (d) => d.toISOString().slice(0, 10);
+  const shortDay = (d) => new Date(d + "T00:00:00Z").toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
+  function limitText(def, value) {
+    if (value === null || value === undefined) return "No limit";
+    return def.money ? usd(value) + (def.key === "monthly_spend" ? " per month" : " per day") : num(value);
+  }
+  const listText = (items, empty) => (items && items.length ? items.join(", ") : empty);
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // HTTP
+
+  class ApiError extends Error {
+    constructor(status, type, message, param) {
+      super(message);
+      this.status = status; this.type = type; this.param = param;
+    }
+  }
+
+  async function api(method, path, body, retried = false) {
+    const headers = { Accept: "application/json" };
+    if (method !== "GET" && method !== "HEAD") headers["X-CSRF-TOKEN"] = (state.session && state.session.csrf_token) || "";
+    const init = { method, headers, credentials: "same-origin", cache: "no-store", redirect: "error" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(path, init);
+    } catch {
+      throw new ApiError(0, "network", "Cannot reach the vault. Check the connection and try again.");
+    }
+    const text = await res.text();
+    let data = null;
+    if (text) { try { data = JSON.parse(text); } catch { data = null; } }
+    if (res.ok) return data;
+    const err = (data && data.error) || {};
+    if (res.status === 403 && err.type === "csrf_failed" && !retried) {
+      // The anti-forgery token is bound to the session; fetch a fresh one and try once more.
+      await loadSession();
+      if (state.session) return api(method, path, body, true);
+    }
+    if (res.status === 401 && path.startsWith("/okap/admin/")) {
+      signedOut("Your session has ended. Sign in again to continue.");
+    }
+    throw new ApiError(res.status, err.type || "http_" + res.status, friendlyError(res.status, err.message), err.param);
+  }
+
+  function friendlyError(status, message) {
+    if (status === 429) return "Too many attempts from this address. Wait a minute and try again.";
+    if (status === 413) return "That is too large for the vault to accept.";
+    if (status >= 500) return "The vault hit an error (" + status + "). Try again in a moment.";
+    if (message) return message.charAt(0).toUpperCase() + message.slice(1) + (/[.!?]$/.test(message) ? "" : ".");
+    return "The vault refused the request (" + status + ").";
+  }
+
+  async function loadSession() {
+    try {
+      const res = await fetch("/okap/account/session", { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
+      const data = await res.json().catch(() => null);
+      if (res.ok && data) { state.session = data; state.setup = null; }
+      else { state.session = null; state.setup = data; }
+    } catch {
+      state.session = null;
+      state.setup = null;
+    }
+    updateChrome();
+    return state.session;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Chrome: header, pending poll, toasts, confirm dialog
+
+  function updateChrome() {
+    const bar = $("#topbar");
+    bar.hidden = !state.session;
+    $("#account-name").textContent = state.session ? state.session.display_name || state.session.user_name : "";
+    if (state.session) startPolling(); else stopPolling();
+  }
+
+  function markNav(route) {
+    for (const a of document.querySelectorAll("#nav a")) {
+      if (a.dataset.route === route) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+    }
+  }
+
+  function startPolling() {
+    if (state.pollTimer) return;
+    const tick = async () => {
+      if (!state.session) return;
+      try {
+        const page = await api("GET", "/okap/admin/requests?status=pending&page_size=50");
+        setPending(page.items || []);
+      } catch { /* shown elsewhere; the next tick tries again */ }
+      if (state.session) state.pollTimer = window.setTimeout(tick, POLL_MS);
+    };
+    state.pollTimer = window.setTimeout(tick, 0);
+  }
+
+  function stopPolling() {
+    window.clearTimeout(state.pollTimer);
+    state.pollTimer = 0;
+    state.pending = [];
+    state.pendingKey = null;
+  }
+
+  function setPending(items) {
+    const key = items.map((r) => r.id + ":" + r.status).join(",");
+    const badge = $("#pending-count");
+    badge.hidden = items.length === 0;
+    badge.textContent = items.length ? String(items.length) : "";
+    badge.setAttribute("aria-label", items.length + " pending " + (items.length === 1 ? "request" : "requests"));
+    if (key === state.pendingKey) return;
+    state.pendingKey = key;
+    state.pending = items;
+    if (state.onPending) state.onPending(items);
+  }
+
+  function toast(message, kind = "ok") {
+    const region = $("#toasts");
+    const el = h("div", { class: "toast toast-" + kind }, message);
+    region.append(el);
+    while (region.children.length > 3) region.firstElementChild.remove();
+    window.setTimeout(() => el.remove(), 5000);
+  }
+
+  function confirmDialog({ title, message, confirm = "Confirm", danger = true }) {
+    const dialog = $("#confirm-dialog");
+    $("#confirm-title").textContent = title;
+    $("#confirm-message").textContent = message;
+    const ok = $("#confirm-ok");
+    ok.textContent = confirm;
+    ok.className = "btn " + (danger ? "btn-danger" : "btn-primary");
+    const opener = document.activeElement;
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => {
+        resolve(dialog.returnValue === "confirm");
+        if (opener && opener.isConnected) opener.focus();
+      }, { once: true });
+      dialog.returnValue = "";
+      dialog.showModal();
+      $("#confirm-cancel").focus();
+    });
+  }
+
+  async function copyText(text, button) {
+    try {
+      await navigator.clipboard.writeText(text);
+      const old = button.textContent;
+      button.textContent = "Copied";
+      window.setTimeout(() => { button.textContent = old; }, 1500);
+    } catch {
+      toast("Copying failed: select the text and copy it yourself.", "error");
+    }
+  }
+
+  function copyButton(text, label = "Copy") {
+    const b = h("button", { type: "button", class: "btn btn-small" }, label);
+    b.addEventListener("click", () => copyText(typeof text === "function" ? text() : text, b));
+    return b;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Page scaffolding
+
+  function view(title, ...content) {
+    const root = $("#app");
+    clear(root);
+    root.classList.remove("narrow");
+    const heading = h("h1", { tabindex: "-1", id: "page-title" }, title);
+    root.append(heading, ...content.flat().filter(Boolean));
+    document.title = title + " · OKAP Vault";
+    if (state.lastPath !== location.hash) {
+      state.lastPath = location.hash;
+      heading.focus({ preventScroll: true });
+      window.scrollTo(0, 0);
+    }
+    return root;
+  }
+
+  function section(title, ...content) {
+    const id = nextId("sec");
+    return h("section", { class: "card", "aria-labelledby": id }, h("h2", { id }, title), ...content);
+  }
+
+  function notice(kind, ...content) {
+    return h("div", { class: "notice notice-" + kind, role: kind === "error" ? "alert" : null }, ...content);
+  }
+
+  function empty(...content) { return h("div", { class: "empty" }, ...content); }
+
+  function errorBox() { return h("p", { class: "form-error", role: "alert", hidden: true }); }
+  function showError(box, err) {
+    box.textContent = err ? (err.message || String(err)) : "";
+    box.hidden = !err;
+  }
+
+  function field(label, input, hint) {
+    const id = input.id || (input.id = nextId("f"));
+    const wrap = h("div", { class: "field" }, h("label", { for: id }, label), input);
+    if (hint) {
+      const hid = id + "-hint";
+      wrap.append(h("p", { class: "hint", id: hid }, hint));
+      input.setAttribute("aria-describedby", hid);
+    }
+    return wrap;
+  }
+
+  function checkField(label, input) {
+    const id = input.id || (input.id = nextId("c"));
+    return h("div", { class: "check" }, input, h("label", { for: id }, label));
+  }
+
+  function dl(rows) {
+    const el = h("dl", { class: "facts" });
+    for (const [k, v] of rows) {
+      if (v === false) continue;
+      el.append(h("div", { class: "fact" }, h("dt", null, k), h("dd", null, v)));
+    }
+    return el;
+  }
+
+  function badge(status) { return h("span", { class: "badge badge-" + status }, status); }
+
+  function loading() { return h("p", { class: "loading" }, "Loading…"); }
+
+  function fail(container, err) {
+    clear(container);
+    container.append(notice("error", err.message || String(err)));
+  }
+
+  function onSubmit(form, handler) {
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const buttons = form.querySelectorAll("button[type=submit]");
+      buttons.forEach((b) => { b.disabled = true; });
+      try { await handler(e); } finally { buttons.forEach((b) => { b.disabled = false; }); }
+    });
+    return form;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Router
+
+  function route() {
+    const raw = location.hash.replace(/^#/, "") || "/";
+    const q = raw.indexOf("?");
+    const path = q < 0 ? raw : raw.slice(0, q);
+    return { path, parts: path.split("/").filter(Boolean).map(decodeURIComponent), params: new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)) };
+  }
+
+  async function render() {
+    state.viewId++;
+    state.onPending = null;
+    const r = route();
+    if (r.parts[0] === "setup") { markNav(null); return viewSetup(r); }
+    if (!state.session) await loadSession();
+    if (!state.session) { markNav(null); return viewSignIn(); }
+    const [first, second] = r.parts;
+    switch (first) {
+      case undefined: case "dashboard": markNav("dashboard"); return viewDashboard();
+      case "requests": markNav("dashboard"); return second ? viewRequest(second) : viewDashboard();
+      case "tokens": markNav("tokens"); return viewTokens();
+      case "keys": markNav("keys"); return viewKeys();
+      case "policies": markNav("policies"); return viewPolicies();
+      case "audit": markNav("audit"); return viewAudit(r.params);
+      case "access-keys": markNav("access-keys"); return viewAccessKeys();
+      case "connect": markNav("connect"); return viewConnect();
+      case "login": location.hash = "#/"; return undefined;
+      default: markNav(null); return view("Page not found", notice("error", "There is no page at this address."), h("p", null, h("a", { href: "#/" }, "Go to the dashboard")));
+    }
+  }
+
+  function signedOut(message) {
+    const wasSignedIn = !!state.session;
+    state.session = null;
+    updateChrome();
+    if (wasSignedIn) { render(); if (message) toast(message, "error"); }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Sign in, setup, sign out
+
+  function viewSignIn() {
+    const user = h("input", { type: "text", name: "user_name", autocomplete: "username", required: true, autocapitalize: "none", spellcheck: "false" });
+    const pass = h("input", { type: "password", name: "password", autocomplete: "current-password", required: true });
+    const error = errorBox();
+    const form = onSubmit(h("form", { class: "stack", novalidate: true },
+      field("User name", user), field("Password", pass), error,
+      h("button", { type: "submit", class: "btn btn-primary btn-wide" }, "Sign in")), async () => {
+      showError(error, null);
+      if (!user.value.trim() || !pass.value) { showError(error, new Error("Enter your user name and password.")); return; }
+      try {
+        await api("POST", "/okap/account/login", { user_name: user.value.trim(), password: pass.value });
+      } catch (e) {
+        const messages = { 401: "Wrong user name or password.", 423: "Too many failed sign-ins: this account is locked for 15 minutes." };
+        showError(error, new Error(messages[e.status] || e.message));
+        pass.value = "";
+        pass.focus();
+        return;
+      }
+      pass.value = "";
+      await loadSession();
+      state.lastPath = null;
+      render();
+    });
+    const r = route();
+    const returning = r.parts[0] === "requests" ? notice("info", "Sign in to review the access request an app sent you.") : null;
+    const setupHint = state.setup && state.setup.setup_required
+      ? notice("info", h("strong", null, "This vault has no account yet. "),
+        "Open the one-time setup link the server printed in its console when it started (it ends in ",
+        h("code", null, "#/setup?token=setup_…"), "). Restarting the server prints a new one.")
+      : null;
+    view("Sign in to your vault", h("div", { class: "auth-card card" },
+      h("p", { class: "auth-brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "◆"), " OKAP Vault"),
+      h("p", { class: "lede" }, "Your vault keeps your AI-provider keys and lets apps use them only as far as you allow."),
+      returning, setupHint, form));
+    $("#app").classList.add("narrow");
+    if (!setupHint) user.focus();
+  }
+
+  function viewSetup(r) {
+    const token = r.params.get("token") || "";
+    if (state.session) {
+      return view("Your vault is set up", notice("ok", "You are signed in as ", h("strong", null, state.session.user_name), "."),
+        h("p", null, h("a", { href: "#/" }, "Go to the dashboard")));
+    }
+    const user = h("input", { type: "text", name: "user_name", autocomplete: "username", required: true, maxlength: "32", autocapitalize: "none", spellcheck: "false", pattern: "[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?" });
+    const pass = h("input", { type: "password", name: "password", autocomplete: "new-password", required: true, minlength: "12", maxlength: "256" });
+    const again = h("input", { type: "password", name: "password_again", autocomplete: "new-password", required: true });
+    const counter = h("span", { class: "counter" }, "0 of at least 12 characters");
+    pass.addEventListener("input", () => {
+      const n = pass.value.length;
+      counter.textContent = n >= 12 ? n + " characters — long enough" : n + " of at least 12 characters";
+      counter.classList.toggle("ok", n >= 12);
+    });
+    const error = errorBox();
+    const form = onSubmit(h("form", { class: "stack", novalidate: true },
+      field("User name", user, "1 to 32 lower-case letters, digits or inner hyphens. It names your vault."),
+      (() => { const f = field("Password", pass, "At least 12 characters. A long passphrase is easiest to remember."); f.append(h("p", { class: "hint", "aria-live": "polite" }, counter)); return f; })(),
+      field("Repeat the password", again), error,
+      h("button", { type: "submit", class: "btn btn-primary btn-wide" }, "Create account")), async () => {
+      showError(error, null);
+      const name = user.value.trim().toLowerCase();
+      const problems = [];
+      if (!/^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/.test(name)) problems.push("User name: use 1 to 32 lower-case letters, digits or inner hyphens.");
+      if (pass.value.length < 12) problems.push("Password: it needs at least 12 characters (it has " + pass.value.length + ").");
+      else if (pass.value !== again.value) problems.push("The two passwords differ.");
+      user.setAttribute("aria-invalid", String(problems.some((p) => p.startsWith("User"))));
+      pass.setAttribute("aria-invalid", String(problems.some((p) => p.startsWith("Password") || p.startsWith("The two"))));
+      if (problems.length) { showError(error, new Error(problems.join(" "))); return; }
+      try {
+        await api("POST", "/okap/account/setup", { setup_token: token, user_name: name, password: pass.value });
+      } catch (e) {
+        let message = e.message;
+        if (e.param === "setup_token") message = "This setup link is invalid or was already used. Restart the server to print a new link, or sign in if you already created your account.";
+        if (e.status === 409) message = "That user name is taken. Choose another.";
+        showError(error, new Error(message));
+        return;
+      }
+      pass.value = ""; again.value = "";
+      await loadSession();
+      toast("Your vault is ready. Add a provider key next.");
+      location.hash = "#/keys";
+    });
+    view("Set up your vault", h("div", { class: "auth-card card" },
+      h("p", { class: "auth-brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "◆"), " OKAP Vault"),
+      h("p", { class: "lede" }, "Create the account that owns this vault. This setup link works once."),
+      token ? null : notice("error", "This address has no setup token. Use the full link the server printed when it started."),
+      form));
+    $("#app").classList.add("narrow");
+    return undefined;
+  }
+
+  async function signOut() {
+    try { await api("POST", "/okap/account/logout"); } catch { /* signed out either way */ }
+    state.session = null;
+    updateChrome();
+    state.lastPath = null;
+    location.hash = "#/";
+    render();
+    toast("You are signed out.");
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Dashboard
+
+  function pendingList(items) {
+    if (!items.length) {
+      return empty(h("p", null, "No requests are waiting."),
+        h("p", { class: "hint" }, "When an app asks for access to your keys, it appears here within seconds."));
+    }
+    return h("ul", { class: "request-list" }, items.map((r) => {
+      const providers = r.requested.map((g) => providerName(g.provider)).join(", ");
+      return h("li", { class: "request-item" },
+        h("div", { class: "request-main" },
+          h("a", { href: "#/requests/" + encodeURIComponent(r.id), class: "request-app" }, r.app_name),
+          h("span", { class: "request-what" }, " wants ", providers),
+          r.reason ? h("p", { class: "request-reason" }, "“", r.reason, "”") : null,
+          h("p", { class: "hint" }, "Asked ", ago(r.created_at), r.client_address ? " from " + r.client_address : "", " · expires ", ago(r.expires_at))),
+        h("a", { href: "#/requests/" + encodeURIComponent(r.id), class: "btn btn-primary" }, "Review"));
+    }));
+  }
+
+  async function viewDashboard() {
+    const me = state.viewId;
+    const pendingBox = h("div", { id: "pending-requests", "aria-live": "polite" }, state.pendingKey !== null ? pendingList(state.pending) : loading());
+    const usageBox = h("div", null, loading());
+    const statsBox = h("div", { class: "stats" });
+    view("Dashboard",
+      h("p", { class: "lede" }, "Signed in as ", h("strong", null, state.session.display_name || state.session.user_name), "."),
+      section("Waiting for your decision", pendingBox),
+      statsBox,
+      section("Usage over the last 30 days", usageBox),
+      vaultUrlCard());
+    state.onPending = (items) => { clear(pendingBox); pendingBox.append(pendingList(items)); };
+    try {
+      const [tokens, keys, policies, usage] = await Promise.all([
+        api("GET", "/okap/admin/tokens?page_size=200"), api("GET", "/okap/admin/keys"),
+        api("GET", "/okap/admin/policies"), api("GET", "/okap/admin/usage?days=30")]);
+      if (me !== state.viewId) return;
+      const active = tokens.items.filter((t) => t.status === "active").length;
+      const rows = usage.rows || [];
+      const spend = rows.reduce((a, r) => a + Number(r.cost_usd), 0);
+      clear(statsBox);
+      statsBox.append(
+        stat("Active tokens", String(active), "#/tokens", "See apps & tokens"),
+        stat("Provider keys", String(keys.length), "#/keys", keys.length ? "Manage keys" : "Add a key"),
+        stat("Auto-approve rules", String(policies.filter((p) => p.enabled).length), "#/policies", "Manage rules"),
+        stat("Spend, 30 days", usd(spend), "#/tokens", "Per-token detail"));
+      if (!keys.length) statsBox.append(notice("warn", "No provider key yet: approved apps cannot make calls until you ", h("a", { href: "#/keys" }, "add a key"), "."));
+      clear(usageBox);
+      usageBox.append(rows.length ? usageCharts(rows, "all tokens") : empty(h("p", null, "No usage yet."), h("p", { class: "hint" }, "Calls apps make through your vault are counted here.")));
+    } catch (e) {
+      if (me === state.viewId) fail(usageBox, e);
+    }
+  }
+
+  function stat(label, value, href, linkText) {
+    return h("a", { class: "stat card", href }, h("span", { class: "stat-label" }, label), h("span", { class: "stat-value" }, value), h("span", { class: "stat-link" }, linkText, " →"));
+  }
+
+  function vaultUrlCard() {
+    const url = state.session.vault_url;
+    return section("Your vault URL",
+      h("p", null, "Give this address to an app that supports OKAP. It sends its access request here, and you decide on this page."),
+      h("div", { class: "copy-row" }, h("code", { class: "vault-url", id: "vault-url" }, url), copyButton(url)),
+      h("p", null, h("a", { href: "#/connect" }, "How an app uses it →")));
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Charts: inline SVG built with DOM APIs
+
+  function lastDays(n) {
+    const out = [];
+    const now = new Date();
+    for (let i = n - 1; i >= 0; i--) out.push(isoDay(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - i))));
+    return out;
+  }
+
+  function usageCharts(rows, what) {
+    const days = lastDays(30);
+    const byDay = new Map(days.map((d) => [d, { cost: 0, tokens: 0, requests: 0 }]));
+    for (const r of rows) {
+      const b = byDay.get(r.period);
+      if (!b) continue;
+      b.cost += Number(r.cost_usd); b.tokens += Number(r.input_tokens) + Number(r.output_tokens); b.requests += Number(r.requests);
+    }
+    const series = days.map((d) => ({ day: d, ...byDay.get(d) }));
+    const totals = series.reduce((a, x) => ({ cost: a.cost + x.cost, tokens: a.tokens + x.tokens, requests: a.requests + x.requests }), { cost: 0, tokens: 0, requests: 0 });
+    return h("div", { class: "charts" },
+      h("p", { class: "chart-totals" },
+        h("span", null, h("strong", null, usd(totals.cost)), " spent"),
+        h("span", null, h("strong", null, num(totals.tokens)), totals.tokens === 1 ? " token" : " tokens"),
+        h("span", null, h("strong", null, num(totals.requests)), totals.requests === 1 ? " request" : " requests")),
+      h("div", { class: "chart-row" },
+        barChart(series, (x) => x.cost, usd, "Spend per day", `Spend per day for ${what}, last 30 days`, "chart-spend"),
+        barChart(series, (x) => x.tokens, num, "Tokens per day", `Tokens per day for ${what}, last 30 days`, "chart-tokens")));
+  }
+
+  function barChart(series, value, fmt, title, label, cls) {
+    const W = 320, H = 130, top = 16, bottom = 18, left = 4, right = 4;
+    const max = Math.max(...series.map(value), 0);
+    const peak = series.reduce((a, x) => (value(x) > value(a) ? x : a), series[0]);
+    const barW = (W - left - right) / series.length;
+    const svg = s("svg", {
+      viewBox: `0 0 ${W} ${H}`, class: "chart " + cls, role: "img",
+      "aria-label": `${label}: total ${fmt(series.reduce((a, x) => a + value(x), 0))}` + (max > 0 ? `, highest ${fmt(max)} on ${peak.day}` : ", none"),
+    });
+    svg.append(s("line", { x1: left, x2: W - right, y1: H - bottom + 0.5, y2: H - bottom + 0.5, class: "axis" }));
+    series.forEach((x, i) => {
+      const v = value(x);
+      const hgt = max > 0 ? Math.max(v > 0 ? 1.5 : 0, (v / max) * (H - top - bottom)) : 0;
+      const rect = s("rect", { x: (left + i * barW + barW * 0.15).toFixed(2), y: (H - bottom - hgt).toFixed(2), width: (barW * 0.7).toFixed(2), height: hgt.toFixed(2), class: "bar" },
+        s("title", null, `${shortDay(x.day)}: ${fmt(v)}`));
+      svg.append(rect);
+    });
+    svg.append(s("text", { x: left, y: 11, class: "chart-max" }, max > 0 ? "max " + fmt(max) : "no usage"));
+    svg.append(s("text", { x: left, y: H - 4, class: "chart-label" }, shortDay(series[0].day)));
+    svg.append(s("text", { x: W - right, y: H - 4, class: "chart-label", "text-anchor": "end" }, "today"));
+    return h("figure", { class: "chart-fig" }, h("figcaption", null, title), svg);
+  }
+
+  function meter(label, value, cap, fmt) {
+    const pct = cap ? Math.min(100, (Number(value) / Number(cap)) * 100) : 0;
+    const track = h("div", { class: "meter-track", role: "meter", "aria-label": label, "aria-valuemin": "0",
+      "aria-valuemax": cap ? String(cap) : null, "aria-valuenow": String(value),
+      "aria-valuetext": cap ? `${fmt(value)} of ${fmt(cap)}` : `${fmt(value)}, no cap` });
+    const fill = h("div", { class: "meter-fill" });
+    fill.style.width = pct.toFixed(1) + "%";
+    track.append(fill);
+    const cls = "meter" + (cap ? (pct >= 100 ? " meter-over" : pct >= 80 ? " meter-warn" : "") : " meter-nocap");
+    return h("div", { class: cls },
+      h("div", { class: "meter-head" }, h("span", null, label), h("span", { class: "meter-value" }, cap ? `${fmt(value)} of ${fmt(cap)}` : `${fmt(value)} · no cap`)),
+      track);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Consent
+
+  async function viewRequest(id) {
+    const me = state.viewId;
+    const box = h("div", null, loading());
+    view("Access request", box);
+    let r;
+    try { r = await api("GET", "/okap/admin/requests/" + encodeURIComponent(id)); } catch (e) {
+      if (me === state.viewId) fail(box, e.status === 404 ? new Error("There is no such request in your vault.") : e);
+      return;
+    }
+    if (me !== state.viewId) return;
+    renderRequest(box, r);
+  }
+
+  function renderRequest(box, r) {
+    clear(box);
+    $("#page-title").textContent = r.status === "pending" ? `${r.app_name} wants to use your keys` : `Access request from ${r.app_name}`;
+    const who = section("Who is asking",
+      notice("warn", h("strong", null, "Claimed by the app, not verified. "),
+        "The name, web address and reason below are what the app says about itself; your vault cannot check them. The network address is where the request came from. Approve only if you expected this request."),
+      dl([
+        ["App name", h("span", { class: "app-name", id: "req-app-name" }, r.app_name)],
+        ["App web address", r.app_url ? h("span", { class: "mono", id: "req-app-url" }, r.app_url) : h("span", { class: "muted" }, "Not given")],
+        ["Request came from", r.client_address ? h("span", { class: "mono", id: "req-client" }, r.client_address) : h("span", { class: "muted" }, "Unknown address")],
+        ["Return address", r.redirect_uri ? h("span", { class: "mono" }, r.redirect_uri) : false],
+        ["Asked", when(r.created_at)],
+        ["Status", badge(r.status)],
+      ]));
+    const why = section("Why", r.reason
+      ? h("blockquote", { class: "reason", id: "req-reason" }, r.reason)
+      : h("p", { class: "muted", id: "req-reason" }, "The app gave no reason."));
+    const what = section("What it asks for", r.requested.map((g) => grantSummary(g, "req")));
+    box.append(who, why, what);
+
+    if (r.status === "pending") {
+      box.append(decisionPanel(box, r));
+    } else {
+      const outcome = section("Decision",
+        r.status === "approved" ? notice("ok", "Approved ", when(r.decided_at), ". ", r.claimed_at ? "The app collected its token." : "The token is waiting for the app to collect it.")
+          : r.status === "denied" ? notice("info", "Denied ", when(r.decided_at), r.deny_reason ? ": " : ".", r.deny_reason || "")
+            : notice("info", "This request expired before anyone decided. The app can ask again."),
+        r.granted && r.granted.length ? [h("h3", null, "Granted"), r.granted.map((g) => grantSummary(g, "granted"))] : null,
+        h("p", null, h("a", { href: r.token_id ? "#/tokens" : "#/" }, r.token_id ? "See the app's token →" : "Back to the dashboard")));
+      box.append(outcome);
+    }
+  }
+
+  function grantSummary(g, prefix) {
+    return h("div", { class: "grant", "data-provider": g.provider },
+      h("h3", { class: "grant-provider" }, providerName(g.provider)),
+      dl([
+        ["Provider", h("span", { class: "mono" }, g.provider)],
+        ["Models", g.models.length ? h("span", { class: prefix + "-models" }, g.models.join(", ")) : h("span", { class: "warn-text " + prefix + "-models" }, "All models")],
+        ["Capabilities", g.capabilities.length ? g.capabilities.join(", ") : h("span", { class: "warn-text" }, "All capabilities")],
+        ...LIMITS.map((def) => [def.label, (g.limits[def.key] === null || g.limits[def.key] === undefined)
+          ? h("span", { class: "muted" }, "No limit") : limitText(def, g.limits[def.key])]),
+        ["Expires", g.expires_at ? day(g.expires_at) : h("span", { class: "muted" }, "No date asked — the vault's default applies")],
+      ]));
+  }
+
+  function decisionPanel(box, r) {
+    const error = errorBox();
+    const approve = h("button", { type: "button", class: "btn btn-primary", id: "approve-as-asked" }, "Approve as asked");
+    const narrow = h("button", { type: "button", class: "btn", id: "approve-narrowed", "aria-expanded": "false" }, "Edit before approving…");
+    const deny = h("button", { type: "button", class: "btn btn-danger-outline", id: "deny", "aria-expanded": "false" }, "Deny…");
+    const narrowForm = narrowingForm(r, error, async (grants) => decide(box, r, "approve", { grants }, error));
+    narrowForm.hidden = true;
+    const reason = h("textarea", { id: "deny-reason", rows: "2", maxlength: "1000" });
+    const denyForm = onSubmit(h("form", { class: "stack deny-form", hidden: true },
+      field("Reason for the app (optional)", reason, "The app sees this text."),
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-danger", id: "confirm-deny" }, "Deny request"))),
+    async () => decide(box, r, "deny", { reason: reason.value.trim() || null }, error));
+    approve.addEventListener("click", async () => { approve.disabled = true; try { await decide(box, r, "approve", undefined, error); } finally { approve.disabled = false; } });
+    narrow.addEventListener("click", () => {
+      narrowForm.hidden = !narrowForm.hidden; denyForm.hidden = true;
+      narrow.setAttribute("aria-expanded", String(!narrowForm.hidden)); deny.setAttribute("aria-expanded", "false");
+      if (!narrowForm.hidden) narrowForm.querySelector("input, select, textarea").focus();
+    });
+    deny.addEventListener("click", () => {
+      denyForm.hidden = !denyForm.hidden; narrowForm.hidden = true;
+      deny.setAttribute("aria-expanded", String(!denyForm.hidden)); narrow.setAttribute("aria-expanded", "false");
+      if (!denyForm.hidden) reason.focus();
+    });
+    return section("Your decision",
+      h("p", { class: "hint" }, "Request expires ", ago(r.expires_at), " if you do nothing."),
+      h("div", { class: "actions" }, approve, narrow, deny), error, narrowForm, denyForm);
+  }
+
+  function narrowingForm(r, error, submit) {
+    const readers = [];
+    const form = h("form", { class: "stack narrow-form", novalidate: true });
+    r.requested.forEach((g, gi) => {
+      const fs = h("fieldset", { class: "grant-edit" }, h("legend", null, providerName(g.provider)));
+      // Models: tick the asked ones; a request for all models can be limited to a typed list.
+      let readModels;
+      if (g.models.length) {
+        const boxes = g.models.map((m) => h("input", { type: "checkbox", value: m, checked: true, name: `models-${gi}` }));
+        fs.append(h("fieldset", { class: "choices" }, h("legend", null, "Models"), boxes.map((b) => checkField(b.value, b))));
+        readModels = () => {
+          const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
+          if (!chosen.length) throw new Error(`${providerName(g.provider)}: keep at least one model, or deny the request.`);
+          return chosen;
+        };
+      } else {
+        const input = h("input", { type: "text", name: `models-${gi}`, placeholder: "all models", autocapitalize: "none", spellcheck: "false" });
+        fs.append(field("Models (comma-separated; empty allows all)", input));
+        readModels = () => input.value.split(",").map((m) => m.trim()).filter(Boolean);
+      }
+      // Capabilities.
+      const caps = g.capabilities.length ? g.capabilities : CAPABILITIES;
+      const capBoxes = caps.map((c) => h("input", { type: "checkbox", value: c, checked: true, name: `caps-${gi}` }));
+      fs.append(h("fieldset", { class: "choices" }, h("legend", null, "Capabilities"), capBoxes.map((b) => checkField(b.value, b))));
+      const readCaps = () => {
+        const chosen = capBoxes.filter((b) => b.checked).map((b) => b.value);
+        if (!chosen.length) throw new Error(`${providerName(g.provider)}: keep at least one capability, or deny the request.`);
+        return !g.capabilities.length && chosen.length === CAPABILITIES.length ? [] : chosen;
+      };
+      // Limits: prefilled with what was asked; never above it.
+      const limitInputs = LIMITS.map((def) => {
+        const asked = g.limits[def.key];
+        const input = h("input", { type: "number", name: def.key, min: "0", step: def.money ? "0.01" : "1", inputmode: def.money ? "decimal" : "numeric",
+          value: asked === null || asked === undefined ? "" : String(asked), max: asked === null || asked === undefined ? null : String(asked),
+          placeholder: "no limit", "data-limit": def.key });
+        return { def, input, asked };
+      });
+      fs.append(h("div", { class: "grid-fields" }, limitInputs.map(({ def, input, asked }) =>
+        field(def.label + (def.money ? " (USD)" : ""), input, asked === null || asked === undefined ? "Asked: no limit" : "Asked: " + limitText(def, asked)))));
+      const readLimits = () => {
+        const limits = {};
+        for (const { def, input, asked } of limitInputs) {
+          const text = input.value.trim();
+          if (!text) {
+            if (asked !== null && asked !== undefined) throw new Error(`${def.label}: the app asked for at most ${limitText(def, asked)}; you can lower it but not remove it.`);
+            continue;
+          }
+          const v = Number(text);
+          if (!Number.isFinite(v) || v < 0 || (!def.money && !Number.isInteger(v))) throw new Error(`${def.label}: enter ${def.money ? "an amount in USD" : "a whole number"}.`);
+          if (asked !== null && asked !== undefined && v > asked) throw new Error(`${def.label}: at most ${limitText(def, asked)}, as the app asked.`);
+          limits[def.key] = v;
+        }
+        return limits;
+      };
+      // Expiry.
+      const askedDay = g.expires_at ? g.expires_at.slice(0, 10) : "";
+      const tomorrow = isoDay(new Date(Date.now() + 86400000));
+      const expires = h("input", { type: "date", name: `expires-${gi}`, value: askedDay, max: askedDay || null, min: tomorrow });
+      fs.append(field("Expires (UTC date)", expires, askedDay ? "Asked: " + day(g.expires_at) + ". You can choose an earlier date." : "Empty: the vault's default lifetime applies."));
+      const readExpiry = () => {
+        const v = expires.value;
+        if (!v) {
+          if (askedDay) throw new Error("Expires: the app asked for access until " + day(g.expires_at) + "; choose that date or an earlier one.");
+          return null;
+        }
+        if (askedDay && v > askedDay) throw new Error("Expires: no later than " + day(g.expires_at) + ".");
+        return v === askedDay ? g.expires_at : v;
+      };
+      readers.push(() => ({ provider: g.provider, models: readModels(), capabilities: readCaps(), limits: readLimits(), expires: readExpiry() }));
+      form.append(fs);
+    });
+    form.append(h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary", id: "approve-edited" }, "Approve with these limits")));
+    return onSubmit(form, async () => {
+      showError(error, null);
+      let grants;
+      try { grants = readers.map((read) => read()); } catch (e) { showError(error, e); return; }
+      await submit(grants);
+    });
+  }
+
+  async function decide(box, r, action, body, error) {
+    showError(error, null);
+    try {
+      const updated = await api("POST", `/okap/admin/requests/${encodeURIComponent(r.id)}/${action}`, body);
+      toast(action === "approve" ? `Approved: ${updated.app_name} can collect its token now.` : `Denied the request from ${updated.app_name}.`);
+      setPending(state.pending.filter((p) => p.id !== r.id));
+      renderRequest(box, updated);
+      $("#page-title").focus();
+    } catch (e) {
+      showError(error, e);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Tokens
+
+  async function viewTokens() {
+    const me = state.viewId;
+    const list = h("div", { class: "token-list" }, loading());
+    const showAll = h("input", { type: "checkbox", id: "show-inactive" });
+    const overall = h("div");
+    view("Apps & tokens",
+      h("p", { class: "lede" }, "Each app you approved holds one token. Revoking it stops the app at once; your provider keys stay as they are."),
+      section("All tokens, last 30 days", overall),
+      h("div", { class: "toolbar" }, checkField("Show revoked and expired tokens", showAll)),
+      list);
+    let tokens = [], usage = [];
+    const draw = async () => {
+      const shown = tokens.filter((t) => showAll.checked || t.status === "active");
+      clear(list);
+      if (!shown.length) {
+        list.append(empty(h("p", null, tokens.length ? "No active tokens." : "No app has a token yet."),
+          h("p", { class: "hint" }, "When you approve an app's request, its token shows up here with its limits and usage.")));
+        return;
+      }
+      const cards = shown.map((t) => tokenCard(t, usage.filter((u) => u.token_id === t.id), () => load()));
+      list.append(...cards.map((c) => c.el));
+      await Promise.all(cards.map((c) => c.loadUsage()));
+    };
+    const load = async () => {
+      try {
+        const [page, u] = await Promise.all([api("GET", "/okap/admin/tokens?page_size=200"), api("GET", "/okap/admin/usage?days=30")]);
+        if (me !== state.viewId) return;
+        tokens = page.items; usage = u.rows || [];
+        clear(overall);
+        overall.append(usage.length ? usageCharts(usage, "all tokens") : empty(h("p", null, "No usage yet.")));
+        await draw();
+      } catch (e) { if (me === state.viewId) fail(list, e); }
+    };
+    showAll.addEventListener("change", draw);
+    await load();
+  }
+
+  function tokenCard(t, usageRows, reload) {
+    const usageBox = h("div", { class: "token-usage" });
+    const actions = h("div", { class: "card-actions" });
+    if (t.status === "active") {
+      const revoke = h("button", { type: "button", class: "btn btn-danger-outline revoke", "data-token": t.id }, "Revoke");
+      revoke.addEventListener("click", async () => {
+        const ok = await confirmDialog({ title: "Revoke this token?", message: `${t.app_name} loses access at once: its next call is refused. You cannot undo this; the app would have to ask again.`, confirm: "Revoke token" });
+        if (!ok) return;
+        try {
+          await api("POST", `/okap/admin/tokens/${encodeURIComponent(t.id)}/revoke`);
+          toast(`Revoked the token of ${t.app_name}.`);
+          reload();
+        } catch (e) { toast(e.message, "error"); }
+      });
+      actions.append(revoke);
+    }
+    const titleId = nextId("tok");
+    const el = h("article", { class: "card token", "data-token-id": t.id, "aria-labelledby": titleId },
+      h("header", { class: "card-head" },
+        h("div", null, h("h2", { id: titleId, class: "token-app" }, t.app_name), " ", badge(t.status)),
+        actions),
+      dl([
+        ["Token", h("span", { class: "mono" }, t.display_prefix, "…")],
+        ["App web address", t.app_url ? h("span", { class: "mono" }, t.app_url) : h("span", { class: "muted" }, "Not given")],
+        ["Created", when(t.created_at)],
+        ["Expires", t.expires_at ? when(t.expires_at) : "Never"],
+        ["Last used", t.last_used_at ? ago(t.last_used_at) : "Never"],
+        ["Revoked", t.revoked_at ? when(t.revoked_at) : false],
+      ]),
+      h("div", { class: "grants" }, t.grants.map((g) => h("div", { class: "grant grant-compact" },
+        h("h3", null, providerName(g.provider)),
+        h("p", null, h("span", { class: "muted" }, "Models: "), listText(g.models, "all models"),
+          h("span", { class: "muted" }, " · Capabilities: "), listText(g.capabilities, "all")),
+        h("p", { class: "limits-line" }, LIMITS.filter((d) => g.limits[d.key] !== null && g.limits[d.key] !== undefined)
+          .map((d) => h("span", { class: "chip" }, d.label, ": ", limitText(d, g.limits[d.key]))),
+          LIMITS.some((d) => g.limits[d.key] !== null && g.limits[d.key] !== undefined) ? null : h("span", { class: "chip chip-warn" }, "No limits"))))),
+      usageBox,
+      usageRows.length ? h("details", { class: "token-chart" }, h("summary", null, "Daily spend and tokens, last 30 days"), usageCharts(usageRows, t.app_name)) : null);
+    const loadUsage = async () => {
+      if (t.status !== "active") return;
+      try {
+        const u = await api("GET", `/okap/admin/tokens/${encodeURIComponent(t.id)}/usage`);
+        clear(usageBox);
+        for (const g of u.grants) {
+          usageBox.append(h("div", { class: "meters", "data-provider": g.provider },
+            u.grants.length > 1 ? h("h3", null, providerName(g.provider)) : null,
+            meter("Spend today", g.today.cost_usd, g.today.cap_usd, usd),
+            meter("Spend this month", g.month.cost_usd, g.month.cap_usd, usd),
+            meter("Requests today", g.today.requests, g.requests_per_day, num),
+            h("p", { class: "hint" }, `This month: ${plural(g.month.requests, "request")}, ${num(g.month.input_tokens)} tokens in, ${num(g.month.output_tokens)} out.`)));
+        }
+      } catch (e) { clear(usageBox); usageBox.append(notice("error", "Usage unavailable: ", e.message)); }
+    };
+    return { el, loadUsage };
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Provider keys
+
+  async function viewKeys() {
+    const me = state.viewId;
+    const list = h("div", null, loading());
+    const provider = h("select", { id: "key-provider", name: "provider" }, PROVIDERS.map((p) => h("option", { value: p }, providerName(p))));
+    const key = h("input", { type: "password", id: "key-secret", name: "key", autocomplete: "off", spellcheck: "false", autocapitalize: "none" });
+    const label = h("input", { type: "text", id: "key-label", name: "label", maxlength: "100", placeholder: "e.g. personal account" });
+    const baseUrl = h("input", { type: "url", id: "key-base-url", name: "base_url", placeholder: "default endpoint", spellcheck: "false" });
+    const authKind = h("select", { id: "key-auth-kind", name: "auth_kind" }, AUTH_KINDS.map((k) => h("option", { value: k.value }, k.label)));
+    const error = errorBox();
+    const submit = h("button", { type: "submit", class: "btn btn-primary", id: "save-key" }, "Save key");
+    let keys = [];
+    const syncLabel = () => {
+      const existing = keys.find((k) => k.provider === provider.value);
+      submit.textContent = existing ? `Replace ${providerName(provider.value)} key` : "Save key";
+    };
+    provider.addEventListener("change", syncLabel);
+    const form = onSubmit(h("form", { class: "stack", novalidate: true, id: "key-form", autocomplete: "off" },
+      h("div", { class: "grid-fields" }, field("Provider", provider), field("Label (optional)", label)),
+      field("API key", key, "Stored encrypted. After saving, only its last four characters are ever shown."),
+      h("details", { class: "advanced" }, h("summary", null, "Advanced: endpoint and authentication"),
+        h("div", { class: "grid-fields" }, field("Base URL (optional)", baseUrl, "For Azure OpenAI, a proxy or a local server. Must be https unless the vault allows otherwise."), field("Authentication", authKind))),
+      error, h("div", { class: "actions" }, submit)), async () => {
+      showError(error, null);
+      const kind = authKind.value;
+      if (!key.value.trim() && (kind === "key" || kind === "azure-api-key")) { showError(error, new Error("Paste the provider's API key.")); key.focus(); return; }
+      try {
+        const saved = await api("PUT", "/okap/admin/keys/" + encodeURIComponent(provider.value), {
+          key: key.value.trim() || null, label: label.value.trim() || null, base_url: baseUrl.value.trim() || null, auth_kind: kind,
+        });
+        key.value = "";
+        toast(`Saved the ${providerName(saved.provider)} key ending in ${saved.last4}.`);
+        label.value = ""; baseUrl.value = "";
+        await load();
+      } catch (e) { key.value = ""; showError(error, e); }
+    });
+    const formSection = section("Add or replace a key",
+      h("p", null, "Apps never see these keys: the vault adds the key to each call it forwards for an app you approved."), form);
+    view("Provider keys", list, formSection);
+    const load = async () => {
+      try {
+        keys = await api("GET", "/okap/admin/keys");
+        if (me !== state.viewId) return;
+        syncLabel();
+        clear(list);
+        if (!keys.length) {
+          list.append(section("Your keys", empty(h("p", null, "No provider keys yet."), h("p", { class: "hint" }, "Add your OpenAI, Anthropic or other key below; apps you approve can then make calls."))));
+          return;
+        }
+        list.append(section("Your keys", h("div", { class: "table-wrap" }, h("table", { class: "table", id: "keys-table" },
+          h("thead", null, h("tr", null, ["Provider", "Key", "Label", "Endpoint", "Updated", ""].map((c) => h("th", { scope: "col" }, c)))),
+          h("tbody", null, keys.map((k) => {
+            const replace = h("button", { type: "button", class: "btn btn-small" }, "Replace");
+            replace.setAttribute("aria-label", `Replace the ${providerName(k.provider)} key`);
+            replace.addEventListener("click", () => {
+              provider.value = k.provider; syncLabel();
+              label.value = k.label || ""; baseUrl.value = k.base_url || ""; authKind.value = k.auth_kind || "key";
+              key.focus();
+            });
+            const remove = h("button", { type: "button", class: "btn btn-small btn-danger-outline" }, "Remove");
+            remove.setAttribute("aria-label", `Remove the ${providerName(k.provider)} key`);
+            remove.addEventListener("click", async () => {
+              if (!await confirmDialog({ title: `Remove the ${providerName(k.provider)} key?`, message: "Apps with tokens for this provider cannot make calls until you add a key again.", confirm: "Remove key" })) return;
+              try {
+                await api("DELETE", "/okap/admin/keys/" + encodeURIComponent(k.provider));
+                toast(`Removed the ${providerName(k.provider)} key.`);
+                await load();
+              } catch (e) { toast(e.message, "error"); }
+            });
+            return h("tr", { "data-provider": k.provider },
+              h("td", { "data-label": "Provider" }, providerName(k.provider)),
+              h("td", { "data-label": "Key", class: "mono key-last4" }, k.last4 ? "•••• " + k.last4 : h("span", { class: "muted" }, "no key")),
+              h("td", { "data-label": "Label" }, k.label || h("span", { class: "muted" }, "—")),
+              h("td", { "data-label": "Endpoint", class: "mono" }, k.base_url || h("span", { class: "muted" }, "default"), k.auth_kind !== "key" ? " (" + k.auth_kind + ")" : ""),
+              h("td", { "data-label": "Updated" }, when(k.updated_at)),
+              h("td", { class: "row-actions" }, replace, " ", remove));
+          }))))));
+      } catch (e) { if (me === state.viewId) fail(list, e); }
+    };
+    await load();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Auto-approve policies
+
+  async function viewPolicies() {
+    const me = state.viewId;
+    const list = h("div", null, loading());
+    const formBox = h("div");
+    view("Auto-approve rules",
+      h("p", { class: "lede" }, "A rule approves matching requests at once, without asking you, and caps what they get. Requests it does not cover wait for you as usual."),
+      list, formBox);
+    let policies = [];
+    const showForm = (p) => {
+      clear(formBox);
+      formBox.append(policyForm(p, async () => { await load(); showForm(null); }, () => showForm(null)));
+      if (p) formBox.querySelector("input").focus();
+    };
+    const load = async () => {
+      try {
+        policies = await api("GET", "/okap/admin/policies");
+        if (me !== state.viewId) return;
+        clear(list);
+        if (!policies.length) {
+          list.append(section("Your rules", empty(h("p", null, "No rules: every request waits for your decision."), h("p", { class: "hint" }, "Add a rule below to approve, say, your own scripts automatically within small limits."))));
+          return;
+        }
+        list.append(section("Your rules", h("ul", { class: "policy-list" }, policies.map((p) => {
+          const edit = h("button", { type: "button", class: "btn btn-small" }, "Edit");
+          edit.setAttribute("aria-label", `Edit rule ${p.name}`);
+          edit.addEventListener("click", () => showForm(p));
+          const remove = h("button", { type: "button", class: "btn btn-small btn-danger-outline" }, "Remove");
+          remove.setAttribute("aria-label", `Remove rule ${p.name}`);
+          remove.addEventListener("click", async () => {
+            if (!await confirmDialog({ title: `Remove the rule “${p.name}”?`, message: "Requests it covered will wait for your decision again. Tokens it already approved stay valid.", confirm: "Remove rule" })) return;
+            try { await api("DELETE", "/okap/admin/policies/" + encodeURIComponent(p.id)); toast(`Removed the rule ${p.name}.`); await load(); } catch (e) { toast(e.message, "error"); }
+          });
+          return h("li", { class: "policy", "data-policy-id": p.id },
+            h("div", { class: "policy-main" },
+              h("h3", { class: "policy-name" }, p.name, " ", badge(p.enabled ? "enabled" : "disabled")),
+              h("p", null, h("span", { class: "muted" }, "Apps: "), p.app_name ? h("span", null, "named “", p.app_name, "”") : "any app",
+                h("span", { class: "muted" }, " · Providers: "), p.providers.map(providerName).join(", ")),
+              h("p", null, h("span", { class: "muted" }, "Models: "), listText(p.models, "any"), h("span", { class: "muted" }, " · Capabilities: "), listText(p.capabilities, "any"),
+                h("span", { class: "muted" }, " · Longest: "), p.max_days ? p.max_days + " days" : "vault default"),
+              h("p", { class: "limits-line" }, LIMITS.filter((d) => p.max_limits[d.key] !== null && p.max_limits[d.key] !== undefined)
+                .map((d) => h("span", { class: "chip" }, d.label, ": ", limitText(d, p.max_limits[d.key]))))),
+            h("div", { class: "row-actions" }, edit, " ", remove));
+        }))));
+      } catch (e) { if (me === state.viewId) fail(list, e); }
+    };
+    await load();
+    showForm(null);
+  }
+
+  function policyForm(p, saved, cancel) {
+    const name = h("input", { type: "text", id: "policy-name", maxlength: "100", required: true, value: p ? p.name : "" });
+    const app = h("input", { type: "text", id: "policy-app", maxlength: "200", value: p && p.app_name ? p.app_name : "", placeholder: "any app" });
+    const providers = PROVIDERS.map((x) => h("input", { type: "checkbox", value: x, name: "providers", checked: p ? p.providers.includes(x) : x === "openai" }));
+    const capabilities = CAPABILITIES.map((x) => h("input", { type: "checkbox", value: x, name: "capabilities", checked: p ? p.capabilities.includes(x) : false }));
+    const models = h("input", { type: "text", id: "policy-models", value: p ? p.models.join(", ") : "", placeholder: "any model", spellcheck: "false" });
+    const limits = LIMITS.map((def) => ({ def, input: h("input", { type: "number", min: "0", step: def.money ? "0.01" : "1", "data-limit": def.key, placeholder: "no cap",
+      id: "policy-" + def.key, value: p && p.max_limits[def.key] !== null && p.max_limits[def.key] !== undefined ? String(p.max_limits[def.key]) : "" }) }));
+    const maxDays = h("input", { type: "number", id: "policy-max-days", min: "1", max: "3650", step: "1", value: p && p.max_days ? String(p.max_days) : "", placeholder: "vault default" });
+    const enabled = h("input", { type: "checkbox", id: "policy-enabled", checked: p ? p.enabled : true });
+    const error = errorBox();
+    const form = onSubmit(h("form", { class: "stack", novalidate: true, id: "policy-form" },
+      h("div", { class: "grid-fields" }, field("Rule name", name), field("Only for the app named (optional)", app, "Exact name, not case-sensitive. The name is claimed by the app, so keep limits small.")),
+      h("fieldset", { class: "choices" }, h("legend", null, "Providers it covers"), providers.map((b) => checkField(providerName(b.value), b))),
+      field("Models (comma-separated; empty for any)", models),
+      h("fieldset", { class: "choices" }, h("legend", null, "Capabilities (none ticked: any)"), capabilities.map((b) => checkField(b.value, b))),
+      h("fieldset", { class: "plain" }, h("legend", null, "Caps on what it grants"),
+        h("div", { class: "grid-fields" }, limits.map(({ def, input }) => field(def.label + (def.money ? " (USD)" : ""), input)), field("Longest token lifetime (days)", maxDays))),
+      checkField("Rule is enabled", enabled),
+      error,
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary", id: "save-policy" }, p ? "Save changes" : "Add rule"),
+        p ? h("button", { type: "button", class: "btn", onclick: cancel }, "Cancel") : null)), async () => {
+      showError(error, null);
+      const body = {
+        name: name.value.trim(), app_name: app.value.trim() || null,
+        providers: providers.filter((b) => b.checked).map((b) => b.value),
+        models: models.value.split(",").map((m) => m.trim()).filter(Boolean),
+        capabilities: capabilities.filter((b) => b.checked).map((b) => b.value),
+        max_limits: {}, max_days: maxDays.value ? Number(maxDays.value) : null, enabled: enabled.checked,
+      };
+      if (!body.name) { showError(error, new Error("Give the rule a name.")); name.focus(); return; }
+      if (!body.providers.length) { showError(error, new Error("Tick at least one provider.")); return; }
+      for (const { def, input } of limits) {
+        if (!input.value.trim()) continue;
+        const v = Number(input.value);
+        if (!Number.isFinite(v) || v < 0) { showError(error, new Error(def.label + ": enter a number of zero or more.")); input.focus(); return; }
+        body.max_limits[def.key] = v;
+      }
+      try {
+        const result = await api(p ? "PUT" : "POST", "/okap/admin/policies" + (p ? "/" + encodeURIComponent(p.id) : ""), body);
+        toast(p ? `Saved the rule ${result.name}.` : `Added the rule ${result.name}.`);
+        await saved();
+      } catch (e) { showError(error, e); }
+    });
+    return section(p ? `Edit the rule “${p.name}”` : "Add a rule", form);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Audit trail
+
+  async function viewAudit(params) {
+    const me = state.viewId;
+    const app = h("input", { type: "text", id: "audit-app", value: params.get("app") || "", placeholder: "any app" });
+    const event = h("select", { id: "audit-event" }, h("option", { value: "" }, "Any event"), AUDIT_EVENTS.map((e) => h("option", { value: e }, e)));
+    event.value = params.get("event") || "";
+    const size = h("select", { id: "audit-page-size" }, ["10", "25", "50", "100"].map((n) => h("option", { value: n }, n)));
+    size.value = params.get("page_size") || "25";
+    const table = h("div", { "aria-live": "polite" }, loading());
+    const prev = h("button", { type: "button", class: "btn", id: "audit-prev", disabled: true }, "← Newer");
+    const next = h("button", { type: "button", class: "btn", id: "audit-next", disabled: true }, "Older →");
+    const pageInfo = h("span", { class: "hint", id: "audit-page" });
+    const stack = [];   // continuation tokens of the pages before the current one
+    let current = null, nextToken = null;
+    const filters = onSubmit(h("form", { class: "filters", role: "search" },
+      field("App", app), field("Event", event), field("Per page", size),
+      h("button", { type: "submit", class: "btn btn-primary" }, "Filter")), async () => {
+      stack.length = 0; current = null;
+      await load();
+    });
+    view("Audit trail",
+      h("p", { class: "lede" }, "Everything that happened in your vault, newest first."),
+      filters, table, h("div", { class: "pager" }, prev, pageInfo, next));
+    let seq = 0;
+    const load = async () => {
+      const mine = ++seq;
+      next.disabled = true; prev.disabled = true;
+      const q = new URLSearchParams({ page_size: size.value });
+      if (app.value.trim()) q.set("app", app.value.trim());
+      if (event.value) q.set("event", event.value);
+      if (current) q.set("continuation", current);
+      try {
+        const page = await api("GET", "/okap/admin/audit?" + q);
+        if (me !== state.viewId || mine !== seq) return;
+        nextToken = page.next;
+        next.disabled = !nextToken; prev.disabled = stack.length === 0;
+        pageInfo.textContent = "Page " + (stack.length + 1);
+        clear(table);
+        if (!page.items.length) { table.append(empty(h("p", null, stack.length ? "No older events." : "No events match."))); return; }
+        table.append(h("div", { class: "table-wrap" }, h("table", { class: "table", id: "audit-table" },
+          h("thead", null, h("tr", null, ["When", "Event", "App", "From", "Details"].map((c) => h("th", { scope: "col" }, c)))),
+          h("tbody", null, page.items.map((e) => h("tr", { "data-event-id": e.id },
+            h("td", { "data-label": "When" }, h("time", { datetime: e.at }, instant(e.at))),
+            h("td", { "data-label": "Event" }, h("span", { class: "event event-" + e.event.split(".")[0] }, e.event)),
+            h("td", { "data-label": "App" }, e.app_name || h("span", { class: "muted" }, "—")),
+            h("td", { "data-label": "From", class: "mono" }, e.client_address || h("span", { class: "muted" }, "—")),
+            h("td", { "data-label": "Details" }, [e.detail, e.request_id && h("a", { href: "#/requests/" + encodeURIComponent(e.request_id), class: "mono" }, e.request_id),
+              e.token_id && h("span", { class: "mono muted" }, e.token_id)].filter(Boolean).map((x, i) => (i ? [" · ", x] : x)))))))));
+      } catch (e) { if (me === state.viewId) fail(table, e); }
+    };
+    next.addEventListener("click", async () => { if (!nextToken) return; stack.push(current); current = nextToken; await load(); });
+    prev.addEventListener("click", async () => { if (!stack.length) return; current = stack.pop(); await load(); });
+    await load();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Personal access keys
+
+  async function viewAccessKeys() {
+    const me = state.viewId;
+    const list = h("div", null, loading());
+    const created = h("div", { "aria-live": "polite" });
+    const name = h("input", { type: "text", id: "pat-name", maxlength: "100", placeholder: "e.g. okap CLI on my laptop" });
+    const days = h("input", { type: "number", id: "pat-days", min: "1", max: "3650", value: "90" });
+    const error = errorBox();
+    const form = onSubmit(h("form", { class: "stack", novalidate: true, id: "pat-form" },
+      h("div", { class: "grid-fields" }, field("Name", name), field("Expires after (days)", days, "Empty: never expires.")),
+      error, h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary", id: "create-pat" }, "Create access key"))), async () => {
+      showError(error, null);
+      if (!name.value.trim()) { showError(error, new Error("Give the key a name so you recognise it later.")); name.focus(); return; }
+      try {
+        const result = await api("POST", "/okap/admin/access-keys", { name: name.value.trim(), expires_in_days: days.value ? Number(days.value) : null });
+        name.value = "";
+        clear(created);
+        const secret = h("code", { class: "secret", id: "pat-secret" }, result.secret);
+        created.append(notice("ok", h("p", null, h("strong", null, "Copy this key now: it is shown only once.")),
+          h("div", { class: "copy-row" }, secret, copyButton(result.secret)),
+          h("p", { class: "hint" }, "Send it as ", h("code", null, "Authorization: Bearer <key>"), " to the vault's admin API (", h("code", null, "/okap/admin/…"), ").")));
+        await load();
+      } catch (e) { showError(error, e); }
+    });
+    view("Personal access keys",
+      h("p", { class: "lede" }, "Access keys let your own scripts and the command-line tool manage this vault on your behalf. They are not for apps: apps ask for tokens."),
+      created, list, section("Create an access key", form));
+    const load = async () => {
+      try {
+        const keys = await api("GET", "/okap/admin/access-keys");
+        if (me !== state.viewId) return;
+        clear(list);
+        if (!keys.length) { list.append(section("Your access keys", empty(h("p", null, "No access keys.")))); return; }
+        list.append(section("Your access keys", h("div", { class: "table-wrap" }, h("table", { class: "table", id: "pat-table" },
+          h("thead", null, h("tr", null, ["Name", "Key", "Created", "Expires", "Status", ""].map((c) => h("th", { scope: "col" }, c)))),
+          h("tbody", null, keys.map((k) => {
+            const status = k.revoked_at ? "revoked" : k.expires_at && new Date(k.expires_at) < new Date() ? "expired" : "active";
+            let action = null;
+            if (status === "active") {
+              action = h("button", { type: "button", class: "btn btn-small btn-danger-outline" }, "Revoke");
+              action.setAttribute("aria-label", `Revoke access key ${k.name}`);
+              action.addEventListener("click", async () => {
+                if (!await confirmDialog({ title: `Revoke “${k.name}”?`, message: "Anything using this key loses access to the admin API at once.", confirm: "Revoke key" })) return;
+                try { await api("DELETE", "/okap/admin/access-keys/" + encodeURIComponent(k.id)); toast(`Revoked the access key ${k.name}.`); await load(); } catch (e) { toast(e.message, "error"); }
+              });
+            }
+            return h("tr", { "data-key-id": k.id },
+              h("td", { "data-label": "Name" }, k.name), h("td", { "data-label": "Key", class: "mono" }, k.display_prefix, "…"),
+              h("td", { "data-label": "Created" }, when(k.created_at)), h("td", { "data-label": "Expires" }, k.expires_at ? day(k.expires_at) : "Never"),
+              h("td", { "data-label": "Status" }, badge(status)), h("td", { class: "row-actions" }, action));
+          }))))));
+      } catch (e) { if (me === state.viewId) fail(list, e); }
+    };
+    await load();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Connect an app
+
+  function viewConnect() {
+    const url = state.session.vault_url;
+    const python = [
+      "from okap import OkapClient",
+      "from openai import OpenAI",
+      "",
+      `client = OkapClient(vault_url="${url}", app_name="My AI App")`,
+      "token = client.request_access(",
+      '    provider="openai", models=["gpt-4o-mini"], capabilities=["chat"],',
+      '    monthly_limit=10.00, reason="Summarise my notes")',
+      "",
+      "ai = OpenAI(api_key=token.token, base_url=token.base_url)",
+    ].join("\n");
+    const curl = [
+      `curl -s ${url}/okap/authorize \\`,
+      "  -H 'Content-Type: application/json' \\",
+      `  -d '{"okap":"1.0","client":{"name":"My AI App"},`,
+      `       "authorization_details":[{"type":"ai_model_access","provider":"openai",`,
+      `       "models":["gpt-4o-mini"],"limits":{"monthly_spend":10}}]}'`,
+    ].join("\n");
+    view("Connect an app",
+      section("Your vault URL",
+        h("div", { class: "copy-row" }, h("code", { class: "vault-url", id: "vault-url" }, url), copyButton(url)),
+        h("p", null, "Paste this into any app that supports OKAP (Open Key Access Protocol). The app never receives your provider key: it gets its own revocable ", h("code", null, "okap_…"), " token, and its calls go through this vault, which checks the limits you set and adds your key.")),
+      section("What happens",
+        h("ol", { class: "steps" },
+          h("li", null, "The app sends an access request to ", h("code", null, url + "/okap/request"), " (Python SDK) or ", h("code", null, url + "/okap/authorize"), "."),
+          h("li", null, "The request appears on your dashboard within seconds. You approve it as asked, approve it with tighter limits, or deny it."),
+          h("li", null, "The app receives a token and a base URL such as ", h("code", null, url + "/v1/openai"), ", and calls the provider's API through the vault."),
+          h("li", null, "You watch its spend here and can revoke the token at any time."))),
+      section("From Python", h("div", { class: "code-block" }, h("pre", null, h("code", null, python)), copyButton(python))),
+      section("From any HTTP client", h("div", { class: "code-block" }, h("pre", null, h("code", null, curl)), copyButton(curl)),
+        h("p", { class: "hint" }, "The reply is 202 with a poll URL while you decide, then the token once you approve.")));
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Start
+
+  document.addEventListener("DOMContentLoaded", () => {
+    $("#sign-out").addEventListener("click", signOut);
+    window.addEventListener("hashchange", render);
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden && state.session && !state.pollTimer) startPolling();
+    });
+    render();
+  });
+})();
