@@ -4,7 +4,6 @@ using Okap.Server;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddOkap(builder.Configuration);
-builder.Services.AddOkapProxy(builder.Configuration);
 builder.Services.AddOkapStores(builder.Configuration, builder.Environment);
 builder.Services.AddOkapProxy(builder.Configuration);
 builder.Services.AddOkapForwardedHeaders(builder.Configuration);
