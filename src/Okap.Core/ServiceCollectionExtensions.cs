@@ -28,6 +28,8 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton<PolicyService>();
         services.TryAddSingleton<AccessKeyService>();
         services.TryAddSingleton<AccountService>();
+        services.TryAddSingleton(Pricing.PriceCatalog.Default);
+        services.TryAddSingleton<PriceOverrideService>();
         services.TryAddSingleton<OwnerResolver>();
         services.TryAddSingleton(sp => new Metering.BudgetLedger(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new Metering.BudgetService(sp.GetRequiredService<Stores.ITokenStore>(), sp.GetRequiredService<Stores.IUsageStore>(),
@@ -40,6 +42,8 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().AccessKeys);
         services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Usage);
         services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Audit);
+        // Registered here, before any proxy's fallback (NoPriceOverrides, added with TryAdd), so the store's own wins.
+        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Prices);
         return services;
     }
 }

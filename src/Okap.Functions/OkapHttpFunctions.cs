@@ -92,6 +92,18 @@ public static class OkapHttpFunctions
     [Function(nameof(RemovePolicy))]
     public static Task RemovePolicy([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "okap/admin/policies/{id}")] HttpRequest req) => Run(req, nameof(RemovePolicy));
 
+    [Function(nameof(ListPrices))]
+    public static Task ListPrices([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/admin/prices")] HttpRequest req) => Run(req, nameof(ListPrices));
+
+    [Function(nameof(SetPrice))]
+    public static Task SetPrice([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "okap/admin/prices/{provider}/{*model}")] HttpRequest req) => Run(req, nameof(SetPrice));
+
+    [Function(nameof(RemovePrice))]
+    public static Task RemovePrice([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "okap/admin/prices/{provider}/{*model}")] HttpRequest req) => Run(req, nameof(RemovePrice));
+
+    [Function(nameof(PriceCatalog))]
+    public static Task PriceCatalog([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/admin/catalog")] HttpRequest req) => Run(req, nameof(PriceCatalog));
+
     [Function(nameof(Audit))]
     public static Task Audit([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/admin/audit")] HttpRequest req) => Run(req, nameof(Audit));
 

@@ -38,6 +38,7 @@ public static class AzureStorageServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().AccessKeys);
         services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Usage);
         services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Audit);
+        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Prices);
 
         // One key ring for every instance: cookies and anti-forgery tokens must verify wherever the next request lands.
         services.AddDataProtection().SetApplicationName("OkapVault");

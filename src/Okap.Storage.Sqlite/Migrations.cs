@@ -151,6 +151,19 @@ internal static class Migrations
             CREATE INDEX ix_audit_events_event ON audit_events(owner_id, event, at DESC, id DESC);
             CREATE INDEX ix_audit_events_app ON audit_events(owner_id, app_name, at DESC, id DESC);
             """),
+        (2, "owner price overrides", """
+            CREATE TABLE price_overrides (
+                owner_id            TEXT NOT NULL,
+                provider            TEXT NOT NULL,
+                model               TEXT NOT NULL,
+                input_micros        INTEGER NOT NULL,
+                cached_input_micros INTEGER NULL,
+                output_micros       INTEGER NOT NULL,
+                max_output_tokens   INTEGER NULL,
+                updated_at          TEXT NOT NULL,
+                PRIMARY KEY (owner_id, provider, model)
+            ) WITHOUT ROWID;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -56,6 +56,7 @@ public static class SqliteStoreServiceCollectionExtensions
         services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().AccessKeys);
         services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Usage);
         services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Audit);
+        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Prices);
 
         services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);
         services.AddOptions<KeyManagementOptions>()

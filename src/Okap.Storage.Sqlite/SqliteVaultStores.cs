@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Okap.Core.Pricing;
 using Okap.Core.Stores;
 
 namespace Okap.Storage.Sqlite;
@@ -25,6 +26,7 @@ public sealed class SqliteVaultStores : IVaultStores, IDisposable
         AccessKeys = new SqliteAccessKeyStore(Database);
         Usage = new SqliteUsageStore(Database);
         Audit = new SqliteAuditStore(Database);
+        Prices = new SqlitePriceOverrideStore(Database);
     }
 
     internal SqliteDatabase Database { get; }
@@ -37,6 +39,7 @@ public sealed class SqliteVaultStores : IVaultStores, IDisposable
     public IAccessKeyStore AccessKeys { get; }
     public IUsageStore Usage { get; }
     public IAuditStore Audit { get; }
+    public IPriceOverrideStore Prices { get; }
 
     /// <summary>Creates the folder and file if needed, switches to WAL and applies pending migrations. Idempotent.</summary>
     public Task InitializeAsync(CancellationToken ct) => Database.InitializeAsync(ct);

@@ -29,6 +29,7 @@ public sealed class ServiceRegistrationTests
         Assert.Same(stores.AccessKeys, provider.GetRequiredService<IAccessKeyStore>());
         Assert.Same(stores.Usage, provider.GetRequiredService<IUsageStore>());
         Assert.Same(stores.Audit, provider.GetRequiredService<IAuditStore>());
+        Assert.Same(stores.Prices, provider.GetRequiredService<Okap.Core.Pricing.IPriceOverrideStore>());
         Assert.Same(stores, provider.GetRequiredService<IVaultStores>());
         Assert.Null(provider.GetService<ISecretStore>()); // no Key Vault configured
         Assert.All(((AzureTableVaultStores)stores).TableNames, n => Assert.StartsWith("okapx", n, StringComparison.Ordinal));

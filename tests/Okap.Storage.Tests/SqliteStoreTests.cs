@@ -302,6 +302,7 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Same(stores.AccessKeys, provider.GetRequiredService<IAccessKeyStore>());
         Assert.Same(stores.Usage, provider.GetRequiredService<IUsageStore>());
         Assert.Same(stores.Audit, provider.GetRequiredService<IAuditStore>());
+        Assert.Same(stores.Prices, provider.GetRequiredService<Okap.Core.Pricing.IPriceOverrideStore>());
         var secrets = Assert.IsType<DataProtectionSecretStore>(provider.GetRequiredService<ISecretStore>());
         Assert.Same(secrets, provider.GetRequiredService<ISecretStore>());
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Okap.Core.Model;
+using Okap.Core.Pricing;
 using Okap.Core.Stores;
 
 namespace Okap.Storage.Tests;
@@ -569,6 +570,80 @@ public abstract class VaultStoreContract : IAsyncLifetime
         Assert.False(await Stores.Keys.DeleteAsync(owner, "openai", Ct));
         Assert.Null(await Stores.Keys.GetAsync(owner, "openai", Ct));
         Assert.Equal(ollama, Assert.Single(await Stores.Keys.ListAsync(owner, Ct)));
+    }
+
+    // ───────────────────────────── price overrides ─────────────────────────────
+
+    private static PriceOverride NewPrice(string ownerId, string provider, string model, DateTimeOffset at) =>
+        new(ownerId, provider, model, new ModelPrice(2_500_000, 1_250_000, 10_000_000, 16_384), at);
+
+    [Fact]
+    public async Task PriceOverride_Upsert_List_Replace_Delete()
+    {
+        var owner = NewOwnerId();
+        Assert.Empty(await Stores.Prices.ListAsync(owner, Ct));
+
+        var gpt = NewPrice(owner, "openai", "gpt-4o", T0);
+        var slashed = NewPrice(owner, "together", "meta-llama/Llama-3.3-70B-Instruct-Turbo", T0.AddMinutes(1))
+            with { Price = new ModelPrice(880_000, null, 880_000) }; // no cached price, no ceiling
+        var anthropic = NewPrice(owner, "anthropic", "gpt-4o", T0.AddMinutes(2)); // same model name, other provider: another row
+        await Stores.Prices.UpsertAsync(gpt, Ct);
+        await Stores.Prices.UpsertAsync(slashed, Ct);
+        await Stores.Prices.UpsertAsync(anthropic, Ct);
+
+        var listed = await Stores.Prices.ListAsync(owner, Ct);
+        Assert.Equal(3, listed.Count);
+        Assert.Equal(gpt, Assert.Single(listed, p => p.Provider == "openai"));
+        Assert.Equal(slashed, Assert.Single(listed, p => p.Provider == "together"));
+        Assert.Equal(anthropic, Assert.Single(listed, p => p.Provider == "anthropic"));
+
+        var replaced = gpt with { Price = new ModelPrice(1, 0, 2, null), UpdatedAt = T0.AddDays(1) };
+        await Stores.Prices.UpsertAsync(replaced, Ct);
+        listed = await Stores.Prices.ListAsync(owner, Ct);
+        Assert.Equal(3, listed.Count);
+        Assert.Equal(replaced, Assert.Single(listed, p => p.Provider == "openai"));
+
+        Assert.True(await Stores.Prices.DeleteAsync(owner, "openai", "gpt-4o", Ct));
+        Assert.False(await Stores.Prices.DeleteAsync(owner, "openai", "gpt-4o", Ct));
+        Assert.False(await Stores.Prices.DeleteAsync(owner, "openai", "GPT-4o", Ct)); // model names are case-sensitive
+        Assert.True(await Stores.Prices.DeleteAsync(owner, "together", slashed.Model, Ct));
+        Assert.Equal(anthropic, Assert.Single(await Stores.Prices.ListAsync(owner, Ct)));
+    }
+
+    [Fact]
+    public async Task PriceOverride_WildcardModel_IsItsOwnRow()
+    {
+        var owner = NewOwnerId();
+        var any = NewPrice(owner, "ollama", "*", T0) with { Price = ModelPrice.Free };
+        var one = NewPrice(owner, "ollama", "llama3:8b", T0);
+        await Stores.Prices.UpsertAsync(any, Ct);
+        await Stores.Prices.UpsertAsync(one, Ct);
+        Assert.Equal(2, (await Stores.Prices.ListAsync(owner, Ct)).Count);
+
+        Assert.True(await Stores.Prices.DeleteAsync(owner, "ollama", "*", Ct));
+        Assert.Equal(one, Assert.Single(await Stores.Prices.ListAsync(owner, Ct)));
+        Assert.False(await Stores.Prices.DeleteAsync(owner, "ollama", "*", Ct));
+    }
+
+    [Fact]
+    public async Task PriceOverride_OwnersAreIsolated()
+    {
+        var a = NewOwnerId();
+        var b = NewOwnerId();
+        var mine = NewPrice(a, "openai", "gpt-4o", T0);
+        await Stores.Prices.UpsertAsync(mine, Ct);
+
+        Assert.Empty(await Stores.Prices.ListAsync(b, Ct));
+        Assert.False(await Stores.Prices.DeleteAsync(b, "openai", "gpt-4o", Ct));
+
+        // The same (provider, model) for the other owner is a separate row: writing it leaves the first untouched.
+        var theirs = NewPrice(b, "openai", "gpt-4o", T0.AddHours(1)) with { Price = new ModelPrice(9, 9, 9, 9) };
+        await Stores.Prices.UpsertAsync(theirs, Ct);
+        Assert.Equal(mine, Assert.Single(await Stores.Prices.ListAsync(a, Ct)));
+        Assert.Equal(theirs, Assert.Single(await Stores.Prices.ListAsync(b, Ct)));
+
+        Assert.True(await Stores.Prices.DeleteAsync(b, "openai", "gpt-4o", Ct));
+        Assert.Equal(mine, Assert.Single(await Stores.Prices.ListAsync(a, Ct)));
     }
 
     // ───────────────────────────── policies ─────────────────────────────

@@ -49,6 +49,15 @@ public sealed record GrantUsageView(string Provider, SpendView Today, SpendView 
 
 public sealed record TokenUsageView(string TokenId, IReadOnlyList<GrantUsageView> Grants);
 
+/// <summary>Body of <c>PUT /okap/admin/prices/{provider}/{model}</c>: USD per million tokens.</summary>
+public sealed record PriceBody(decimal? InputPerMillion, decimal? CachedInputPerMillion, decimal? OutputPerMillion, int? MaxOutputTokens);
+
+/// <summary>A price in USD per million tokens (an owner's override, or a catalog entry without <c>updated_at</c>).</summary>
+public sealed record PriceView(string Provider, string Model, decimal InputPerMillion, decimal? CachedInputPerMillion, decimal OutputPerMillion,
+    int? MaxOutputTokens, DateTimeOffset? UpdatedAt);
+
+public sealed record CatalogView(string Version, string Currency, IReadOnlyList<PriceView> Models);
+
 public sealed record PageView<T>(IReadOnlyList<T> Items, string? Next);
 
 public sealed record SessionView(string OwnerId, string UserName, string DisplayName, string VaultUrl, string AuthMethod, string CsrfToken);
@@ -80,6 +89,10 @@ public sealed record MessageView(string Message);
 [JsonSerializable(typeof(PageView<AuditView>))]
 [JsonSerializable(typeof(UsageView))]
 [JsonSerializable(typeof(TokenUsageView))]
+[JsonSerializable(typeof(PriceBody))]
+[JsonSerializable(typeof(PriceView))]
+[JsonSerializable(typeof(IReadOnlyList<PriceView>))]
+[JsonSerializable(typeof(CatalogView))]
 [JsonSerializable(typeof(SessionView))]
 [JsonSerializable(typeof(SetupStateView))]
 [JsonSerializable(typeof(SignInBody))]
@@ -117,6 +130,13 @@ internal static class AdminMapping
         ToWire(p.MaxLimits), p.MaxDays, p.Enabled, p.CreatedAt);
 
     public static AccessKeyView ToView(PersonalAccessKey k) => new(k.Id, k.Name, k.DisplayPrefix, k.CreatedAt, k.ExpiresAt, k.RevokedAt);
+
+    public static PriceView ToView(Okap.Core.Pricing.PriceOverride p) => ToView(p.Provider, p.Model, p.Price, p.UpdatedAt);
+
+    public static PriceView ToView(Okap.Core.Pricing.CatalogEntry e) => ToView(e.Provider, e.Model, e.Price, null);
+
+    private static PriceView ToView(string provider, string model, Okap.Core.Pricing.ModelPrice price, DateTimeOffset? updatedAt) => new(provider, model,
+        price.InputMicrosPerMillion / 1_000_000m, Usd(price.CachedInputMicrosPerMillion), price.OutputMicrosPerMillion / 1_000_000m, price.MaxOutputTokens, updatedAt);
 
     public static AuditView ToView(AuditEvent e) => new(e.Id, e.At, e.Event, e.AppName, e.ClientAddress, e.RequestId, e.TokenId, e.Detail);
 }

@@ -6,6 +6,7 @@ using Okap.AspNetCore.Http;
 using Okap.Core;
 using Okap.Core.Metering;
 using Okap.Core.Model;
+using Okap.Core.Pricing;
 using Okap.Core.Requests;
 using Okap.Core.Services;
 using Okap.Core.Stores;
@@ -24,6 +25,8 @@ public sealed class AdminHandlers(
     MasterKeyService keys,
     PolicyService policies,
     AccessKeyService accessKeys,
+    PriceOverrideService prices,
+    PriceCatalog catalog,
     AuditLog audit,
     IUsageStore usage,
     BudgetService budgets,
@@ -163,6 +166,31 @@ public sealed class AdminHandlers(
 
     public Task<IResult> RemovePolicyAsync(HttpContext context, string id) => AsOwner(context, async (owner, ct) =>
         await policies.RemoveAsync(owner, id, ct) ? TypedResults.NoContent() : Errors.NotFound("policy"));
+
+    /// <summary>The owner's own prices (USD per million tokens), which win over the catalog.</summary>
+    public Task<IResult> ListPricesAsync(HttpContext context) => AsOwner(context, async (owner, ct) =>
+        TypedResults.Json<IReadOnlyList<PriceView>>((await prices.ListAsync(owner, ct)).Select(AdminMapping.ToView).ToArray(), AdminJsonContext.Default.IReadOnlyListPriceView));
+
+    public Task<IResult> SetPriceAsync(HttpContext context, string provider, string model) => AsOwner(context, async (owner, ct) =>
+    {
+        var (body, error) = await BoundedJson.ReadAsync(context.Request, AdminJsonContext.Default.PriceBody, _maxBody, ct);
+        if (error is not null) return error;
+        var result = await prices.SetAsync(owner, provider, ModelName(model), body!.InputPerMillion, body.CachedInputPerMillion, body.OutputPerMillion,
+            body.MaxOutputTokens, ClientAddress.Of(context), ct);
+        return Map(result, AdminMapping.ToView, AdminJsonContext.Default.PriceView, "price");
+    });
+
+    public Task<IResult> RemovePriceAsync(HttpContext context, string provider, string model) => AsOwner(context, async (owner, ct) =>
+        await prices.RemoveAsync(owner, provider, ModelName(model), ClientAddress.Of(context), ct) ? TypedResults.NoContent() : Errors.NotFound("price"));
+
+    /// <summary>The built-in price catalog (read-only): its version and every entry.</summary>
+    public Task<IResult> CatalogAsync(HttpContext context) => AsOwner(context, (_, _) =>
+        Task.FromResult<IResult>(TypedResults.Json(new CatalogView(catalog.Version, "USD", catalog.Entries.Select(AdminMapping.ToView).ToArray()),
+            AdminJsonContext.Default.CatalogView)));
+
+    // Model names may hold slashes (meta-llama/Llama-3.3-70B…): sent as-is they arrive whole through the catch-all
+    // route; sent encoded, the server keeps %2F undecoded in the path, so it is decoded here.
+    private static string ModelName(string model) => model.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
 
     public Task<IResult> AuditAsync(HttpContext context) => AsOwner(context, async (owner, ct) =>
     {

@@ -194,6 +194,8 @@ public static class AuditEvents
     public const string PolicyRemoved = "policy.removed";
     public const string AccessKeyCreated = "access_key.created";
     public const string AccessKeyRevoked = "access_key.revoked";
+    public const string PriceSet = "price.set";
+    public const string PriceRemoved = "price.removed";
     public const string SignIn = "account.sign_in";
     public const string SignInFailed = "account.sign_in_failed";
     public const string AccountCreated = "account.created";

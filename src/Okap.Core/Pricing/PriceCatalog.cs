@@ -14,10 +14,17 @@ public sealed class PriceCatalog
     /// <summary>Catalog version (the date of the price list).</summary>
     public string Version { get; }
 
+    /// <summary>Every entry, ordered by provider then model (built once; read-only).</summary>
+    public IReadOnlyList<CatalogEntry> Entries { get; }
+
     private PriceCatalog(string version, Dictionary<string, Dictionary<string, ModelPrice>> providers)
     {
         Version = version;
         _providers = providers;
+        Entries = providers
+            .SelectMany(p => p.Value.Select(m => new CatalogEntry(p.Key, m.Key, m.Value)))
+            .OrderBy(e => e.Provider, StringComparer.Ordinal).ThenBy(e => e.Model, StringComparer.Ordinal)
+            .ToArray();
     }
 
     private static readonly Lazy<PriceCatalog> s_default = new(LoadEmbedded);
@@ -125,3 +132,6 @@ public sealed class PriceCatalog
         };
     }
 }
+
+/// <summary>One model of the catalog (<c>*</c>: any other model of the provider).</summary>
+public sealed record CatalogEntry(string Provider, string Model, ModelPrice Price);

@@ -1,4 +1,5 @@
 using Okap.Core.Model;
+using Okap.Core.Pricing;
 
 namespace Okap.Core.Stores;
 
@@ -119,6 +120,8 @@ public interface IVaultStores
     IAccessKeyStore AccessKeys { get; }
     IUsageStore Usage { get; }
     IAuditStore Audit { get; }
+    /// <summary>Owners' own model prices, which win over the catalog.</summary>
+    IPriceOverrideStore Prices { get; }
     /// <summary>Creates tables and runs migrations; idempotent.</summary>
     Task InitializeAsync(CancellationToken ct);
 }

@@ -1,5 +1,6 @@
 using Azure.Core;
 using Azure.Data.Tables;
+using Okap.Core.Pricing;
 using Okap.Core.Stores;
 
 namespace Okap.Storage.Azure.Tables;
@@ -11,7 +12,7 @@ namespace Okap.Storage.Azure.Tables;
 public sealed class AzureTableVaultStores : IVaultStores
 {
     /// <summary>Table name suffixes (the configured prefix goes in front).</summary>
-    public static readonly IReadOnlyList<string> TableSuffixes = ["owners", "requests", "tokens", "keys", "policies", "accesskeys", "usage", "audit", "keyring"];
+    public static readonly IReadOnlyList<string> TableSuffixes = ["owners", "requests", "tokens", "keys", "policies", "accesskeys", "usage", "audit", "keyring", "prices"];
 
     private readonly TableServiceClient _service;
     private readonly string _prefix;
@@ -31,6 +32,7 @@ public sealed class AzureTableVaultStores : IVaultStores
         AccessKeys = new AccessKeyTableStore(Table("accesskeys"));
         Usage = new UsageTableStore(Table("usage"), options.UsageShards, options.UsageMaxAttempts);
         Audit = new AuditTableStore(Table("audit"));
+        Prices = new PriceOverrideTableStore(Table("prices"));
     }
 
     /// <summary>
@@ -76,6 +78,7 @@ public sealed class AzureTableVaultStores : IVaultStores
     public IAccessKeyStore AccessKeys { get; }
     public IUsageStore Usage { get; }
     public IAuditStore Audit { get; }
+    public IPriceOverrideStore Prices { get; }
 
     /// <summary>The names of the tables these stores use.</summary>
     /// <summary>The table holding the Data Protection key ring.</summary>

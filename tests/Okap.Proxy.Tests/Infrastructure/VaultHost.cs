@@ -9,6 +9,7 @@ using Okap.Core.Metering;
 using Okap.Core.Model;
 using Okap.Core.Pricing;
 using Okap.Core.Stores;
+using Okap.Testing;
 
 namespace Okap.Proxy.Tests.Infrastructure;
 

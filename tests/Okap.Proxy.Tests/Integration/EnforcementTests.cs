@@ -2,6 +2,7 @@ using System.Net;
 using Okap.Core.Model;
 using Okap.Core.Pricing;
 using Okap.Proxy.Tests.Infrastructure;
+using Okap.Testing;
 
 namespace Okap.Proxy.Tests.Integration;
 

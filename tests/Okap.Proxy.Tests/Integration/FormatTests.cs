@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Okap.Core.Model;
 using Okap.Proxy.Tests.Infrastructure;
+using Okap.Testing;
 
 namespace Okap.Proxy.Tests.Integration;
 

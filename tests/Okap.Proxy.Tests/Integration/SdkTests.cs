@@ -7,6 +7,7 @@ using OpenAI.Chat;
 using OpenAI.Embeddings;
 using Okap.Core.Model;
 using Okap.Proxy.Tests.Infrastructure;
+using Okap.Testing;
 
 namespace Okap.Proxy.Tests.Integration;
 

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Okap.Proxy.Tests.Infrastructure;
+namespace Okap.Testing;
 
 /// <summary>What the fake provider received.</summary>
 public sealed record SeenRequest(string Method, string Path, string Query, IReadOnlyDictionary<string, string> Headers, string Body)
