@@ -7,7 +7,7 @@ namespace Okap.Core.Services;
 /// An owner's own model prices (USD per million tokens), which win over the catalog when the proxy prices usage.
 /// The proxy caches each owner's list briefly (<c>Okap:Proxy:KeyCacheTtl</c>), so a change applies within that time.
 /// </summary>
-public sealed class PriceOverrideService(IPriceOverrideStore prices, AuditLog audit, TimeProvider time)
+public sealed class PriceOverrideService(IPriceOverrideStore prices, AuditLog audit, TimeProvider time, IEnumerable<IOwnerSettingsListener> listeners)
 {
     /// <summary>Highest price accepted, in USD per million tokens.</summary>
     public const decimal MaxUsdPerMillion = 10_000m;
@@ -46,6 +46,7 @@ public sealed class PriceOverrideService(IPriceOverrideStore prices, AuditLog au
             maxOutputTokens);
         var entry = new PriceOverride(ownerId, provider, model, price, time.GetUtcNow());
         await prices.UpsertAsync(entry, ct);
+        foreach (var listener in listeners) listener.OwnerSettingsChanged(ownerId);
         await audit.AppendAsync(ownerId, AuditEvents.PriceSet, ct, clientAddress: clientAddress, detail: Describe(provider, model, price));
         return Result<PriceOverride>.Ok(entry);
     }
@@ -55,6 +56,7 @@ public sealed class PriceOverrideService(IPriceOverrideStore prices, AuditLog au
     {
         if (!Protocol.OkapCatalog.Providers.Contains(provider) || !IsValidModel(model)) return false;
         if (!await prices.DeleteAsync(ownerId, provider, model, ct)) return false;
+        foreach (var listener in listeners) listener.OwnerSettingsChanged(ownerId);
         await audit.AppendAsync(ownerId, AuditEvents.PriceRemoved, ct, clientAddress: clientAddress, detail: provider + "/" + model);
         return true;
     }
