@@ -34,6 +34,9 @@ public sealed class VaultFactory : WebApplicationFactory<Program>
     });
 
     private readonly string _tablePrefix = "t" + Guid.NewGuid().ToString("N")[..12];
+
+    /// <summary>Prefix of this vault's tables on Azurite (each factory has its own).</summary>
+    public string TablePrefix => _tablePrefix;
     private readonly FakeKeyVault _keyVault = new();
     private string? _azuriteConnection;
 

@@ -33,6 +33,8 @@ public sealed class FakeProvider : IAsyncDisposable
     public async Task StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
+        // The test folder holds the server's appsettings.json (Kestrel on :5080); a fake listens only where it is told.
+        builder.Configuration.Sources.Clear();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
         _app = builder.Build();

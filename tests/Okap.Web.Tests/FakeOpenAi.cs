@@ -22,6 +22,8 @@ public sealed class FakeOpenAi : IAsyncDisposable
     {
         var fake = new FakeOpenAi();
         var builder = WebApplication.CreateSlimBuilder();
+        // The test folder holds the server's appsettings.json (Kestrel on :5080); a fake listens only where it is told.
+        builder.Configuration.Sources.Clear();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
         fake._app = builder.Build();

@@ -62,6 +62,8 @@ public sealed class VaultHost : IAsyncDisposable
         if (overrides is not null) foreach (var (k, v) in overrides) settings[k] = v;
 
         var builder = WebApplication.CreateSlimBuilder();
+        // The test folder holds the server's appsettings.json (Kestrel on :5080); a fake listens only where it is told.
+        builder.Configuration.Sources.Clear();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
         builder.Configuration.AddInMemoryCollection(settings);

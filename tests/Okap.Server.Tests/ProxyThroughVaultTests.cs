@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Tracing;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Azure.Core.Diagnostics;
+using Okap.Testing;
+using Xunit.Abstractions;
+
+namespace Okap.Server.Tests;
+
+/// <summary>The proxy inside the whole vault (real stores, admin API, flush), on SQLite and, with OKAP_TEST_STORE=azure, on Azurite.</summary>
+public sealed class ProxyThroughVaultTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly VaultFactory _vault = new();
+    private readonly FakeProvider _fake = new();
+
+    public async Task InitializeAsync()
+    {
+        await _fake.StartAsync();
+        _vault.Settings["Okap:Proxy:Providers:openai:BaseUrl"] = _fake.Url + "/openai/v1";
+        _vault.Settings["Okap:Proxy:FlushInterval"] = "00:00:00.500";
+    }
+
+    public async Task DisposeAsync()
+    {
+        _vault.Dispose();
+        await _fake.DisposeAsync();
+    }
+
+    private async Task<(HttpClient Owner, string Token, string TokenId)> TokenAsync(object? limits = null)
+    {
+        var owner = await _vault.SignUpAsync("alice");
+        (await owner.PutAsJsonAsync("/okap/admin/keys/openai", new { key = "sk-first-master-key-0001" })).EnsureSuccessStatusCode();
+        (await owner.PostAsJsonAsync("/okap/admin/policies", new { name = "any", providers = new[] { "openai" } })).EnsureSuccessStatusCode();
+        var granted = await (await _vault.ClientFor().PostAsJsonAsync("/okap/request", Bodies.Sdk(limits: limits ?? new { monthly_spend = 10.0 }))).JsonAsync();
+        var tokenId = (await owner.GetFromJsonAsync<JsonObject>("/okap/admin/tokens"))!["items"]!.AsArray().Single()!["id"]!.GetValue<string>();
+        return (owner, granted["token"]!["token"]!.GetValue<string>(), tokenId);
+    }
+
+    private async Task<HttpResponseMessage> ChatAsync(string token)
+    {
+        using var call = new HttpRequestMessage(HttpMethod.Post, "/v1/openai/chat/completions")
+        {
+            Content = JsonContent.Create(new { model = "gpt-4o-mini", messages = new[] { new { role = "user", content = "hi" } } }),
+        };
+        call.Headers.Authorization = new("Bearer", token);
+        call.Headers.Add("x-fake-usage", "100,50");
+        return await _vault.CreateClient().SendAsync(call);
+    }
+
+    [Fact]
+    public async Task Replacing_a_master_key_takes_effect_on_the_next_call()
+    {
+        var (owner, token, _) = await TokenAsync();
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token)).StatusCode);
+        Assert.Equal("Bearer sk-first-master-key-0001", _fake.Last()!.Header("authorization"));
+
+        (await owner.PutAsJsonAsync("/okap/admin/keys/openai", new { key = "sk-second-master-key-0002" })).EnsureSuccessStatusCode();
+
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token)).StatusCode);
+        Assert.Equal("Bearer sk-second-master-key-0002", _fake.Last()!.Header("authorization"));
+        Assert.DoesNotContain(token, _fake.Seen.Select(s => string.Join(' ', s.Headers.Values) + s.Query + s.Body));
+
+        (await owner.DeleteAsync("/okap/admin/keys/openai")).EnsureSuccessStatusCode();
+        var noKey = await ChatAsync(token);
+        Assert.Equal(HttpStatusCode.Forbidden, noKey.StatusCode);
+        Assert.Equal("no_master_key", (await noKey.JsonAsync())["error"]!["type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Token_use_appears_in_the_audit_trail_and_usage_with_the_remaining_budget()
+    {
+        var (owner, token, tokenId) = await TokenAsync();
+        for (var i = 0; i < 3; i++) Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token)).StatusCode);
+
+        JsonArray? used = null;
+        for (var i = 0; i < 100 && (used is null || used.Count == 0); i++)
+        {
+            await Task.Delay(100);
+            used = (await owner.GetFromJsonAsync<JsonObject>("/okap/admin/audit?event=token.used"))!["items"]!.AsArray();
+        }
+        var entry = Assert.Single(used!);
+        Assert.Equal("My AI App", entry!["app_name"]!.GetValue<string>());
+        Assert.Equal(tokenId, entry["token_id"]!.GetValue<string>());
+        Assert.StartsWith("openai: 3 calls, 300 input / 150 output tokens", entry["detail"]!.GetValue<string>());
+
+        var usage = await owner.GetFromJsonAsync<JsonObject>($"/okap/admin/tokens/{tokenId}/usage");
+        var month = usage!["grants"]![0]!["month"]!;
+        Assert.Equal(3, month["requests"]!.GetValue<long>());
+        Assert.Equal(10m, month["cap_usd"]!.GetValue<decimal>());
+        Assert.Equal(10m - month["cost_usd"]!.GetValue<decimal>() - month["reserved_usd"]!.GetValue<decimal>(), month["remaining_usd"]!.GetValue<decimal>());
+        Assert.True(month["cost_usd"]!.GetValue<decimal>() > 0);
+    }
+
+    [Fact]
+    public async Task Revoked_token_is_refused_by_the_proxy_within_a_second()
+    {
+        var (owner, token, tokenId) = await TokenAsync();
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token)).StatusCode);
+        (await owner.PostAsync($"/okap/admin/tokens/{tokenId}/revoke", null)).EnsureSuccessStatusCode();
+        await Task.Delay(1100);
+        var refused = await ChatAsync(token);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal("token_revoked", (await refused.JsonAsync())["error"]!["type"]!.GetValue<string>());
+    }
+
+    /// <summary>
+    /// Issue budget: at steady state the proxy makes at most 0.1 storage transactions per call (token and key
+    /// lookups cached, counters flushed in batches). Counted on the wire to Azurite: every Table request whose URL
+    /// names this vault's tables.
+    /// </summary>
+    [Fact]
+    public async Task Steady_state_proxied_calls_cost_at_most_a_tenth_of_a_table_transaction_each()
+    {
+        if (!VaultFactory.OnAzure)
+        {
+            output.WriteLine("Counted on Azure Table Storage only (OKAP_TEST_STORE=azure); SQLite run checks the calls succeed.");
+        }
+        var (_, token, _) = await TokenAsync(new { monthly_spend = 100.0, requests_per_minute = 100000 });
+        for (var i = 0; i < 20; i++) Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token)).StatusCode);
+        await Task.Delay(1200);
+
+        var requests = new ConcurrentQueue<string>();
+        using (var listener = new AzureEventSourceListener((e, _) =>
+        {
+            // Azure.Core's "Request" event carries (requestId, method, uri, headers, client assembly).
+            if (e.EventName == "Request" && e.Payload?.OfType<string>().FirstOrDefault(p => p.Contains(_vault.TablePrefix, StringComparison.Ordinal)) is { } uri)
+            {
+                requests.Enqueue(uri);
+            }
+        }, EventLevel.Informational))
+        {
+            const int calls = 400;
+            var started = DateTime.UtcNow;
+            await Parallel.ForEachAsync(Enumerable.Range(0, calls), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (_, _) =>
+                Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token)).StatusCode));
+            await Task.Delay(1200); // one more flush
+            var perCall = (double)requests.Count / calls;
+            output.WriteLine($"{calls} calls in {(DateTime.UtcNow - started).TotalSeconds:0.0} s: {requests.Count} table transactions, {perCall:0.000} per call");
+            if (VaultFactory.OnAzure) Assert.True(perCall <= 0.1, $"{perCall:0.000} table transactions per call:\n{string.Join('\n', requests)}");
+        }
+    }
+}
