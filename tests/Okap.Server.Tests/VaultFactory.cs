@@ -33,6 +33,9 @@ public sealed class VaultFactory : WebApplicationFactory<Program>
         return azurite;
     });
 
+    /// <summary>An Azurite of the test's own (to stop and start it); null uses the one shared by the test run.</summary>
+    public AzuriteProcess? OwnAzurite { get; init; }
+
     private readonly string _tablePrefix = "t" + Guid.NewGuid().ToString("N")[..12];
 
     /// <summary>Prefix of this vault's tables on Azurite (each factory has its own).</summary>
@@ -58,7 +61,7 @@ public sealed class VaultFactory : WebApplicationFactory<Program>
         builder.UseSetting("Okap:Sqlite:DataDirectory", DataDirectory);
         if (OnAzure)
         {
-            _azuriteConnection = SharedAzurite.Value.GetAwaiter().GetResult().ConnectionString;
+            _azuriteConnection = (OwnAzurite ?? SharedAzurite.Value.GetAwaiter().GetResult()).ConnectionString;
             builder.UseSetting("Okap:Store", "Azure");
             builder.UseSetting("Okap:Azure:ConnectionString", _azuriteConnection);
             builder.UseSetting("Okap:Azure:TablePrefix", _tablePrefix);
@@ -195,4 +198,13 @@ public static class Bodies
     public static StringContent Raw(string json, string contentType = "application/json") => new(json, new MediaTypeHeaderValue(contentType));
 
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+}
+
+/// <summary>A test that needs Azure Table Storage: it runs in the suite's Azurite pass (OKAP_TEST_STORE=azure) and is reported skipped in the SQLite pass.</summary>
+public sealed class AzureStoreFactAttribute : FactAttribute
+{
+    public AzureStoreFactAttribute()
+    {
+        if (!VaultFactory.OnAzure) Skip = "needs Azure Table Storage: runs in the OKAP_TEST_STORE=azure pass of this suite";
+    }
 }
