@@ -17,6 +17,13 @@ public sealed class OkapProxyOptions
     /// <summary>Let owners set <c>http://</c> upstream base URLs (e.g. a LAN Ollama). Off by default: owner upstreams must be https.</summary>
     public bool AllowInsecureOwnerUpstreams { get; set; }
 
+    /// <summary>
+    /// Let owner upstreams resolve to loopback, private or link-local addresses (a LAN Ollama needs this and
+    /// <see cref="AllowInsecureOwnerUpstreams"/>). Off by default: in a shared vault an owner could otherwise aim the
+    /// vault at its own network or the cloud metadata endpoint.
+    /// </summary>
+    public bool AllowPrivateOwnerUpstreams { get; set; }
+
     /// <summary>How long an upstream call may stay idle (no headers, no bytes) before it is cancelled with 504. Default 2 minutes.</summary>
     public TimeSpan UpstreamTimeout { get; set; } = TimeSpan.FromMinutes(2);
 

@@ -15,7 +15,8 @@ namespace Okap.Proxy;
 /// <param name="AuthHeader">Header that carries the credential, null for none.</param>
 /// <param name="AuthValue">Header value (e.g. <c>Bearer …</c>); null with managed identity (fetched per call from the token source).</param>
 /// <param name="ManagedIdentity">True to send the vault's managed identity token as a bearer token.</param>
-internal sealed record UpstreamTarget(string BaseUrl, string? AuthHeader, string? AuthValue, bool ManagedIdentity);
+/// <param name="OwnerDefined">The base URL is the owner's own: connections to it may not reach private networks (see <see cref="UpstreamClient"/>).</param>
+internal sealed record UpstreamTarget(string BaseUrl, string? AuthHeader, string? AuthValue, bool ManagedIdentity, bool OwnerDefined = false);
 
 /// <summary>Outcome of resolving an upstream: a target, or an error to answer with.</summary>
 internal readonly record struct UpstreamResolution(UpstreamTarget? Target, int Status, string? ErrorType, string? Message);
@@ -91,6 +92,14 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
     }
 
     private async Task<UpstreamResolution> BuildAsync(string ownerId, ProviderDescriptor provider, MasterKeyInfo? info)
+    {
+        var resolution = await BuildCoreAsync(ownerId, provider, info).ConfigureAwait(false);
+        return resolution.Target is { } target && info?.BaseUrl is { Length: > 0 }
+            ? resolution with { Target = target with { OwnerDefined = true } }
+            : resolution;
+    }
+
+    private async Task<UpstreamResolution> BuildCoreAsync(string ownerId, ProviderDescriptor provider, MasterKeyInfo? info)
     {
         // Base URL: the owner's own (validated), else the operator's configuration, else the built-in default.
         string? baseUrl;

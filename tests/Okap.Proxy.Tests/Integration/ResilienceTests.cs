@@ -187,6 +187,41 @@ public sealed class ResilienceTests(VaultFixture f)
     }
 
     [Fact]
+    public async Task Owner_upstream_on_a_private_address_is_refused_unless_allowed_while_operator_upstreams_are_not_affected()
+    {
+        await using var vault = await VaultHost.StartAsync(Fake, new Dictionary<string, string?> { ["Okap:Proxy:AllowPrivateOwnerUpstreams"] = "false" });
+        await vault.SetKeyAsync("own_lan", "ollama", null, Fake.Url + "/ollama/v1", "none");
+        var (token, _) = await vault.IssueForAsync("own_lan", VaultHost.Grant("ollama"));
+        using var client = vault.Client(token);
+        var before = Fake.Seen.Count;
+        var res = await client.SendAsync(Http.Post("/v1/ollama/chat/completions", Http.Chat("llama3")));
+        await res.AssertError(502, "upstream_unavailable");
+        Assert.Equal(before, Fake.Seen.Count);
+
+        // The operator's own upstream (configuration) on loopback still works.
+        await vault.SetKeyAsync("own_lan", "openai", "sk-operator-upstream-0001");
+        var (openai, _) = await vault.IssueForAsync("own_lan", VaultHost.Grant("openai"));
+        using var operatorClient = vault.Client(openai);
+        Assert.Equal(HttpStatusCode.OK, (await operatorClient.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat("gpt-4o-mini")))).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", false)]
+    [InlineData("10.1.2.3", false)]
+    [InlineData("172.20.0.1", false)]
+    [InlineData("192.168.1.1", false)]
+    [InlineData("169.254.169.254", false)]
+    [InlineData("100.64.0.1", false)]
+    [InlineData("::1", false)]
+    [InlineData("fd00::1", false)]
+    [InlineData("fe80::1", false)]
+    [InlineData("::ffff:10.0.0.1", false)]
+    [InlineData("20.42.1.1", true)]
+    [InlineData("2606:4700::1111", true)]
+    public void Public_address_check(string address, bool isPublic) =>
+        Assert.Equal(isPublic, UpstreamClient.IsPublic(System.Net.IPAddress.Parse(address)));
+
+    [Fact]
     public async Task Invalid_options_fail_at_start()
     {
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => VaultHost.StartAsync(Fake, new Dictionary<string, string?> { ["Okap:Proxy:TokenCacheTtl"] = "00:00:05" }));
