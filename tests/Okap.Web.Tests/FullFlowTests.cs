@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Playwright;
+using Okap.Testing;
 
 namespace Okap.Web.Tests;
 
@@ -13,17 +14,17 @@ namespace Okap.Web.Tests;
 /// </summary>
 public sealed class FullFlowTests(BrowserFixture browser) : WebTest(browser)
 {
-    private FakeOpenAi _provider = null!;
+    private readonly FakeProvider _provider = new();
 
     protected override IDictionary<string, string?>? Settings => new Dictionary<string, string?>
     {
-        ["Okap:Proxy:Providers:openai:BaseUrl"] = _provider.BaseUrl,
+        ["Okap:Proxy:Providers:openai:BaseUrl"] = _provider.Url + "/openai/v1",
         ["Okap:Proxy:FlushInterval"] = "00:00:00.200",
     };
 
     public override async Task InitializeAsync()
     {
-        _provider = await FakeOpenAi.StartAsync();
+        await _provider.StartAsync();
         await base.InitializeAsync();
     }
 
@@ -100,6 +101,7 @@ public sealed class FullFlowTests(BrowserFixture browser) : WebTest(browser)
         // 6. A call through the vault's proxy, as the OpenAI SDK makes it.
         using var ai = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         ai.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        ai.DefaultRequestHeaders.Add("x-fake-usage", "1200,300");   // the fake provider reports this usage
         var chat = new { model = "gpt-4o-mini", messages = new[] { new { role = "user", content = "Hello" } } };
         using (var first = await ai.PostAsJsonAsync(baseUrl + "/chat/completions", chat))
         {
@@ -107,7 +109,7 @@ public sealed class FullFlowTests(BrowserFixture browser) : WebTest(browser)
             Assert.True(first.StatusCode == HttpStatusCode.OK, body);
             Assert.Equal(1500, JsonNode.Parse(body)!["usage"]!["total_tokens"]!.GetValue<int>());
         }
-        Assert.Equal("Bearer sk-master-key-0000WXYZ", Assert.Single(_provider.Authorizations));
+        Assert.Equal("Bearer sk-master-key-0000WXYZ", Assert.Single(_provider.Seen, s => s.Path.EndsWith("/chat/completions", StringComparison.Ordinal)).Header("authorization"));
 
         // 7. Its usage appears on the dashboard (the proxy flushes counters every 200 ms here).
         await Page.Locator("#nav").GetByRole(AriaRole.Link, new() { Name = "Dashboard" }).ClickAsync();

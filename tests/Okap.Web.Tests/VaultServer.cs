@@ -5,18 +5,33 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Okap.Core.Services;
+using Okap.Core.Stores;
+using Okap.Storage.Azure;
+using Okap.Storage.Azure.KeyVault;
+using Okap.Testing;
 
 namespace Okap.Web.Tests;
 
 /// <summary>
 /// The self-hosted server (<c>Okap.Server</c>'s <c>Program</c>) on a real loopback socket, with its own SQLite data
-/// folder, so a real browser can load the page and a real HTTP client can make OKAP requests.
+/// folder, or, when <c>OKAP_TEST_STORE=azure</c>, on Azurite tables (own table prefix) and the Key Vault fake, so a
+/// real browser can load the page and a real HTTP client can make OKAP requests: every page test runs on both stores.
 /// </summary>
 public sealed class VaultServer : IAsyncDisposable
 {
+    public static readonly bool OnAzure = string.Equals(Environment.GetEnvironmentVariable("OKAP_TEST_STORE"), "azure", StringComparison.OrdinalIgnoreCase);
+
+    private static readonly Lazy<Task<AzuriteProcess>> SharedAzurite = new(async () =>
+    {
+        var azurite = await AzuriteProcess.StartAsync();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => azurite.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return azurite;
+    });
+
     private readonly Factory _factory;
     private readonly string _dataDirectory;
 
@@ -50,6 +65,12 @@ public sealed class VaultServer : IAsyncDisposable
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft"] = "Warning",
         };
+        if (OnAzure)
+        {
+            settings["Okap:Store"] = "Azure";
+            settings["Okap:Azure:ConnectionString"] = SharedAzurite.Value.GetAwaiter().GetResult().ConnectionString;
+            settings["Okap:Azure:TablePrefix"] = "t" + Guid.NewGuid().ToString("N")[..12];
+        }
         if (extra is not null) foreach (var (k, v) in extra) settings[k] = v;
         var factory = new Factory(settings);
         factory.UseKestrel();
@@ -93,11 +114,21 @@ public sealed class VaultServer : IAsyncDisposable
 
     private sealed class Factory(Dictionary<string, string?> settings) : WebApplicationFactory<Program>
     {
+        private readonly FakeKeyVault _keyVault = new();
+
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.UseEnvironment("Development");
             foreach (var (k, v) in settings) builder.UseSetting(k, v);
             builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(settings));
+            if (OnAzure)
+            {
+                builder.ConfigureTestServices(services => services.AddSingleton<ISecretStore>(_ =>
+                {
+                    var options = new AzureStorageOptions { ConnectionString = "unused", KeyVaultUri = FakeKeyVault.VaultUri };
+                    return new KeyVaultSecretStore(_keyVault.CreateClient(KeyVaultSecretStore.CreateClientOptions(options)), options);
+                }));
+            }
         }
     }
 }
