@@ -37,18 +37,7 @@ internal sealed class KeyMetadataTableStore(TableClient table) : IKeyMetadataSto
         }, ct);
 
     public Task<bool> DeleteAsync(string ownerId, string provider, CancellationToken ct) =>
-        TableGuard.Run(async () =>
-        {
-            try
-            {
-                var response = await table.DeleteEntityAsync(TableKeys.Owner(ownerId), TableKeys.Escape(provider), ETag.All, ct).ConfigureAwait(false);
-                return response.Status != (int)HttpStatusCode.NotFound; // the SDK does not throw on 404
-            }
-            catch (RequestFailedException e) when (e.IsStatus(HttpStatusCode.NotFound))
-            {
-                return false;
-            }
-        }, ct);
+        TableGuard.Run(() => table.DeleteIfExistsAsync(TableKeys.Owner(ownerId), TableKeys.Escape(provider), ct), ct);
 
     private static MasterKeyInfo ToInfo(TableEntity row) => new()
     {

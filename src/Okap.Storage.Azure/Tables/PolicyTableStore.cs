@@ -41,18 +41,7 @@ internal sealed class PolicyTableStore(TableClient table) : IPolicyStore
         }, ct);
 
     public Task<bool> DeleteAsync(string ownerId, string policyId, CancellationToken ct) =>
-        TableGuard.Run(async () =>
-        {
-            try
-            {
-                var response = await table.DeleteEntityAsync(TableKeys.Owner(ownerId), TableKeys.Escape(policyId), ETag.All, ct).ConfigureAwait(false);
-                return response.Status != (int)HttpStatusCode.NotFound; // the SDK does not throw on 404
-            }
-            catch (RequestFailedException e) when (e.IsStatus(HttpStatusCode.NotFound))
-            {
-                return false;
-            }
-        }, ct);
+        TableGuard.Run(() => table.DeleteIfExistsAsync(TableKeys.Owner(ownerId), TableKeys.Escape(policyId), ct), ct);
 
     private static AutoApprovePolicy ToPolicy(TableEntity row) => new()
     {

@@ -36,18 +36,7 @@ internal sealed class PriceOverrideTableStore(TableClient table) : IPriceOverrid
     }
 
     public Task<bool> DeleteAsync(string ownerId, string provider, string model, CancellationToken ct) =>
-        TableGuard.Run(async () =>
-        {
-            try
-            {
-                var response = await table.DeleteEntityAsync(TableKeys.Owner(ownerId), RowKey(provider, model), ETag.All, ct).ConfigureAwait(false);
-                return response.Status != (int)HttpStatusCode.NotFound; // the SDK does not throw on 404
-            }
-            catch (RequestFailedException e) when (e.IsStatus(HttpStatusCode.NotFound))
-            {
-                return false;
-            }
-        }, ct);
+        TableGuard.Run(() => table.DeleteIfExistsAsync(TableKeys.Owner(ownerId), RowKey(provider, model), ct), ct);
 
     private static string RowKey(string provider, string model) => TableKeys.Escape(provider) + TableKeys.Separator + TableKeys.Escape(model);
 

@@ -18,6 +18,20 @@ internal static class TableOps
     }
 
     /// <summary>All rows of a query (owner-scoped, small result sets only).</summary>
+    /// <summary>Deletes one entity whatever its ETag; false when it did not exist (the SDK answers 404 without throwing).</summary>
+    public static async Task<bool> DeleteIfExistsAsync(this TableClient table, string partitionKey, string rowKey, CancellationToken ct)
+    {
+        try
+        {
+            var response = await table.DeleteEntityAsync(partitionKey, rowKey, ETag.All, ct).ConfigureAwait(false);
+            return response.Status != (int)System.Net.HttpStatusCode.NotFound;
+        }
+        catch (RequestFailedException e) when (e.Status == (int)System.Net.HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
     public static async Task<List<TableEntity>> QueryAllAsync(this TableClient table, string filter, CancellationToken ct, IEnumerable<string>? select = null)
     {
         var list = new List<TableEntity>();
