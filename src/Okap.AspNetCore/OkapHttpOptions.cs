@@ -23,6 +23,12 @@ public sealed class OkapAuthOptions
     /// </summary>
     public bool TrustAppServicePrincipal { get; set; }
 
+    /// <summary>Where the page sends a person to sign in when <see cref="TrustAppServicePrincipal"/> is on (App Service Authentication, Entra ID by default).</summary>
+    public string PlatformSignInPath { get; set; } = "/.auth/login/aad?post_login_redirect_uri=/";
+
+    /// <summary>Where the page sends a person to sign out of the platform's session.</summary>
+    public string PlatformSignOutPath { get; set; } = "/.auth/logout?post_logout_redirect_uri=/";
+
     /// <summary>Allow anyone to create an account (multi-user self-hosting). Off: only the setup link creates the first account.</summary>
     public bool AllowRegistration { get; set; }
 

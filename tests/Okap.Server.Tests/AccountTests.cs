@@ -145,3 +145,32 @@ public sealed class AccountTests : IDisposable
         Assert.NotEqual("alice", bobSession["user_name"]!.GetValue<string>());
     }
 }
+
+public sealed class PlatformSessionTests : IDisposable
+{
+    private readonly VaultFactory _vault = new();
+
+    public void Dispose() => _vault.Dispose();
+
+    [Fact]
+    public async Task Behind_the_platform_sign_in_the_session_points_at_it_and_needs_no_setup()
+    {
+        _vault.Settings["Okap:Auth:TrustAppServicePrincipal"] = "true";
+        var state = await _vault.CreateClient().GetAsync("/okap/account/session");
+        Assert.Equal(HttpStatusCode.Unauthorized, state.StatusCode);
+        var body = await state.JsonAsync();
+        Assert.False(body["setup_required"]!.GetValue<bool>());
+        Assert.Equal("/.auth/login/aad?post_login_redirect_uri=/", body["platform_sign_in_url"]!.GetValue<string>());
+
+        var local = await (await _vault.SignUpAsync("bob")).GetFromJsonAsync<JsonObject>("/okap/account/session");
+        Assert.Null(local!["sign_out_url"]);
+    }
+
+    [Fact]
+    public async Task Without_the_platform_the_session_offers_no_platform_sign_in()
+    {
+        var body = await (await _vault.CreateClient().GetAsync("/okap/account/session")).JsonAsync();
+        Assert.True(body["setup_required"]!.GetValue<bool>());
+        Assert.Null(body["platform_sign_in_url"]);
+    }
+}

@@ -60,9 +60,9 @@ public sealed record CatalogView(string Version, string Currency, IReadOnlyList<
 
 public sealed record PageView<T>(IReadOnlyList<T> Items, string? Next);
 
-public sealed record SessionView(string OwnerId, string UserName, string DisplayName, string VaultUrl, string AuthMethod, string CsrfToken);
+public sealed record SessionView(string OwnerId, string UserName, string DisplayName, string VaultUrl, string AuthMethod, string CsrfToken, string? SignOutUrl);
 
-public sealed record SetupStateView(bool SetupRequired, bool RegistrationOpen);
+public sealed record SetupStateView(bool SetupRequired, bool RegistrationOpen, string? PlatformSignInUrl);
 
 public sealed record SignInBody(string? UserName, string? Password);
 

@@ -30,14 +30,16 @@ public sealed class AccountHandlers(
         var owner = ownerId is null ? null : await accounts.GetOwnerAsync(ownerId, ct);
         if (owner is null)
         {
-            var setupRequired = await ownerStore.CountOwnersAsync(ct) == 0;
-            return TypedResults.Json(new SetupStateView(setupRequired, authOptions.Value.AllowRegistration), AdminJsonContext.Default.SetupStateView,
-                statusCode: StatusCodes.Status401Unauthorized);
+            var auth = authOptions.Value;
+            // Behind the platform's sign-in there are no local accounts to set up: the person signs in there.
+            var setupRequired = !auth.TrustAppServicePrincipal && await ownerStore.CountOwnersAsync(ct) == 0;
+            return TypedResults.Json(new SetupStateView(setupRequired, auth.AllowRegistration, auth.TrustAppServicePrincipal ? auth.PlatformSignInPath : null),
+                AdminJsonContext.Default.SetupStateView, statusCode: StatusCodes.Status401Unauthorized);
         }
         context.User = result.Principal!;
         var method = result.Principal!.FindFirstValue("okap:auth") ?? "cookie";
-        return TypedResults.Json(new SessionView(owner.Id, owner.Slug, owner.DisplayName, owners.VaultAddressFor(owner), method, access.IssueCsrfToken(context)),
-            AdminJsonContext.Default.SessionView);
+        return TypedResults.Json(new SessionView(owner.Id, owner.Slug, owner.DisplayName, owners.VaultAddressFor(owner), method, access.IssueCsrfToken(context),
+            method == "appservice" ? authOptions.Value.PlatformSignOutPath : null), AdminJsonContext.Default.SessionView);
     }
 
     /// <summary><c>POST /okap/account/setup</c>: creates an account (the first with the one-time setup secret) and signs it in.</summary>

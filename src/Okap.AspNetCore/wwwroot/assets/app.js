@@ -444,12 +444,17 @@
         "Open the one-time setup link the server printed in its console when it started (it ends in ",
         h("code", null, "#/setup?token=setup_…"), "). Restarting the server prints a new one.")
       : null;
+    // Hosted behind the platform's sign-in (App Service Authentication): one button, no local form.
+    const platform = state.setup && state.setup.platform_sign_in_url
+      ? h("a", { class: "btn btn-primary btn-wide", id: "platform-sign-in", href: state.setup.platform_sign_in_url }, "Sign in with your organisation account")
+      : null;
     view("Sign in to your vault", h("div", { class: "auth-card card" },
       h("p", { class: "auth-brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "◆"), " OKAP Vault"),
       h("p", { class: "lede" }, "Your vault keeps your AI-provider keys and lets apps use them only as far as you allow."),
-      returning, setupHint, form));
+      returning, platform ? null : setupHint, platform || form));
     $("#app").classList.add("narrow");
-    if (!setupHint) user.focus();
+    if (platform) platform.focus();
+    else if (!setupHint) user.focus();
   }
 
   function viewSetup(r) {
@@ -506,6 +511,7 @@
   }
 
   async function signOut() {
+    if (state.session && state.session.sign_out_url) { location.assign(state.session.sign_out_url); return; }
     try { await api("POST", "/okap/account/logout"); } catch { /* signed out either way */ }
     state.session = null;
     updateChrome();
