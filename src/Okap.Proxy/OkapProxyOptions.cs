@@ -24,6 +24,13 @@ public sealed class OkapProxyOptions
     /// </summary>
     public bool AllowPrivateOwnerUpstreams { get; set; }
 
+    /// <summary>
+    /// Hosts that may receive the vault's own managed-identity token (owners' <c>managed-identity</c> upstreams): an entry
+    /// starting with a dot matches any host ending in it, any other entry one host exactly. Defaults to Azure OpenAI /
+    /// AI Foundry endpoints, so an owner can never aim the vault's identity at a host of their choosing.
+    /// </summary>
+    public string[] ManagedIdentityHosts { get; set; } = [".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"];
+
     /// <summary>How long an upstream call may stay idle (no headers, no bytes) before it is cancelled with 504. Default 2 minutes.</summary>
     public TimeSpan UpstreamTimeout { get; set; } = TimeSpan.FromMinutes(2);
 

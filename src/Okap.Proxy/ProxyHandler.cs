@@ -175,7 +175,7 @@ public sealed class ProxyHandler
                         return;
                     }
                 }
-                else if (restrictive && route.PathModel is null)
+                else if (restrictive)
                 {
                     await RefuseAsync(context, token, provider, 400, OkapErrorTypes.InvalidRequest,
                         "This OKAP token has model or spend limits, which the vault can only check on JSON requests.").ConfigureAwait(false);
@@ -340,7 +340,7 @@ public sealed class ProxyHandler
             ForwarderError error;
             try
             {
-                error = await _forwarder.SendAsync(context, target.BaseUrl, _client.Invoker, _requestConfig, ProxyTransformer.Instance).ConfigureAwait(false);
+                error = await _forwarder.SendAsync(context, target.BaseUrl, target.OwnerDefined ? _client.OwnerInvoker : _client.Invoker, _requestConfig, ProxyTransformer.Instance).ConfigureAwait(false);
                 if (meter is not null) await meter.CompleteAsync(forwardHeld: error == ForwarderError.None, context.RequestAborted).ConfigureAwait(false);
             }
             finally
@@ -456,8 +456,11 @@ public sealed class ProxyHandler
         return true;
     }
 
+    // HTTP/2 and HTTP/3 bodies need neither Content-Length nor Transfer-Encoding: ask the server whether one can follow.
     private static bool HasBody(HttpRequest request) =>
-        request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
+        request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>() is { } detection
+            ? detection.CanHaveBody
+            : request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
 
     private static bool IsJson(string? contentType) =>
         contentType is null || contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) || contentType.Contains("+json", StringComparison.OrdinalIgnoreCase);
@@ -502,7 +505,8 @@ public sealed class ProxyHandler
     {
         if (query.HasValue && parsed.ContainsKey("key"))
         {
-            query = QueryString.Create(parsed.Where(kv => !string.Equals(kv.Key, "key", StringComparison.Ordinal))
+            // Query names are matched without regard to case when the token is read, so they are removed the same way.
+            query = QueryString.Create(parsed.Where(kv => !string.Equals(kv.Key, "key", StringComparison.OrdinalIgnoreCase))
                 .SelectMany(kv => kv.Value.Select(v => new KeyValuePair<string, string?>(kv.Key, v))));
         }
         var address = RequestUtilities.MakeDestinationAddress(baseUrl, path.Length == 0 ? PathString.Empty : new PathString("/" + path), query);

@@ -25,7 +25,6 @@ internal sealed class ProxyTransformer : HttpTransformer
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
         var call = httpContext.Features.Get<ProxyCall>()!;
         proxyRequest.RequestUri = call.UpstreamUri;
-        if (call.Target.OwnerDefined) proxyRequest.Options.Set(UpstreamClient.OwnerUpstream, true);
         var headers = proxyRequest.Headers;
         foreach (var name in s_strippedRequestHeaders) headers.Remove(name);
         headers.Host = null;

@@ -12,37 +12,45 @@ namespace Okap.Proxy;
 /// </summary>
 internal sealed class UpstreamClient : IDisposable
 {
-    /// <summary>Set on a request whose target is an owner's own base URL.</summary>
-    public static readonly HttpRequestOptionsKey<bool> OwnerUpstream = new("okap.owner-upstream");
+    private readonly SocketsHttpHandler _operatorHandler;
+    private readonly SocketsHttpHandler _ownerHandler;
 
     public UpstreamClient(IOptions<OkapProxyOptions> options)
     {
-        var allowPrivate = options.Value.AllowPrivateOwnerUpstreams;
-        Handler = new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            UseProxy = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            EnableMultipleHttp2Connections = true,
-            ConnectTimeout = TimeSpan.FromSeconds(15),
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-            ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
-            ConnectCallback = (context, ct) => ConnectAsync(context, allowPrivate, ct),
-        };
-        Invoker = new HttpMessageInvoker(Handler, disposeHandler: false);
+        _operatorHandler = CreateHandler(guardPrivate: false);
+        // Owners' upstreams get their own connection pool: a pooled connection to an operator's private upstream can
+        // never be reused for an owner URL that names the same host.
+        _ownerHandler = CreateHandler(guardPrivate: !options.Value.AllowPrivateOwnerUpstreams);
+        Invoker = new HttpMessageInvoker(_operatorHandler, disposeHandler: false);
+        OwnerInvoker = new HttpMessageInvoker(_ownerHandler, disposeHandler: false);
     }
 
-    public SocketsHttpHandler Handler { get; }
+    /// <summary>For the operator's configured upstreams.</summary>
     public HttpMessageInvoker Invoker { get; }
 
-    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, bool allowPrivate, CancellationToken ct)
+    /// <summary>For owner-defined base URLs.</summary>
+    public HttpMessageInvoker OwnerInvoker { get; }
+
+    private static SocketsHttpHandler CreateHandler(bool guardPrivate) => new()
+    {
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        UseProxy = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        EnableMultipleHttp2Connections = true,
+        ConnectTimeout = TimeSpan.FromSeconds(15),
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+        ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
+        ConnectCallback = (context, ct) => ConnectAsync(context, guardPrivate, ct),
+    };
+
+    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, bool guardPrivate, CancellationToken ct)
     {
         var host = context.DnsEndPoint.Host;
         var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false);
         // The check runs on the addresses actually dialled, so a DNS answer cannot slip a private address past it.
-        if (!allowPrivate && context.InitialRequestMessage.Options.TryGetValue(OwnerUpstream, out var owner) && owner)
+        if (guardPrivate)
         {
             addresses = Array.FindAll(addresses, IsPublic);
             if (addresses.Length == 0) throw new HttpRequestException("The owner's upstream resolves only to private, loopback or link-local addresses.");
@@ -81,6 +89,8 @@ internal sealed class UpstreamClient : IDisposable
     public void Dispose()
     {
         Invoker.Dispose();
-        Handler.Dispose();
+        OwnerInvoker.Dispose();
+        _operatorHandler.Dispose();
+        _ownerHandler.Dispose();
     }
 }

@@ -16,7 +16,15 @@ namespace Okap.Proxy;
 /// <param name="AuthValue">Header value (e.g. <c>Bearer …</c>); null with managed identity (fetched per call from the token source).</param>
 /// <param name="ManagedIdentity">True to send the vault's managed identity token as a bearer token.</param>
 /// <param name="OwnerDefined">The base URL is the owner's own: connections to it may not reach private networks (see <see cref="UpstreamClient"/>).</param>
-internal sealed record UpstreamTarget(string BaseUrl, string? AuthHeader, string? AuthValue, bool ManagedIdentity, bool OwnerDefined = false);
+internal sealed record UpstreamTarget(string BaseUrl, string? AuthHeader, string? AuthValue, bool ManagedIdentity, bool OwnerDefined = false)
+{
+    // AuthValue is the master key: a record's generated ToString would print it.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("BaseUrl = ").Append(BaseUrl).Append(", AuthHeader = ").Append(AuthHeader).Append(", ManagedIdentity = ").Append(ManagedIdentity);
+        return true;
+    }
+}
 
 /// <summary>Outcome of resolving an upstream: a target, or an error to answer with.</summary>
 internal readonly record struct UpstreamResolution(UpstreamTarget? Target, int Status, string? ErrorType, string? Message);
@@ -72,6 +80,17 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
         _prices.TryRemove(ownerId, out _);
     }
 
+    private bool ManagedIdentityAllowed(string baseUrl)
+    {
+        if (!Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps && !_options.AllowInsecureOwnerUpstreams) return false;
+        var host = uri.IdnHost;
+        foreach (var entry in _options.ManagedIdentityHosts)
+        {
+            if (entry.StartsWith('.') ? host.EndsWith(entry, StringComparison.OrdinalIgnoreCase) : string.Equals(host, entry, StringComparison.OrdinalIgnoreCase)) return true;
+        }
+        return false;
+    }
+
     void Okap.Core.Services.IOwnerSettingsListener.OwnerSettingsChanged(string ownerId) => Invalidate(ownerId);
 
     private async Task<IReadOnlyList<PriceOverride>> LoadPricesAsync(string ownerId)
@@ -123,7 +142,15 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
 
         var authKind = info?.AuthKind ?? MasterKeyAuthKinds.Key;
         if (authKind == MasterKeyAuthKinds.ManagedIdentity)
+        {
+            if (!ManagedIdentityAllowed(baseUrl))
+            {
+                Log.UpstreamRefused(_logger, provider.Id, "managed identity is only sent to the hosts in Okap:Proxy:ManagedIdentityHosts");
+                return Error(403, OkapErrorTypes.NoMasterKey,
+                    $"The vault's managed identity is only used with Azure OpenAI / AI Foundry endpoints; the owner's upstream for '{provider.Id}' is not one.");
+            }
             return new UpstreamResolution(new UpstreamTarget(baseUrl, "Authorization", null, true), 0, null, null);
+        }
         if (authKind == MasterKeyAuthKinds.None)
         {
             if (!provider.KeyOptional && info?.BaseUrl is null)

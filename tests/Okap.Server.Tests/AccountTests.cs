@@ -37,6 +37,28 @@ public sealed class AccountTests : IDisposable
     }
 
     [Fact]
+    public async Task A_mistake_in_the_setup_form_does_not_use_up_the_link()
+    {
+        _vault.Settings["Okap:Auth:AllowRegistration"] = "false";
+        var token = await _vault.Services.GetRequiredService<AccountService>().IssueSetupTokenAsync(CancellationToken.None);
+        var client = _vault.ClientFor();
+        var typo = await client.PostAsJsonAsync("/okap/account/setup", new { setup_token = token, user_name = "alice", password = "short" });
+        Assert.Equal("password", (await typo.JsonAsync())["error"]!["param"]!.GetValue<string>());
+        var created = await client.PostAsJsonAsync("/okap/account/setup", new { setup_token = token, user_name = "alice", password = "correct horse battery" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+    }
+
+    [Fact]
+    public async Task Parallel_guesses_cannot_slip_past_the_lockout()
+    {
+        await _vault.SignUpAsync("alice");
+        var guesses = Enumerable.Range(0, 12).Select(i => _vault.ClientFor().PostAsJsonAsync("/okap/account/login", new { user_name = "alice", password = $"guess number {i}" }));
+        var statuses = (await Task.WhenAll(guesses)).Select(r => r.StatusCode).ToArray();
+        Assert.Equal(4, statuses.Count(s => s == HttpStatusCode.Unauthorized));
+        Assert.Equal((HttpStatusCode)423, (await _vault.ClientFor().PostAsJsonAsync("/okap/account/login", new { user_name = "alice", password = "correct horse battery" })).StatusCode);
+    }
+
+    [Fact]
     public async Task Short_passwords_and_bad_user_names_are_refused()
     {
         var client = _vault.ClientFor();

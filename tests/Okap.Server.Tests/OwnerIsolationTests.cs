@@ -89,6 +89,12 @@ public sealed class OwnerIsolationTests : IDisposable
         var bare = await _vault.ClientFor("vault.test").PostAsJsonAsync("/okap/request", Bodies.Sdk());
         Assert.Equal(HttpStatusCode.NotFound, bare.StatusCode);
 
+        // A spec client polls exactly the poll_url it was given: it names Alice's host, so it reaches her vault.
+        var pending = await (await app.PostAsJsonAsync("/okap/authorize", Bodies.Spec())).JsonAsync();
+        var pollUrl = new Uri(pending["poll_url"]!.GetValue<string>());
+        Assert.Equal("alice.vault.test", pollUrl.Host);
+        Assert.Equal(HttpStatusCode.Accepted, (await _vault.ClientFor(pollUrl.Host).GetAsync(pollUrl.PathAndQuery)).StatusCode);
+
         var session = await alice.GetFromJsonAsync<JsonObject>("/okap/account/session");
         Assert.Equal("http://alice.vault.test", session!["vault_url"]!.GetValue<string>());
     }

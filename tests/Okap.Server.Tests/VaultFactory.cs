@@ -78,6 +78,8 @@ public sealed class VaultFactory : WebApplicationFactory<Program>
             logging.AddProvider(Logs);
         });
         if (Time is not null) builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));
+        // The in-memory test server leaves the client address empty; Kestrel always has one.
+        builder.ConfigureTestServices(services => services.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter, LoopbackClientAddress>());
     }
 
     /// <summary>A client on the given host (the vault resolves per-person addresses from it), keeping cookies.</summary>
@@ -208,3 +210,4 @@ public sealed class AzureStoreFactAttribute : FactAttribute
         if (!VaultFactory.OnAzure) Skip = "needs Azure Table Storage: runs in the OKAP_TEST_STORE=azure pass of this suite";
     }
 }
+

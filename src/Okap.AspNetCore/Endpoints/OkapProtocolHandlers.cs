@@ -51,7 +51,7 @@ public sealed class OkapProtocolHandlers(
         if (error is not null) return error;
 
         var created = await requests.CreateAsync(owner!.Id, draft!, ClientAddress.Of(context), ct);
-        return await SpecReplyAsync(created.Request, created.PollHandle, ct);
+        return await SpecReplyAsync(created.Request, created.PollHandle, owners.VaultAddressFor(owner), ct);
     }
 
     /// <summary><c>GET /okap/authorize/{id}</c>: the requester polls with its secret handle (<c>Authorization: Bearer okap_poll_…</c> or <c>?handle=</c>), optionally waiting up to <c>?wait=</c> seconds.</summary>
@@ -77,7 +77,7 @@ public sealed class OkapProtocolHandlers(
                 request = await requests.WaitForDecisionAsync(owner.Id, id, wait, ct) ?? request;
             }
         }
-        return await SpecReplyAsync(request, handle, ct);
+        return await SpecReplyAsync(request, handle, owners.VaultAddressFor(owner), ct);
     }
 
     /// <summary>The shared front of both request routes: rate limit, bounded body, validation, whose vault.</summary>
@@ -131,7 +131,8 @@ public sealed class OkapProtocolHandlers(
         }
     }
 
-    private async Task<IResult> SpecReplyAsync(AccessRequest request, string? pollHandle, CancellationToken ct)
+    // The poll goes to the owner's own vault address: in a multi-user vault that host names whose vault it is.
+    private async Task<IResult> SpecReplyAsync(AccessRequest request, string? pollHandle, string vaultAddress, CancellationToken ct)
     {
         var status = request.EffectiveStatus(time.GetUtcNow());
         switch (status)
@@ -169,7 +170,7 @@ public sealed class OkapProtocolHandlers(
                 {
                     Status = AuthorizeStatus.Pending,
                     RequestId = request.Id,
-                    PollUrl = pollHandle is null ? null : $"{PublicRoot}/okap/authorize/{request.Id}?handle={Uri.EscapeDataString(pollHandle)}",
+                    PollUrl = pollHandle is null ? null : $"{vaultAddress}/okap/authorize/{request.Id}?handle={Uri.EscapeDataString(pollHandle)}",
                     ApproveUrl = ApproveUrl(request),
                     ExpiresAt = Iso(request.ExpiresAt),
                 }, OkapJsonContext.Default.OkapAuthorizeResponse, statusCode: StatusCodes.Status202Accepted);

@@ -53,7 +53,7 @@ public static class RequestInspector
                 else if (reader.ValueTextEquals("max_tokens"u8) || reader.ValueTextEquals("max_completion_tokens"u8) || reader.ValueTextEquals("max_output_tokens"u8))
                 {
                     reader.Read();
-                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var v)) maxOut = Max(maxOut, v);
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var v)) maxOut = Max(maxOut, v <= 0 ? long.MaxValue : v);
                     else reader.Skip();
                 }
                 else if (reader.ValueTextEquals("stream_options"u8))
@@ -82,7 +82,7 @@ public static class RequestInspector
                         {
                             var isMax = reader.ValueTextEquals("maxOutputTokens"u8) || reader.ValueTextEquals("num_predict"u8);
                             reader.Read();
-                            if (isMax && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var v)) maxOut = Max(maxOut, v);
+                            if (isMax && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var v)) maxOut = Max(maxOut, v <= 0 ? long.MaxValue : v);
                             reader.Skip();
                         }
                     }

@@ -42,8 +42,9 @@ public sealed class AccessRequestService(IVaultStores stores, AuditLog audit, Ti
             var recent = await stores.Requests.ListAsync(ownerId, null, 50, null, ct);
             foreach (var earlier in recent.Items)
             {
-                if (earlier.Shape != RequestShape.Sdk || earlier.TokenId is not null || earlier.ClientAddress != clientAddress
-                    || earlier.AppName != draft.AppName || earlier.CreatedAt < now - _options.PendingRequestLifetime
+                if (earlier.Shape != RequestShape.Sdk || earlier.TokenId is not null || clientAddress is null || earlier.ClientAddress != clientAddress
+                    || earlier.AppName != draft.AppName || earlier.AppUrl != draft.AppUrl || earlier.RedirectUri != draft.RedirectUri
+                    || earlier.Reason != draft.Reason || earlier.CreatedAt < now - _options.PendingRequestLifetime
                     || Fingerprint(earlier.Requested) != fingerprint)
                 {
                     continue;

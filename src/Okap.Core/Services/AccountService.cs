@@ -24,6 +24,7 @@ public sealed partial class AccountService(IOwnerStore owners, AuditLog audit, T
 
     private static readonly PasswordHasher<LocalAccount> Hasher = new();
     private readonly Lock _setupLock = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _signInGates = new(StringComparer.Ordinal);
     private string? _setupTokenHash;
 
     [GeneratedRegex("^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")]
@@ -44,10 +45,8 @@ public sealed partial class AccountService(IOwnerStore owners, AuditLog audit, T
     /// <summary>Creates the first account with the setup secret (which then stops working), or any account when <paramref name="openRegistration"/> is on.</summary>
     public async Task<Result<Owner>> CreateAccountAsync(string? setupToken, string? userName, string? password, bool openRegistration, CancellationToken ct)
     {
-        if (!openRegistration || setupToken is not null)
-        {
-            if (!ConsumeSetupToken(setupToken)) return Result<Owner>.Invalid("setup_token", "the setup link is invalid or was already used");
-        }
+        var useSetupToken = !openRegistration || setupToken is not null;
+        if (useSetupToken && !SetupTokenMatches(setupToken)) return Result<Owner>.Invalid("setup_token", "the setup link is invalid or was already used");
         var normalised = userName?.Trim().ToLowerInvariant();
         if (normalised is null || !SlugPattern().IsMatch(normalised))
         {
@@ -61,6 +60,8 @@ public sealed partial class AccountService(IOwnerStore owners, AuditLog audit, T
         {
             return Result<Owner>.Conflict("that user name is taken");
         }
+        // Spent only now, so a typo in the form does not burn the one-time link.
+        if (useSetupToken && !ConsumeSetupToken(setupToken)) return Result<Owner>.Invalid("setup_token", "the setup link is invalid or was already used");
         var owner = new Owner(Secrets.NewId("own"), normalised, userName!.Trim(), time.GetUtcNow());
         var account = new LocalAccount { OwnerId = owner.Id, UserName = normalised, PasswordHash = "" };
         account = account with { PasswordHash = Hasher.HashPassword(account, password) };
@@ -74,6 +75,22 @@ public sealed partial class AccountService(IOwnerStore owners, AuditLog audit, T
     {
         var normalised = userName?.Trim().ToLowerInvariant();
         if (string.IsNullOrEmpty(normalised) || string.IsNullOrEmpty(password) || password.Length > 256) return (SignInOutcome.Failed, null);
+        // Attempts on one account are checked one at a time, so parallel guesses cannot all start from the same failure
+        // count and slip past the lockout (the count is read, then written).
+        var gate = _signInGates.GetOrAdd(normalised, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        try
+        {
+            return await SignInOnceAsync(normalised, password, clientAddress, ct);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<(SignInOutcome Outcome, string? OwnerId)> SignInOnceAsync(string normalised, string password, string? clientAddress, CancellationToken ct)
+    {
         var account = await owners.FindAccountAsync(normalised, ct);
         var now = time.GetUtcNow();
         if (account is null)
@@ -116,6 +133,16 @@ public sealed partial class AccountService(IOwnerStore owners, AuditLog audit, T
     }
 
     public Task<Owner?> GetOwnerAsync(string ownerId, CancellationToken ct) => owners.GetOwnerAsync(ownerId, ct);
+
+    private bool SetupTokenMatches(string? token)
+    {
+        if (string.IsNullOrEmpty(token)) return false;
+        lock (_setupLock)
+        {
+            return _setupTokenHash is not null
+                && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(_setupTokenHash), Encoding.ASCII.GetBytes(Secrets.Hash(token)));
+        }
+    }
 
     private bool ConsumeSetupToken(string? token)
     {

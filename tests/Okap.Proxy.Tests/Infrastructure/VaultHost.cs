@@ -56,6 +56,7 @@ public sealed class VaultHost : IAsyncDisposable
             ["Okap:Proxy:Providers:together:BaseUrl"] = "http://127.0.0.1:1/v1", // nothing listens: unreachable upstream
             ["Okap:Proxy:AllowInsecureOwnerUpstreams"] = "true",
             ["Okap:Proxy:AllowPrivateOwnerUpstreams"] = "true",
+            ["Okap:Proxy:ManagedIdentityHosts:0"] = "127.0.0.1",
             ["Okap:Proxy:UpstreamTimeout"] = "00:00:01.500",
             ["Okap:Proxy:StoreTimeout"] = "00:00:01",
             ["Okap:Proxy:FlushInterval"] = "00:00:01",

@@ -205,6 +205,19 @@ public sealed class ResilienceTests(VaultFixture f)
         Assert.Equal(HttpStatusCode.OK, (await operatorClient.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat("gpt-4o-mini")))).StatusCode);
     }
 
+    [Fact]
+    public async Task Managed_identity_is_never_sent_to_a_host_outside_the_operators_list()
+    {
+        await using var vault = await VaultHost.StartAsync(Fake, new Dictionary<string, string?> { ["Okap:Proxy:ManagedIdentityHosts:0"] = ".openai.azure.com" });
+        await vault.SetKeyAsync("own_mi", "openai", null, Fake.Url + "/azuremi/openai/v1", "managed-identity");
+        var (token, _) = await vault.IssueForAsync("own_mi", VaultHost.Grant("openai"));
+        using var client = vault.Client(token);
+        var before = Fake.Seen.Count;
+        var res = await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat("gpt-4o-mini")));
+        await res.AssertError(403, "no_master_key");
+        Assert.Equal(before, Fake.Seen.Count);
+    }
+
     [Theory]
     [InlineData("127.0.0.1", false)]
     [InlineData("10.1.2.3", false)]
