@@ -1,0 +1,83 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace Okap.Client.Tests;
+
+/// <summary>The real vault server in memory (temporary SQLite folder), with helpers for the person's side.</summary>
+public sealed class ClientVault : WebApplicationFactory<Program>
+{
+    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "okap-client-tests-" + Guid.NewGuid().ToString("N"));
+
+    public Dictionary<string, string?> Settings { get; } = new()
+    {
+        ["Okap:PublicUrl"] = "http://localhost",
+        ["Okap:Auth:AllowRegistration"] = "true",
+        ["Okap:DecisionWait"] = "00:00:00",
+        ["Okap:DecisionPollInterval"] = "00:00:00.050",
+        ["Okap:Http:PublicRequestsPerMinute"] = "10000",
+    };
+
+    /// <summary>Every request an <see cref="OkapClient"/> made through <see cref="NewClient"/>'s HTTP client.</summary>
+    public ConcurrentQueue<RecordedCall> Calls { get; } = new();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("Okap:Sqlite:DataDirectory", DataDirectory);
+        foreach (var (key, value) in Settings) builder.UseSetting(key, value);
+    }
+
+    /// <summary>An OKAP client whose HttpClient goes to this in-memory vault (and records what it sends).</summary>
+    public OkapClient NewClient(string vaultUrl = "http://localhost", string? appName = "Client Test App", TimeProvider? time = null) =>
+        new(CreateDefaultClient(new Recorder(Calls)), new OkapClientOptions
+        {
+            VaultUrl = new Uri(vaultUrl),
+            AppName = appName,
+            AppUrl = new Uri("https://app.example.com"),
+            Callback = new Uri("https://app.example.com/callback"),
+        }, time ?? TimeProvider.System);
+
+    /// <summary>Signs up the vault's owner and returns a cookie client with its anti-forgery header set.</summary>
+    public async Task<HttpClient> SignUpOwnerAsync(string userName = "alice")
+    {
+        var owner = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        (await owner.PostAsJsonAsync("/okap/account/setup", new { user_name = userName, password = "correct horse battery" })).EnsureSuccessStatusCode();
+        var session = await owner.GetFromJsonAsync<JsonObject>("/okap/account/session");
+        owner.DefaultRequestHeaders.Add("X-CSRF-TOKEN", session!["csrf_token"]!.GetValue<string>());
+        return owner;
+    }
+
+    /// <summary>The id of the one pending request, waiting for it to show up (a held call creates it a moment later).</summary>
+    public static async Task<string> PendingIdAsync(HttpClient owner)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            var page = await owner.GetFromJsonAsync<JsonObject>("/okap/admin/requests?status=pending");
+            if (page!["items"]!.AsArray().FirstOrDefault()?["id"]?.GetValue<string>() is { } id) return id;
+            await Task.Delay(25);
+        }
+        throw new TimeoutException("no pending request showed up");
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+public sealed record RecordedCall(HttpMethod Method, Uri Url, string? Body);
+
+/// <summary>Records each request the client sends, then passes it on.</summary>
+public sealed class Recorder(ConcurrentQueue<RecordedCall> calls) : DelegatingHandler
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var body = request.Content is null ? null : await request.Content.ReadAsStringAsync(cancellationToken);
+        calls.Enqueue(new RecordedCall(request.Method, request.RequestUri!, body));
+        return await base.SendAsync(request, cancellationToken);
+    }
+}
