@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Okap.Client.Tests;
 
@@ -28,6 +30,7 @@ public sealed class ClientVault : WebApplicationFactory<Program>
         builder.UseEnvironment("Testing");
         builder.UseSetting("Okap:Sqlite:DataDirectory", DataDirectory);
         foreach (var (key, value) in Settings) builder.UseSetting(key, value);
+        builder.ConfigureTestServices(services => services.AddSingleton<IStartupFilter, Okap.Testing.LoopbackClientAddress>());
     }
 
     /// <summary>An OKAP client whose HttpClient goes to this in-memory vault (and records what it sends).</summary>

@@ -79,7 +79,7 @@ public sealed class VaultFactory : WebApplicationFactory<Program>
         });
         if (Time is not null) builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));
         // The in-memory test server leaves the client address empty; Kestrel always has one.
-        builder.ConfigureTestServices(services => services.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter, LoopbackClientAddress>());
+        builder.ConfigureTestServices(services => services.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter, Okap.Testing.LoopbackClientAddress>());
     }
 
     /// <summary>A client on the given host (the vault resolves per-person addresses from it), keeping cookies.</summary>
