@@ -274,7 +274,9 @@ public sealed class ProxyHandler
                     ? 0
                     : capOutput ?? facts.MaxOutputTokens ?? limits.TokensPerRequest ?? price.MaxOutputTokens ?? _options.DefaultMaxOutputTokens;
                 // Every input token is at least one byte: the body length bounds the input.
-                worst = price.CostMicros(new TokenUsage(Math.Max(bodyLength, 1), 0, outBound));
+                // Each requested output (n, candidateCount) may use the whole ceiling.
+                var outputs = (Int128)outBound * Math.Clamp(facts.Choices, 1, 128);
+                worst = price.CostMicros(new TokenUsage(Math.Max(bodyLength, 1), 0, outputs > long.MaxValue ? long.MaxValue : (long)outputs));
             }
             for (var attempt = 0; ; attempt++)
             {

@@ -19,6 +19,8 @@ public sealed record RequestFacts
     public long? MaxOutputTokens { get; init; }
     /// <summary>False when the body is not a JSON object.</summary>
     public bool IsJsonObject { get; init; } = true;
+    /// <summary>How many outputs the body asks for (OpenAI <c>n</c>, Gemini <c>candidateCount</c>); each can use the full ceiling.</summary>
+    public int Choices { get; init; } = 1;
 }
 
 /// <summary>Reads and rewrites the few request fields that limits and metering depend on.</summary>
@@ -32,6 +34,7 @@ public static class RequestInspector
         bool? includeUsage = null;
         var hasStreamOptions = false;
         long? maxOut = null;
+        var choices = 1;
         try
         {
             var reader = new Utf8JsonReader(body, new JsonReaderOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
@@ -54,6 +57,12 @@ public static class RequestInspector
                 {
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var v)) maxOut = Max(maxOut, v <= 0 ? long.MaxValue : v);
+                    else reader.Skip();
+                }
+                else if (reader.ValueTextEquals("n"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var n)) choices = Math.Max(choices, n);
                     else reader.Skip();
                 }
                 else if (reader.ValueTextEquals("stream_options"u8))
@@ -81,8 +90,10 @@ public static class RequestInspector
                         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                         {
                             var isMax = reader.ValueTextEquals("maxOutputTokens"u8) || reader.ValueTextEquals("num_predict"u8);
+                            var isCount = reader.ValueTextEquals("candidateCount"u8);
                             reader.Read();
                             if (isMax && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var v)) maxOut = Max(maxOut, v <= 0 ? long.MaxValue : v);
+                            if (isCount && reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var c)) choices = Math.Max(choices, c);
                             reader.Skip();
                         }
                     }
@@ -99,7 +110,7 @@ public static class RequestInspector
         {
             return new RequestFacts { IsJsonObject = false };
         }
-        return new RequestFacts { Model = model, Stream = stream, IncludeUsage = includeUsage, HasStreamOptions = hasStreamOptions, MaxOutputTokens = maxOut };
+        return new RequestFacts { Model = model, Stream = stream, IncludeUsage = includeUsage, HasStreamOptions = hasStreamOptions, MaxOutputTokens = maxOut, Choices = choices };
     }
 
     private static long Max(long? a, long b) => a is null || b > a ? b : a.Value;

@@ -164,6 +164,16 @@ public sealed class RequestInspectorTests
     }
 
     [Fact]
+    public void Counts_outputs_and_treats_non_positive_ceilings_as_unbounded()
+    {
+        Assert.Equal(4, RequestInspector.Inspect("""{"model":"gpt-4o","n":4,"max_tokens":10}"""u8).Choices);
+        Assert.Equal(3, RequestInspector.Inspect("""{"generationConfig":{"candidateCount":3,"maxOutputTokens":5}}"""u8).Choices);
+        Assert.Equal(1, RequestInspector.Inspect("""{"model":"gpt-4o"}"""u8).Choices);
+        Assert.Equal(long.MaxValue, RequestInspector.Inspect("""{"model":"llama3","options":{"num_predict":-1}}"""u8).MaxOutputTokens);
+        Assert.Equal(long.MaxValue, RequestInspector.Inspect("""{"model":"gpt-4o","max_tokens":0}"""u8).MaxOutputTokens);
+    }
+
+    [Fact]
     public void Adds_include_usage_without_reparsing()
     {
         var body = RequestInspector.Rewrite("""{"model":"m","stream":true}"""u8, null, null, includeUsage: true);
