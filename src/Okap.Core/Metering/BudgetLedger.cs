@@ -68,6 +68,8 @@ internal sealed class GrantAccount(string ownerId, string tokenId, string grantK
     public int MinuteCount;
     public DateTimeOffset? LastUsed;
     public bool TouchPending;
+    /// <summary>Set, under <see cref="Gate"/>, when the flush forgets this account: a caller still holding it must fetch a fresh one.</summary>
+    public bool Evicted;
     public Task? LoadTask;
     public DateTimeOffset LoadedAt;
 
@@ -175,6 +177,8 @@ public sealed class BudgetLedger
         var minute = now.ToUnixTimeSeconds() / 60;
         lock (account.Gate)
         {
+            // Evicted between the lookup and the lock: report "not loaded" so the caller reloads a live account.
+            if (account.Evicted) return new(null, LimitKind.NotLoaded, null);
             var day = account.Counter(dayKey);
             var month = account.Counter(monthKey);
             if (!day.Loaded || !month.Loaded) return new(null, LimitKind.NotLoaded, null);
@@ -261,7 +265,7 @@ public sealed class BudgetLedger
                 // Forget idle grants (nothing pending or open, unused for an hour); they reload from the store on next use.
                 if (account.Periods.Count == 0 || (account.LastUsed is { } last && now - last > TimeSpan.FromHours(1) && account.Periods.Values.All(p => p.Open == 0 && !p.HasPending)))
                 {
-                    _accounts.TryRemove(new KeyValuePair<string, GrantAccount>(key, account));
+                    if (_accounts.TryRemove(new KeyValuePair<string, GrantAccount>(key, account))) account.Evicted = true;
                 }
             }
         }
