@@ -23,7 +23,8 @@ public static class OkapServiceCollectionExtensions
         services.AddOkapCore(configuration);
         services.AddOptions<OkapHttpOptions>().Bind(configuration.GetSection("Okap:Http")).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<OkapAuthOptions>().Bind(configuration.GetSection("Okap:Auth")).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<OkapAdminOptions>().Bind(configuration.GetSection("Okap:Admin"));
+        // One switch for owner upstreams: the admin API accepts what the proxy will call.
+        services.AddOptions<OkapAdminOptions>().Configure(o => o.AllowInsecureUpstreams = configuration.GetValue<bool>("Okap:Proxy:AllowInsecureOwnerUpstreams"));
 
         var auth = configuration.GetSection("Okap:Auth").Get<OkapAuthOptions>() ?? new OkapAuthOptions();
         var publicUrl = configuration["Okap:PublicUrl"];

@@ -296,7 +296,7 @@ public sealed class AdminHandlers(
     }
 }
 
-/// <summary>Admin-side settings (<c>Okap:Admin</c>).</summary>
+/// <summary>Admin-side settings, taken from the proxy's <c>Okap:Proxy:AllowInsecureOwnerUpstreams</c>.</summary>
 public sealed class OkapAdminOptions
 {
     /// <summary>Allow owners to point providers at plain-http upstreams (e.g. a local Ollama). Off by default.</summary>
