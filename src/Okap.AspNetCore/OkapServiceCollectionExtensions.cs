@@ -37,6 +37,13 @@ public static class OkapServiceCollectionExtensions
         services.AddSingleton<AdminHandlers>();
         services.AddSingleton<PageHandlers>();
         services.AddOpenApi("okap");
+        // The OpenAPI document describes the wire names (snake_case) the handlers' source-generated serializers write.
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, Admin.AdminJsonContext.Default);
+            o.SerializerOptions.TypeInfoResolverChain.Insert(1, Protocol.OkapJsonContext.Default);
+        });
 
         // Request URLs can carry secrets (a Gemini SDK's ?key=okap_…, a poll handle); ASP.NET Core's per-request
         // information logs print full URLs, so they are kept to warnings.
@@ -60,8 +67,13 @@ public static class OkapEndpointRouteBuilderExtensions
         foreach (var route in OkapRoutes.All)
         {
             var handler = route.Handler;
-            endpoints.MapMethods(route.Pattern, [route.Method], (Delegate)((HttpContext context) => handler(context, context.RequestServices)))
-                .WithName(route.Name)
+            var endpoint = endpoints.MapMethods(route.Pattern, [route.Method], (Delegate)((HttpContext context) => handler(context, context.RequestServices)));
+            if (OkapRouteDocs.Types.TryGetValue(route.Name, out var types))
+            {
+                if (types.Body is not null) endpoint.Accepts(types.Body, "application/json");
+                if (types.Reply is not null) endpoint.Produces(StatusCodes.Status200OK, types.Reply, "application/json");
+            }
+            endpoint.WithName(route.Name)
                 .WithTags(route.Pattern.StartsWith("/okap/admin", StringComparison.Ordinal) ? "admin"
                     : route.Pattern.StartsWith("/okap/account", StringComparison.Ordinal) ? "account"
                     : route.Pattern.StartsWith("/okap", StringComparison.Ordinal) ? "okap" : "page");

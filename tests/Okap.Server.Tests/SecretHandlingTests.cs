@@ -112,5 +112,8 @@ public sealed class SecretHandlingTests : IDisposable
         var doc = await _vault.CreateClient().GetStringAsync("/okap/okap.json");
         Assert.Contains("/okap/admin/tokens/{id}/revoke", doc);
         Assert.Contains("/okap/request", doc);
+        // Schemas carry the wire names the handlers write.
+        Assert.Contains("\"display_prefix\"", doc);
+        Assert.Contains("\"authorization_details\"", doc);
     }
 }
