@@ -1,0 +1,139 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Okap.Cli;
+
+/// <summary>A bad command line or setting: exit code 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>The vault answered with an error (exit 1), or could not be reached or refused the key (exit 3).</summary>
+internal sealed class VaultException(int exitCode, string message, string? param = null) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+    public string? Param { get; } = param;
+}
+
+/// <summary>One admin API reply: the body exactly as sent, and parsed.</summary>
+internal sealed record VaultReply(string Raw, JsonNode? Json);
+
+/// <summary>
+/// Talks to <c>/okap/admin/*</c> with <c>Authorization: Bearer okap_pat_…</c>. Paths are joined onto the vault URL as
+/// absolute paths (like the SDKs), redirects are not followed, and the key never appears in a message.
+/// </summary>
+internal sealed class VaultClient : IDisposable
+{
+    public const string AccessKeyPrefix = "okap_pat_";
+    private readonly HttpClient _http;
+    private readonly Uri _vault;
+
+    public VaultClient(Uri vault, string accessKey, HttpMessageHandler? handler)
+    {
+        _vault = vault;
+        _http = handler is null
+            ? new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) }, disposeHandler: true)
+            : new HttpClient(handler, disposeHandler: false);
+        _http.Timeout = TimeSpan.FromSeconds(60);
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", accessKey);
+        _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("okap-cli", typeof(VaultClient).Assembly.GetName().Version?.ToString(3) ?? "1.0"));
+        _http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+    }
+
+    /// <summary>Checks the vault URL: absolute http(s), no credentials, and plain http only to the loopback.</summary>
+    public static Uri ParseVaultUrl(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) throw new UsageException("no vault URL: set OKAP_VAULT_URL or pass --vault https://…");
+        if (!Uri.TryCreate(text.Trim(), UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        {
+            throw new UsageException("the vault URL must be an absolute https:// URL");
+        }
+        if (!string.IsNullOrEmpty(uri.UserInfo)) throw new UsageException("the vault URL must not carry credentials");
+        if (uri.Scheme == Uri.UriSchemeHttp && !IsLoopback(uri))
+        {
+            throw new UsageException($"refusing plain http to {uri.Host}: the access key would travel unencrypted; use https (http is allowed only to localhost)");
+        }
+        return uri;
+    }
+
+    /// <summary>Checks the access key's form without ever echoing it.</summary>
+    public static string CheckAccessKey(string? key)
+    {
+        if (string.IsNullOrWhiteSpace(key)) throw new UsageException("no access key: set OKAP_ACCESS_KEY to a personal access key (okap_pat_…) created on the vault's page");
+        key = key.Trim();
+        if (!key.StartsWith(AccessKeyPrefix, StringComparison.Ordinal) || key.Length > 200 || key.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
+        {
+            throw new UsageException("the access key is not a personal access key (it starts with okap_pat_)");
+        }
+        return key;
+    }
+
+    private static bool IsLoopback(Uri uri) =>
+        uri.IsLoopback || string.Equals(uri.Host, "localhost", StringComparison.OrdinalIgnoreCase)
+        || uri.Host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)
+        || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+
+    public Task<VaultReply> GetAsync(string path, CancellationToken ct) => SendAsync(HttpMethod.Get, path, null, ct);
+
+    public async Task<VaultReply> SendAsync(HttpMethod method, string path, JsonNode? body, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(_vault, path));
+        if (body is not null) request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, ct);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new VaultException(3, $"cannot reach the vault at {Origin}: {ex.Message}");
+        }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new VaultException(3, $"the vault at {Origin} did not answer in time");
+        }
+        using (response)
+        {
+            var raw = await response.Content.ReadAsStringAsync(ct);
+            var json = TryParse(raw);
+            if (response.IsSuccessStatusCode) return new VaultReply(raw, json);
+            var error = json?["error"] as JsonObject;
+            var message = error?["message"]?.GetValue<string>();
+            var param = error?["param"]?.GetValue<string>();
+            var status = (int)response.StatusCode;
+            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+            {
+                throw new VaultException(3, $"not authorised by the vault ({status}): {message ?? response.ReasonPhrase}. Check OKAP_ACCESS_KEY (revoked or expired keys stop working).");
+            }
+            if ((int)response.StatusCode is >= 300 and < 400)
+            {
+                throw new VaultException(3, $"the vault answered {status} (a redirect, not followed): check the vault URL");
+            }
+            if (message is null)
+            {
+                // Not the vault's error shape: most likely not a vault (or a proxy in front of it failed).
+                throw new VaultException(response.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout ? 3 : 1,
+                    $"the vault answered {status} {response.ReasonPhrase}");
+            }
+            throw new VaultException(1, message, param);
+        }
+    }
+
+    private string Origin => _vault.GetLeftPart(UriPartial.Authority);
+
+    private static JsonNode? TryParse(string raw)
+    {
+        if (string.IsNullOrWhiteSpace(raw)) return null;
+        try
+        {
+            return JsonNode.Parse(raw);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+}
