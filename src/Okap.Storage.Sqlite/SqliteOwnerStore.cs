@@ -69,6 +69,29 @@ internal sealed class SqliteOwnerStore(SqliteDatabase db) : IOwnerStore
             };
         }, ct);
 
+    public Task<LocalAccount?> RecordFailedSignInAsync(string normalisedUserName, int maxAttempts, DateTimeOffset lockUntil, CancellationToken ct) =>
+        db.WriteAsync<LocalAccount?>(async (c, tx, t) =>
+        {
+            // One statement: the increment and the lock decision cannot interleave with another failure.
+            await using var update = c.Command($"""
+                UPDATE local_accounts SET
+                    locked_until = CASE WHEN failed_attempts + 1 >= @max THEN @lock ELSE locked_until END,
+                    failed_attempts = CASE WHEN failed_attempts + 1 >= @max THEN 0 ELSE failed_attempts + 1 END
+                WHERE user_name = @u
+                RETURNING {AccountColumns};
+                """, tx).With("@u", normalisedUserName).With("@max", maxAttempts).With("@lock", Db.Time(lockUntil));
+            await using var reader = await update.ExecuteReaderAsync(t);
+            if (!await reader.ReadAsync(t)) return null;
+            return new LocalAccount
+            {
+                OwnerId = reader.GetString(0),
+                UserName = reader.GetString(1),
+                PasswordHash = reader.GetString(2),
+                FailedAttempts = reader.GetInt32(3),
+                LockedUntil = reader.GetNullableTime(4),
+            };
+        }, ct);
+
     /// <summary>Updates the account, or adds it when the owner has none under that name; never takes over another owner's user name.</summary>
     public Task UpdateAccountAsync(LocalAccount account, CancellationToken ct)
     {

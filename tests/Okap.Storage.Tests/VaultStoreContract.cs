@@ -241,6 +241,28 @@ public abstract class VaultStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Account_FailedSignIns_CountAtomicallyAndLockAtTheLimit()
+    {
+        var owner = new Owner(NewOwnerId(), NewId("slug").ToLowerInvariant(), "Guessed At", T0);
+        var account = new LocalAccount { OwnerId = owner.Id, UserName = NewId("user").ToLowerInvariant(), PasswordHash = "hash-1" };
+        await Stores.Owners.CreateOwnerAsync(owner, account, Ct);
+
+        // 20 failures at once, none lost.
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Stores.Owners.RecordFailedSignInAsync(account.UserName, 1000, T0.AddMinutes(15), Ct)));
+        var counted = await Stores.Owners.FindAccountAsync(account.UserName, Ct);
+        Assert.Equal(20, counted!.FailedAttempts);
+        Assert.Null(counted.LockedUntil);
+
+        await Stores.Owners.UpdateAccountAsync(counted with { FailedAttempts = 3 }, Ct);
+        var fourth = await Stores.Owners.RecordFailedSignInAsync(account.UserName, 5, T0.AddMinutes(15), Ct);
+        Assert.Equal((4, (DateTimeOffset?)null), (fourth!.FailedAttempts, fourth.LockedUntil));
+        var fifth = await Stores.Owners.RecordFailedSignInAsync(account.UserName, 5, T0.AddMinutes(15), Ct);
+        Assert.Equal((0, (DateTimeOffset?)T0.AddMinutes(15)), (fifth!.FailedAttempts, fifth.LockedUntil));
+        Assert.Equal(fifth, await Stores.Owners.FindAccountAsync(account.UserName, Ct));
+        Assert.Null(await Stores.Owners.RecordFailedSignInAsync(NewId("nobody").ToLowerInvariant(), 5, T0, Ct));
+    }
+
+    [Fact]
     public async Task ExternalLogin_CreateAndFind_SecondCreateWithSameLoginReturnsFalse()
     {
         var issuer = "https://login.example/" + Guid.NewGuid().ToString("N");

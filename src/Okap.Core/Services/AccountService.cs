@@ -104,9 +104,8 @@ public sealed partial class AccountService(IOwnerStore owners, AuditLog audit, T
         var verdict = Hasher.VerifyHashedPassword(account, account.PasswordHash, password);
         if (verdict == PasswordVerificationResult.Failed)
         {
-            var failures = account.FailedAttempts + 1;
-            var locked = failures >= MaxFailedAttempts;
-            await owners.UpdateAccountAsync(account with { FailedAttempts = locked ? 0 : failures, LockedUntil = locked ? now + LockoutDuration : null }, ct);
+            var after = await owners.RecordFailedSignInAsync(normalised, MaxFailedAttempts, now + LockoutDuration, ct);
+            var locked = after?.LockedUntil is { } lockedUntil && lockedUntil > now;
             await audit.AppendAsync(account.OwnerId, AuditEvents.SignInFailed, ct, clientAddress: clientAddress, detail: locked ? "locked out" : null);
             return (locked ? SignInOutcome.LockedOut : SignInOutcome.Failed, null);
         }
