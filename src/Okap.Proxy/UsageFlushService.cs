@@ -78,6 +78,11 @@ public sealed class UsageFlushService : BackgroundService
                 {
                     await _usage.AddAsync(pending.Deltas, ct).ConfigureAwait(false);
                 }
+                catch (UsagePartlyWrittenException ex)
+                {
+                    _ledger.Restore(ex.Unwritten);
+                    Log.FlushFailed(_logger, ex.Unwritten.Count, ex.InnerException?.GetType().Name ?? ex.GetType().Name);
+                }
                 catch (Exception ex)
                 {
                     _ledger.Restore(pending.Deltas);

@@ -38,21 +38,35 @@ internal sealed class UsageTableStore(TableClient table, int shards, int maxAtte
                 .Select(g => new UsageCounter(g.Key.OwnerId, g.Key.GrantKey, g.Key.Period,
                     g.Sum(d => d.Requests), g.Sum(d => d.InputTokens), g.Sum(d => d.OutputTokens), g.Sum(d => d.CostMicros)))
                 .ToList();
+            // Keep a grant's counters in one transaction; chunks hold at most 100 rows of one owner.
+            var chunks = new List<(string Owner, List<UsageCounter> Rows)>();
             foreach (var owner in merged.GroupBy(d => d.OwnerId))
             {
-                // Keep a grant's counters in one transaction; chunks hold at most 100 rows.
                 var chunk = new List<UsageCounter>();
                 foreach (var grant in owner.GroupBy(d => d.GrantKey))
                 {
                     var rows = grant.ToList();
                     if (chunk.Count + rows.Count > MaxTransactionSize && chunk.Count > 0)
                     {
-                        await AddChunkAsync(owner.Key, chunk, ct).ConfigureAwait(false);
+                        chunks.Add((owner.Key, chunk));
                         chunk = [];
                     }
                     chunk.AddRange(rows);
                 }
-                if (chunk.Count > 0) await AddChunkAsync(owner.Key, chunk, ct).ConfigureAwait(false);
+                if (chunk.Count > 0) chunks.Add((owner.Key, chunk));
+            }
+            for (var i = 0; i < chunks.Count; i++)
+            {
+                try
+                {
+                    await AddChunkAsync(chunks[i].Owner, chunks[i].Rows, ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (i > 0 && e is not OperationCanceledException)
+                {
+                    // Earlier transactions are committed: hand back only what is still to write.
+                    var inner = TableGuard.IsUnavailable(e, ct) ? TableGuard.Unavailable(e) : e;
+                    throw new UsagePartlyWrittenException(chunks.Skip(i).SelectMany(c => c.Rows).ToArray(), inner);
+                }
             }
         }, ct);
 

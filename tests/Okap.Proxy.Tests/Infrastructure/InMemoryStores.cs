@@ -88,9 +88,18 @@ public sealed class InMemoryUsageStore(StoreHealth health) : IUsageStore
     private readonly ConcurrentDictionary<(string Owner, string Grant, string Period), UsageCounter> _counters = new();
     private readonly Lock _gate = new();
 
+    /// <summary>When ≥ 0, the next AddAsync writes only this many deltas and then fails as a store that commits in parts would.</summary>
+    public int WriteOnlyNext = -1;
+
     public async Task AddAsync(IReadOnlyList<UsageCounter> deltas, CancellationToken ct)
     {
         await health.CheckAsync(ct);
+        var partly = Interlocked.Exchange(ref WriteOnlyNext, -1);
+        if (partly >= 0 && partly < deltas.Count)
+        {
+            await AddAsync(deltas.Take(partly).ToArray(), ct);
+            throw new UsagePartlyWrittenException(deltas.Skip(partly).ToArray(), new VaultUnavailableException("test: store failed mid-batch"));
+        }
         lock (_gate)
         {
             foreach (var d in deltas)

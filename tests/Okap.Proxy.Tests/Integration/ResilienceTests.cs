@@ -235,6 +235,28 @@ public sealed class ResilienceTests(VaultFixture f)
         Assert.Equal(isPublic, UpstreamClient.IsPublic(System.Net.IPAddress.Parse(address)));
 
     [Fact]
+    public async Task A_flush_that_fails_half_way_writes_the_rest_later_and_counts_nothing_twice()
+    {
+        await using var vault = await VaultHost.StartAsync(Fake, new Dictionary<string, string?> { ["Okap:Proxy:FlushInterval"] = "00:05:00" });
+        var (token, id) = await vault.IssueAsync(VaultHost.Grant("openai"));
+        using var client = vault.Client(token);
+        for (var i = 0; i < 3; i++)
+        {
+            using var res = await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat(), ("x-fake-usage", "10,5")));
+            Assert.Equal(HttpStatusCode.OK, res.StatusCode);
+        }
+
+        vault.Usage.WriteOnlyNext = 1; // the day and month counters: one is written, then the store fails
+        await vault.FlushAsync();
+        await vault.FlushAsync();
+
+        var now = DateTimeOffset.UtcNow;
+        var stored = await vault.Usage.GetAsync(VaultHost.Owner, UsageKeys.Grant(id, "openai"), [UsageKeys.Day(now), UsageKeys.Month(now)], default);
+        Assert.Equal(2, stored.Count);
+        Assert.All(stored, c => Assert.Equal((3L, 30L, 15L), (c.Requests, c.InputTokens, c.OutputTokens)));
+    }
+
+    [Fact]
     public async Task Invalid_options_fail_at_start()
     {
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => VaultHost.StartAsync(Fake, new Dictionary<string, string?> { ["Okap:Proxy:TokenCacheTtl"] = "00:00:05" }));
