@@ -17,7 +17,7 @@ public sealed class ResponsiveTests(BrowserFixture browser) : WebTest(browser)
         await FitsAsync();
         await ShotAsync("mobile-dashboard");
 
-        foreach (var hash in new[] { "#/requests/" + id, "#/keys", "#/policies", "#/audit", "#/access-keys", "#/connect", "#/tokens" })
+        foreach (var hash in new[] { "#/requests/" + id, "#/keys", "#/prices", "#/policies", "#/audit", "#/access-keys", "#/connect", "#/tokens" })
         {
             await Page.GotoAsync("/" + hash);
             await Expect(Page.Locator(".loading")).ToHaveCountAsync(0);

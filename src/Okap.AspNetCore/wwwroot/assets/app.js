@@ -30,7 +30,7 @@
   const AUDIT_EVENTS = [
     "request.created", "request.approved", "request.auto_approved", "request.denied",
     "token.issued", "token.revoked", "token.used", "token.refused",
-    "key.set", "key.removed", "policy.created", "policy.updated", "policy.removed",
+    "key.set", "key.removed", "price.set", "price.removed", "policy.created", "policy.updated", "policy.removed",
     "access_key.created", "access_key.revoked", "account.sign_in", "account.sign_in_failed", "account.created",
   ];
   const POLL_MS = 2000;
@@ -136,6 +136,11 @@
   function limitText(def, value) {
     if (value === null || value === undefined) return "No limit";
     return def.money ? usd(value) + (def.key === "monthly_spend" ? " per month" : " per day") : num(value);
+  }
+  // Prices per million tokens keep their precision ($0.075), unlike spend, which is shown to the cent.
+  function perMillion(v) {
+    if (v === null || v === undefined) return "—";
+    return "$" + Number(v).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 6 });
   }
   const listText = (items, empty) => (items && items.length ? items.join(", ") : empty);
 
@@ -395,6 +400,7 @@
       case "requests": markNav("dashboard"); return second ? viewRequest(second) : viewDashboard();
       case "tokens": markNav("tokens"); return viewTokens();
       case "keys": markNav("keys"); return viewKeys();
+      case "prices": markNav("prices"); return viewPrices();
       case "policies": markNav("policies"); return viewPolicies();
       case "audit": markNav("audit"); return viewAudit(r.params);
       case "access-keys": markNav("access-keys"); return viewAccessKeys();
@@ -1015,6 +1021,185 @@
       } catch (e) { if (me === state.viewId) fail(list, e); }
     };
     await load();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Model prices: the owner's overrides (which win over the built-in catalog) and the catalog itself, read-only
+
+  // The vault's URL for one price. Model names may hold "/" (meta-llama/Llama-3.3-70B…): encodeURIComponent sends it
+  // as %2F, which the vault's catch-all route turns back into "/".
+  const pricePath = (provider, model) => "/okap/admin/prices/" + encodeURIComponent(provider) + "/" + encodeURIComponent(model);
+  const modelText = (m) => (m === "*" ? h("span", null, h("code", null, "*"), " ", h("span", { class: "muted" }, "(every other model)")) : h("span", { class: "mono" }, m));
+
+  async function viewPrices() {
+    const me = state.viewId;
+    const list = h("div", null, loading());
+    const catalogBox = h("div", null, loading());
+    const provider = h("select", { id: "price-provider", name: "provider" }, PROVIDERS.map((p) => h("option", { value: p }, providerName(p))));
+    const model = h("input", { type: "text", id: "price-model", name: "model", maxlength: "128", required: true, spellcheck: "false",
+      autocapitalize: "none", autocomplete: "off", placeholder: "e.g. gpt-4o-mini" });
+    const money = (id, name) => h("input", { type: "number", id, name, min: "0", max: "10000", step: "any", inputmode: "decimal" });
+    const input = money("price-input", "input_per_million");
+    const cached = money("price-cached", "cached_input_per_million");
+    const output = money("price-output", "output_per_million");
+    const maxOut = h("input", { type: "number", id: "price-max-output", name: "max_output_tokens", min: "1", max: "10000000", step: "1", inputmode: "numeric", placeholder: "no cap" });
+    cached.placeholder = "same as input";
+    // Each control has its own error line, so the vault's {"error": {"param": …}} lands next to the right one.
+    const controls = { provider, model, input_per_million: input, cached_input_per_million: cached, output_per_million: output, max_output_tokens: maxOut };
+    const fieldErrors = {};
+    const withError = (label, control, hint) => {
+      const wrap = field(label, control, hint);
+      const err = h("p", { class: "field-error", id: control.id + "-error", hidden: true });
+      fieldErrors[control.name] = err;
+      wrap.append(err);
+      return wrap;
+    };
+    const error = errorBox();
+    const clearErrors = () => {
+      showError(error, null);
+      for (const [name, el] of Object.entries(fieldErrors)) {
+        el.hidden = true; el.textContent = "";
+        const c = controls[name];
+        c.removeAttribute("aria-invalid");
+        const hint = c.id + "-hint";
+        if (document.getElementById(hint)) c.setAttribute("aria-describedby", hint); else c.removeAttribute("aria-describedby");
+      }
+    };
+    const fieldError = (name, message) => {
+      const el = fieldErrors[name], c = controls[name];
+      if (!el || !c) { showError(error, new Error(message)); return; }
+      el.textContent = message; el.hidden = false;
+      c.setAttribute("aria-invalid", "true");
+      c.setAttribute("aria-describedby", [c.getAttribute("aria-describedby"), el.id].filter(Boolean).join(" "));
+      c.focus();
+    };
+    const submit = h("button", { type: "submit", class: "btn btn-primary", id: "save-price" }, "Save price");
+    let prices = [];
+    const syncLabel = () => {
+      const m = model.value.trim();
+      submit.textContent = prices.some((p) => p.provider === provider.value && p.model === m) ? "Replace price" : "Save price";
+    };
+    provider.addEventListener("change", syncLabel);
+    model.addEventListener("input", syncLabel);
+    // A number field's value is "" both when empty and when the browser cannot read what was typed.
+    const readNumber = (el) => {
+      const raw = el.value.trim();
+      if (raw === "") return el.validity && el.validity.badInput ? NaN : null;
+      return Number(raw);
+    };
+    const form = onSubmit(h("form", { class: "stack", novalidate: true, id: "price-form", autocomplete: "off" },
+      h("div", { class: "grid-fields" }, withError("Provider", provider),
+        withError("Model", model, "The model name as the provider spells it. * means every model of this provider that the built-in catalog does not price.")),
+      h("fieldset", { class: "plain" }, h("legend", null, "USD per million tokens"),
+        h("div", { class: "grid-fields" }, withError("Input", input), withError("Cached input (optional)", cached), withError("Output", output))),
+      withError("Most output tokens per call (optional)", maxOut, "The model's own ceiling, used to reserve spend before a call that does not cap its reply."),
+      error, h("div", { class: "actions" }, submit)), async () => {
+      clearErrors();
+      const m = model.value.trim();
+      if (!m) { fieldError("model", "Enter a model name, or * for every model the catalog does not price."); return; }
+      if (m === "." || m === "..") { fieldError("model", "That is not a model name."); return; }
+      const body = { input_per_million: readNumber(input), cached_input_per_million: readNumber(cached), output_per_million: readNumber(output), max_output_tokens: readNumber(maxOut) };
+      if (body.input_per_million === null) { fieldError("input_per_million", "Enter the input price (0 or more)."); return; }
+      if (body.output_per_million === null) { fieldError("output_per_million", "Enter the output price (0 or more)."); return; }
+      for (const [name, v] of Object.entries(body)) {
+        if (v !== null && !Number.isFinite(v)) { fieldError(name, "Enter a number."); return; }
+      }
+      try {
+        const saved = await api("PUT", pricePath(provider.value, m), body);
+        toast(`Saved the price of ${providerName(saved.provider)} ${saved.model}.`);
+        model.value = ""; input.value = ""; cached.value = ""; output.value = ""; maxOut.value = "";
+        await load();
+      } catch (e) {
+        if (e.param) fieldError(e.param, e.message); else showError(error, e);
+      }
+    });
+    view("Model prices",
+      h("p", { class: "lede" }, "The vault prices each call from the tokens it used. Your own prices win over the built-in catalog: add one for a model the catalog lacks, or when your contract price differs."),
+      list, section("Add or replace a price", form), catalogBox);
+    const load = async () => {
+      try {
+        prices = await api("GET", "/okap/admin/prices");
+        if (me !== state.viewId) return;
+        syncLabel();
+        clear(list);
+        if (!prices.length) {
+          list.append(section("Your prices", empty(h("p", null, "No prices of your own: the built-in catalog prices every call."),
+            h("p", { class: "hint" }, "An app whose token has a spend limit cannot call a model that has no price, so add one below for any model the catalog lacks."))));
+          return;
+        }
+        list.append(section("Your prices", h("p", { class: "hint" }, "USD per million tokens."), h("div", { class: "table-wrap" }, h("table", { class: "table", id: "prices-table" },
+          h("thead", null, h("tr", null, ["Provider", "Model", "Input", "Cached input", "Output", "Max output", "Updated", ""].map((c) => h("th", { scope: "col" }, c)))),
+          h("tbody", null, prices.map((p) => {
+            const name = `${providerName(p.provider)} ${p.model}`;
+            const edit = h("button", { type: "button", class: "btn btn-small" }, "Replace");
+            edit.setAttribute("aria-label", `Replace the price of ${name}`);
+            edit.addEventListener("click", () => {
+              clearErrors();
+              provider.value = p.provider; model.value = p.model;
+              input.value = String(p.input_per_million); output.value = String(p.output_per_million);
+              cached.value = p.cached_input_per_million === null || p.cached_input_per_million === undefined ? "" : String(p.cached_input_per_million);
+              maxOut.value = p.max_output_tokens ? String(p.max_output_tokens) : "";
+              syncLabel();
+              input.focus();
+            });
+            const remove = h("button", { type: "button", class: "btn btn-small btn-danger-outline" }, "Remove");
+            remove.setAttribute("aria-label", `Remove the price of ${name}`);
+            remove.addEventListener("click", async () => {
+              if (!await confirmDialog({ title: `Remove your price for ${name}?`, message: "Calls to this model are priced from the built-in catalog again; if it does not list the model, apps with a spend limit cannot call it.", confirm: "Remove price" })) return;
+              try {
+                await api("DELETE", pricePath(p.provider, p.model));
+                toast(`Removed your price for ${name}.`);
+                await load();
+              } catch (e) { toast(e.message, "error"); }
+            });
+            return h("tr", { "data-provider": p.provider, "data-model": p.model },
+              h("td", { "data-label": "Provider" }, providerName(p.provider)),
+              h("td", { "data-label": "Model" }, modelText(p.model)),
+              h("td", { "data-label": "Input" }, perMillion(p.input_per_million)),
+              h("td", { "data-label": "Cached" }, perMillion(p.cached_input_per_million)),
+              h("td", { "data-label": "Output" }, perMillion(p.output_per_million)),
+              h("td", { "data-label": "Max output" }, p.max_output_tokens ? num(p.max_output_tokens) : h("span", { class: "muted" }, "—")),
+              h("td", { "data-label": "Updated" }, when(p.updated_at)),
+              h("td", { class: "row-actions" }, edit, " ", remove));
+          }))))));
+      } catch (e) { if (me === state.viewId) fail(list, e); }
+    };
+    const loadCatalog = async () => {
+      try {
+        const catalog = await api("GET", "/okap/admin/catalog");
+        if (me !== state.viewId) return;
+        clear(catalogBox);
+        const search = h("input", { type: "search", id: "catalog-search", placeholder: "provider or model", spellcheck: "false", autocapitalize: "none" });
+        const count = h("p", { class: "hint", id: "catalog-count", "aria-live": "polite" });
+        const body = h("tbody");
+        const rows = catalog.models.map((m) => ({ m, text: (m.provider + " " + providerName(m.provider) + " " + m.model).toLowerCase(),
+          row: h("tr", { "data-provider": m.provider, "data-model": m.model },
+            h("td", { "data-label": "Provider" }, providerName(m.provider)),
+            h("td", { "data-label": "Model" }, modelText(m.model)),
+            h("td", { "data-label": "Input" }, perMillion(m.input_per_million)),
+            h("td", { "data-label": "Cached" }, perMillion(m.cached_input_per_million)),
+            h("td", { "data-label": "Output" }, perMillion(m.output_per_million)),
+            h("td", { "data-label": "Max output" }, m.max_output_tokens ? num(m.max_output_tokens) : h("span", { class: "muted" }, "—"))) }));
+        const filter = () => {
+          const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+          clear(body);
+          const shown = rows.filter((r) => words.every((w) => r.text.includes(w)));
+          body.append(...shown.map((r) => r.row));
+          count.textContent = shown.length === rows.length ? plural(rows.length, "model") : `${num(shown.length)} of ${plural(rows.length, "model")}`;
+        };
+        search.addEventListener("input", filter);
+        filter();
+        catalogBox.append(section("Built-in catalog",
+          h("p", null, "Version ", h("strong", { id: "catalog-version" }, catalog.version), ", in ", catalog.currency || "USD",
+            " per million tokens. It comes with the vault and is read-only; a price of your own for the same model wins."),
+          h("details", { class: "advanced", id: "catalog-details" }, h("summary", null, `Show the catalog (${plural(rows.length, "model")})`),
+            h("div", { class: "stack" }, field("Search the catalog", search), count,
+              h("div", { class: "table-wrap" }, h("table", { class: "table", id: "catalog-table" },
+                h("thead", null, h("tr", null, ["Provider", "Model", "Input", "Cached input", "Output", "Max output"].map((c) => h("th", { scope: "col" }, c)))),
+                body))))));
+      } catch (e) { if (me === state.viewId) fail(catalogBox, e); }
+    };
+    await Promise.all([load(), loadCatalog()]);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
