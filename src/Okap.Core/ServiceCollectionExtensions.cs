@@ -31,9 +31,7 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton(Pricing.PriceCatalog.Default);
         services.TryAddSingleton<PriceOverrideService>();
         services.TryAddSingleton<OwnerResolver>();
-        services.TryAddSingleton(sp => new Metering.BudgetLedger(sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton(sp => new Metering.BudgetService(sp.GetRequiredService<Stores.ITokenStore>(), sp.GetRequiredService<Stores.IUsageStore>(),
-            sp.GetRequiredService<Metering.BudgetLedger>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddOkapMetering();
         services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Owners);
         services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Requests);
         services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Tokens);
@@ -44,6 +42,19 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Audit);
         // Registered here, before any proxy's fallback (NoPriceOverrides, added with TryAdd), so the store's own wins.
         services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Prices);
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the budget ledger (in-memory counters and reservations) and <see cref="Metering.BudgetService"/>, once:
+    /// the proxy and the admin API must share one ledger. Needs <see cref="Stores.ITokenStore"/> and <see cref="Stores.IUsageStore"/>.
+    /// </summary>
+    public static IServiceCollection AddOkapMetering(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new Metering.BudgetLedger(sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new Metering.BudgetService(sp.GetRequiredService<Stores.ITokenStore>(), sp.GetRequiredService<Stores.IUsageStore>(),
+            sp.GetRequiredService<Metering.BudgetLedger>(), sp.GetRequiredService<TimeProvider>()));
         return services;
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Okap.Core;
 using Okap.Core.Metering;
 using Okap.Core.Pricing;
 using Okap.Core.Stores;
@@ -41,9 +42,7 @@ namespace Microsoft.Extensions.DependencyInjection
             services.TryAddSingleton<UpstreamResolver>();
             services.AddSingleton<Okap.Core.Services.IOwnerSettingsListener>(sp => sp.GetRequiredService<UpstreamResolver>());
             services.TryAddSingleton<ProxyAuditQueue>();
-            services.TryAddSingleton(sp => new BudgetLedger(sp.GetRequiredService<TimeProvider>()));
-            services.TryAddSingleton(sp => new BudgetService(sp.GetRequiredService<ITokenStore>(), sp.GetRequiredService<IUsageStore>(),
-                sp.GetRequiredService<BudgetLedger>(), sp.GetRequiredService<TimeProvider>()));
+            services.AddOkapMetering();
             services.TryAddSingleton(sp => new ProxyHandler(sp.GetRequiredService<IHttpForwarder>(), sp.GetRequiredService<UpstreamClient>(),
                 sp.GetRequiredService<TokenCache>(), sp.GetRequiredService<UpstreamResolver>(), sp.GetRequiredService<BudgetLedger>(),
                 sp.GetRequiredService<IUsageStore>(), sp.GetRequiredService<PriceCatalog>(), sp.GetRequiredService<IUpstreamTokenSource>(),

@@ -59,14 +59,7 @@ internal sealed class SqliteOwnerStore(SqliteDatabase db) : IOwnerStore
             await using var query = c.Command($"SELECT {AccountColumns} FROM local_accounts WHERE user_name = @u;").With("@u", normalisedUserName);
             await using var reader = await query.ExecuteReaderAsync(t);
             if (!await reader.ReadAsync(t)) return null;
-            return new LocalAccount
-            {
-                OwnerId = reader.GetString(0),
-                UserName = reader.GetString(1),
-                PasswordHash = reader.GetString(2),
-                FailedAttempts = reader.GetInt32(3),
-                LockedUntil = reader.GetNullableTime(4),
-            };
+            return ReadAccount(reader);
         }, ct);
 
     public Task<LocalAccount?> RecordFailedSignInAsync(string normalisedUserName, int maxAttempts, DateTimeOffset lockUntil, CancellationToken ct) =>
@@ -82,14 +75,7 @@ internal sealed class SqliteOwnerStore(SqliteDatabase db) : IOwnerStore
                 """, tx).With("@u", normalisedUserName).With("@max", maxAttempts).With("@lock", Db.Time(lockUntil));
             await using var reader = await update.ExecuteReaderAsync(t);
             if (!await reader.ReadAsync(t)) return null;
-            return new LocalAccount
-            {
-                OwnerId = reader.GetString(0),
-                UserName = reader.GetString(1),
-                PasswordHash = reader.GetString(2),
-                FailedAttempts = reader.GetInt32(3),
-                LockedUntil = reader.GetNullableTime(4),
-            };
+            return ReadAccount(reader);
         }, ct);
 
     /// <summary>Updates the account, or adds it when the owner has none under that name; never takes over another owner's user name.</summary>
@@ -153,6 +139,16 @@ internal sealed class SqliteOwnerStore(SqliteDatabase db) : IOwnerStore
             .With("@id", owner.Id).With("@slug", owner.Slug).With("@name", owner.DisplayName).With("@at", Db.Time(owner.CreatedAt));
         await insert.ExecuteNonQueryAsync(ct);
     }
+
+    /// <summary>A <see cref="LocalAccount"/> from a row read with <c>AccountColumns</c>.</summary>
+    private static LocalAccount ReadAccount(SqliteDataReader reader) => new()
+    {
+        OwnerId = reader.GetString(0),
+        UserName = reader.GetString(1),
+        PasswordHash = reader.GetString(2),
+        FailedAttempts = reader.GetInt32(3),
+        LockedUntil = reader.GetNullableTime(4),
+    };
 
     private Task<Owner?> QueryOwnerAsync(string sql, string value, CancellationToken ct) =>
         db.ReadAsync(async (c, t) =>
