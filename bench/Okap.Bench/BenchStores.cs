@@ -54,4 +54,30 @@ internal sealed class MemUsageStore : IUsageStore
         lock (_gate) return Task.FromResult<IReadOnlyList<UsageCounter>>(periods.Select(p => _c.GetValueOrDefault((ownerId, grantKey, p))).OfType<UsageCounter>().ToList());
     }
     public Task<IReadOnlyList<UsageCounter>> ListAsync(string ownerId, string fromPeriod, CancellationToken ct) => Task.FromResult<IReadOnlyList<UsageCounter>>(_c.Values.ToList());
+    private readonly Dictionary<(string, string), LeaseDocument> _leases = [];
+    private readonly Dictionary<string, long> _writers = new(StringComparer.Ordinal);
+    private long _version;
+    public Task AddBatchAsync(UsageBatch batch, CancellationToken ct)
+    {
+        lock (_gate)
+        {
+            if (_writers.TryGetValue(batch.WriterId, out var seen) && seen >= batch.Seq) return Task.CompletedTask;
+            _writers[batch.WriterId] = batch.Seq;
+        }
+        return AddAsync(batch.Deltas, ct);
+    }
+    public Task<LeaseDocument?> ReadLeaseAsync(string ownerId, string grantKey, CancellationToken ct)
+    {
+        lock (_gate) return Task.FromResult(_leases.GetValueOrDefault((ownerId, grantKey)));
+    }
+    public Task<string?> TryWriteLeaseAsync(string ownerId, string grantKey, string document, string? expectedVersion, CancellationToken ct)
+    {
+        lock (_gate)
+        {
+            if (_leases.GetValueOrDefault((ownerId, grantKey))?.Version != expectedVersion) return Task.FromResult<string?>(null);
+            var v = (++_version).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            _leases[(ownerId, grantKey)] = new LeaseDocument(document, v);
+            return Task.FromResult<string?>(v);
+        }
+    }
 }

@@ -52,7 +52,8 @@ public static class CoreServiceCollectionExtensions
     public static IServiceCollection AddOkapMetering(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(sp => new Metering.BudgetLedger(sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new Metering.BudgetLedger(sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<Microsoft.Extensions.Options.IOptions<Metering.BudgetLeaseOptions>>()?.Value));
         services.TryAddSingleton(sp => new Metering.BudgetService(sp.GetRequiredService<Stores.ITokenStore>(), sp.GetRequiredService<Stores.IUsageStore>(),
             sp.GetRequiredService<Metering.BudgetLedger>(), sp.GetRequiredService<TimeProvider>()));
         return services;

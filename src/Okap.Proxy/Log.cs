@@ -28,4 +28,10 @@ internal static partial class Log
 
     [LoggerMessage(8, LogLevel.Warning, "Owner upstream URL for {Provider} refused: {Reason}")]
     public static partial void UpstreamRefused(ILogger logger, string provider, string reason);
+
+    [LoggerMessage(20, LogLevel.Warning, "Storage unreachable at shutdown: {Count} usage counters kept in the local spool for the next start")]
+    public static partial void Spooled(ILogger logger, int count);
+
+    [LoggerMessage(21, LogLevel.Error, "Usage spool failed; {Count} usage counters could not be kept ({ExceptionType})")]
+    public static partial void SpoolFailed(ILogger logger, int count, string exceptionType);
 }

@@ -58,6 +58,18 @@ public sealed class OkapProxyOptions
     /// <summary>Output ceiling assumed for a spend reservation when neither the request nor the price catalog gives one.</summary>
     public int DefaultMaxOutputTokens { get; set; } = 32768;
 
+    /// <summary>
+    /// How long an instance's share of a grant's spend and rate limits (its budget lease) lasts without renewal; a lease
+    /// not renewed in time (the instance died or lost the store) counts as spent. Default 1 minute.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Folder on local disk for usage batches the store would not take at shutdown; the next process on the same
+    /// machine writes them. Default: <c>okap-usage-spool</c> in the system temporary folder.
+    /// </summary>
+    public string? SpoolDirectory { get; set; }
+
     /// <summary>Client id of a user-assigned managed identity for Azure OpenAI upstreams; null uses the system-assigned identity.</summary>
     public string? ManagedIdentityClientId { get; set; }
 }
@@ -94,6 +106,7 @@ internal sealed class OkapProxyOptionsValidator : IValidateOptions<OkapProxyOpti
         if (o.FlushInterval <= TimeSpan.Zero || o.FlushInterval > TimeSpan.FromMinutes(5)) errors.Add("Okap:Proxy:FlushInterval must be more than 0 and at most 5 minutes.");
         if (o.UsageRefreshInterval <= TimeSpan.Zero) errors.Add("Okap:Proxy:UsageRefreshInterval must be positive.");
         if (o.StoreTimeout <= TimeSpan.Zero) errors.Add("Okap:Proxy:StoreTimeout must be positive.");
+        if (o.LeaseDuration < TimeSpan.FromSeconds(3) || o.LeaseDuration > TimeSpan.FromHours(1)) errors.Add("Okap:Proxy:LeaseDuration must be between 3 seconds and 1 hour.");
         if (o.MaxBufferedBodyBytes is < 1024 or > 64 * 1024 * 1024) errors.Add("Okap:Proxy:MaxBufferedBodyBytes must be between 1 KiB and 64 MiB.");
         if (o.DefaultMaxOutputTokens <= 0) errors.Add("Okap:Proxy:DefaultMaxOutputTokens must be positive.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

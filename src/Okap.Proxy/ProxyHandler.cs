@@ -280,7 +280,7 @@ public sealed class ProxyHandler
             }
             for (var attempt = 0; ; attempt++)
             {
-                await EnsureLedgerLoadedAsync(token, provider).ConfigureAwait(false);
+                await EnsureLedgerReadyAsync(token, provider, limits, worst).ConfigureAwait(false);
                 var result = _ledger.TryReserve(token.OwnerId, token.Id, provider, limits, worst);
                 if (result.Ok)
                 {
@@ -387,9 +387,9 @@ public sealed class ProxyHandler
         }
     }
 
-    private async ValueTask EnsureLedgerLoadedAsync(TokenRecord token, string provider)
+    private async ValueTask EnsureLedgerReadyAsync(TokenRecord token, string provider, Limits limits, long worst)
     {
-        var load = _ledger.EnsureLoadedAsync(token.OwnerId, token.Id, provider, _usage, CancellationToken.None);
+        var load = _ledger.EnsureReadyAsync(token.OwnerId, token.Id, provider, limits, worst, _usage, CancellationToken.None);
         if (load.IsCompletedSuccessfully) return;
         try
         {

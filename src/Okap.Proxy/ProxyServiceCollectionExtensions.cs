@@ -42,6 +42,7 @@ namespace Microsoft.Extensions.DependencyInjection
             services.TryAddSingleton<UpstreamResolver>();
             services.AddSingleton<Okap.Core.Services.IOwnerSettingsListener>(sp => sp.GetRequiredService<UpstreamResolver>());
             services.TryAddSingleton<ProxyAuditQueue>();
+            services.AddOptions<BudgetLeaseOptions>().Configure<IOptions<OkapProxyOptions>>((lease, proxy) => lease.Duration = proxy.Value.LeaseDuration);
             services.AddOkapMetering();
             services.TryAddSingleton(sp => new ProxyHandler(sp.GetRequiredService<IHttpForwarder>(), sp.GetRequiredService<UpstreamClient>(),
                 sp.GetRequiredService<TokenCache>(), sp.GetRequiredService<UpstreamResolver>(), sp.GetRequiredService<BudgetLedger>(),

@@ -11,9 +11,11 @@ using Okap.Core.Stores;
 namespace Okap.Proxy;
 
 /// <summary>
-/// Writes the proxy's in-memory counters to the stores in batches: usage deltas (<see cref="IUsageStore.AddAsync"/>),
-/// token last-use times (<see cref="ITokenStore.TouchAsync"/>) and queued audit entries, every
-/// <see cref="OkapProxyOptions.FlushInterval"/> and once more at shutdown. A failed usage write is kept and retried.
+/// Writes the proxy's in-memory counters to the stores in batches: usage deltas (<see cref="IUsageStore.AddBatchAsync"/>,
+/// exactly once), token last-use times (<see cref="ITokenStore.TouchAsync"/>) and queued audit entries, every
+/// <see cref="OkapProxyOptions.FlushInterval"/> and once more at shutdown; renews the budget leases that are due and
+/// gives them back at shutdown. A failed batch is kept, unchanged, and retried before any newer one; batches still
+/// unwritten at shutdown go to the <see cref="UsageSpool"/> on local disk and are written by the next process.
 /// </summary>
 public sealed class UsageFlushService : BackgroundService
 {
@@ -27,6 +29,10 @@ public sealed class UsageFlushService : BackgroundService
     private readonly OkapProxyOptions _options;
     private readonly ILogger<UsageFlushService> _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly UsageSpool _spool;
+    private readonly List<(UsageBatch Batch, string? SpoolFile)> _outbox = [];
+    private long _seq;
+    private bool _spoolLoaded;
 
     internal UsageFlushService(BudgetLedger ledger, IUsageStore usage, ITokenStore tokens, IServiceProvider services, ProxyAuditQueue audit,
         TokenCache tokenCache, TimeProvider time, IOptions<OkapProxyOptions> options, ILogger<UsageFlushService> logger)
@@ -40,6 +46,16 @@ public sealed class UsageFlushService : BackgroundService
         _time = time;
         _options = options.Value;
         _logger = logger;
+        _spool = new UsageSpool(_options.SpoolDirectory ?? Path.Combine(Path.GetTempPath(), "okap-usage-spool"));
+    }
+
+    /// <summary>Batches not yet written (for diagnostics and tests).</summary>
+    internal int Unwritten
+    {
+        get
+        {
+            lock (_outbox) return _outbox.Count;
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -50,6 +66,7 @@ public sealed class UsageFlushService : BackgroundService
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
                 await FlushAsync(stoppingToken).ConfigureAwait(false);
+                await _ledger.MaintainLeasesAsync(final: false, stoppingToken).ConfigureAwait(false);
                 _tokenCache.Purge();
                 await RefreshAsync(stoppingToken).ConfigureAwait(false);
             }
@@ -62,7 +79,32 @@ public sealed class UsageFlushService : BackgroundService
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _ledger.MaintainLeasesAsync(final: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // An unreturned lease expires and counts as spent: stricter, never looser.
+            Log.SideWriteFailed(_logger, ex.GetType().Name);
+        }
         await FlushAsync(cancellationToken).ConfigureAwait(false);
+        // What the store would not take now survives on local disk for the next process on this machine.
+        List<(UsageBatch Batch, string? SpoolFile)> left;
+        lock (_outbox) left = [.. _outbox];
+        foreach (var (batch, file) in left)
+        {
+            if (file is not null) continue;
+            try
+            {
+                _spool.Save(batch);
+                Log.Spooled(_logger, batch.Deltas.Count);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                Log.SpoolFailed(_logger, batch.Deltas.Count, ex.GetType().Name);
+            }
+        }
     }
 
     /// <summary>Writes everything pending now. Safe to call at any time (calls are serialised).</summary>
@@ -71,23 +113,43 @@ public sealed class UsageFlushService : BackgroundService
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
+            if (!_spoolLoaded)
+            {
+                _spoolLoaded = true;
+                try
+                {
+                    lock (_outbox) _outbox.InsertRange(0, _spool.Load().Select(s => (s.Batch, (string?)s.File)));
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    Log.SpoolFailed(_logger, 0, ex.GetType().Name);
+                }
+            }
             var pending = _ledger.TakePending();
             if (pending.Deltas.Count > 0)
             {
+                lock (_outbox) _outbox.Add((new UsageBatch(_ledger.HolderId, ++_seq, pending.Deltas), null));
+            }
+            // In order, each unchanged until written: the store's per-writer mark then makes every retry harmless.
+            while (true)
+            {
+                (UsageBatch Batch, string? SpoolFile) next;
+                lock (_outbox)
+                {
+                    if (_outbox.Count == 0) break;
+                    next = _outbox[0];
+                }
                 try
                 {
-                    await _usage.AddAsync(pending.Deltas, ct).ConfigureAwait(false);
+                    await _usage.AddBatchAsync(next.Batch, ct).ConfigureAwait(false);
                 }
-                catch (UsagePartlyWrittenException ex)
+                catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
                 {
-                    _ledger.Restore(ex.Unwritten);
-                    Log.FlushFailed(_logger, ex.Unwritten.Count, ex.InnerException?.GetType().Name ?? ex.GetType().Name);
+                    Log.FlushFailed(_logger, next.Batch.Deltas.Count, (ex as UsagePartlyWrittenException)?.InnerException?.GetType().Name ?? ex.GetType().Name);
+                    break;
                 }
-                catch (Exception ex)
-                {
-                    _ledger.Restore(pending.Deltas);
-                    Log.FlushFailed(_logger, pending.Deltas.Count, ex.GetType().Name);
-                }
+                lock (_outbox) _outbox.RemoveAt(0);
+                if (next.SpoolFile is not null) _spool.Delete(next.SpoolFile);
             }
             foreach (var touch in pending.Touched)
             {

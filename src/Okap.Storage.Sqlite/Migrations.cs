@@ -164,6 +164,23 @@ internal static class Migrations
                 PRIMARY KEY (owner_id, provider, model)
             ) WITHOUT ROWID;
             """),
+        (3, "budget leases and exactly-once usage batches", """
+            -- One lease document per grant, replaced only when its version still matches (compare-and-swap).
+            CREATE TABLE budget_leases (
+                owner_id        TEXT NOT NULL,
+                grant_key       TEXT NOT NULL,
+                state           TEXT NOT NULL,
+                version         INTEGER NOT NULL,
+                PRIMARY KEY (owner_id, grant_key)
+            ) WITHOUT ROWID;
+
+            -- The highest usage batch committed per writing process, updated in the batch's own transaction.
+            CREATE TABLE usage_writers (
+                writer_id       TEXT NOT NULL PRIMARY KEY,
+                seq             INTEGER NOT NULL,
+                updated_at      TEXT NOT NULL
+            ) WITHOUT ROWID;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -5,7 +5,7 @@ using Okap.Core.Stores;
 
 namespace Okap.Storage.Sqlite;
 
-/// <summary>Usage counters, added with atomic UPSERT increments (never read-modify-write).</summary>
+/// <summary>Usage counters, added with atomic UPSERT increments (never read-modify-write), and budget lease documents.</summary>
 internal sealed class SqliteUsageStore(SqliteDatabase db) : IUsageStore
 {
     private const string Columns = "owner_id, grant_key, period, requests, input_tokens, output_tokens, cost_micros";
@@ -14,7 +14,56 @@ internal sealed class SqliteUsageStore(SqliteDatabase db) : IUsageStore
     {
         ArgumentNullException.ThrowIfNull(deltas);
         if (deltas.Count == 0) return Task.CompletedTask;
+        return db.WriteAsync((c, tx, t) => AddCoreAsync(c, tx, deltas, t), ct);
+    }
+
+    public Task AddBatchAsync(UsageBatch batch, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentException.ThrowIfNullOrEmpty(batch.WriterId);
+        // One transaction: the writer's high-water mark and the counters commit together, or neither does.
         return db.WriteAsync(async (c, tx, t) =>
+        {
+            await using (var read = c.Command("SELECT seq FROM usage_writers WHERE writer_id = @w;", tx).With("@w", batch.WriterId))
+            {
+                if (await read.ExecuteScalarAsync(t) is long seen && seen >= batch.Seq) return;
+            }
+            if (batch.Deltas.Count > 0) await AddCoreAsync(c, tx, batch.Deltas, t);
+            await using var mark = c.Command("""
+                INSERT INTO usage_writers (writer_id, seq, updated_at) VALUES (@w, @s, @at)
+                ON CONFLICT (writer_id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at;
+                """, tx).With("@w", batch.WriterId).With("@s", batch.Seq).With("@at", Db.Time(DateTimeOffset.UtcNow));
+            await mark.ExecuteNonQueryAsync(t);
+        }, ct);
+    }
+
+    public Task<LeaseDocument?> ReadLeaseAsync(string ownerId, string grantKey, CancellationToken ct) =>
+        db.ReadAsync<LeaseDocument?>(async (c, t) =>
+        {
+            await using var query = c.Command("SELECT state, version FROM budget_leases WHERE owner_id = @o AND grant_key = @g;")
+                .With("@o", ownerId).With("@g", grantKey);
+            await using var reader = await query.ExecuteReaderAsync(t);
+            if (!await reader.ReadAsync(t)) return null;
+            return new LeaseDocument(reader.GetString(0), reader.GetInt64(1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }, ct);
+
+    public Task<string?> TryWriteLeaseAsync(string ownerId, string grantKey, string document, string? expectedVersion, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        long? expected = expectedVersion is null ? null : long.Parse(expectedVersion, System.Globalization.CultureInfo.InvariantCulture);
+        return db.WriteAsync<string?>(async (c, tx, t) =>
+        {
+            await using var write = expected is { } v
+                ? c.Command("UPDATE budget_leases SET state = @s, version = version + 1 WHERE owner_id = @o AND grant_key = @g AND version = @v;", tx).With("@v", v)
+                : c.Command("INSERT INTO budget_leases (owner_id, grant_key, state, version) VALUES (@o, @g, @s, 1) ON CONFLICT (owner_id, grant_key) DO NOTHING;", tx);
+            write.With("@o", ownerId).With("@g", grantKey).With("@s", document);
+            if (await write.ExecuteNonQueryAsync(t) != 1) return null;
+            return ((expected ?? 0) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }, ct);
+    }
+
+    private static async Task AddCoreAsync(SqliteConnection c, SqliteTransaction tx, IReadOnlyList<UsageCounter> deltas, CancellationToken t)
+    {
         {
             await using var upsert = c.Command($"""
                 INSERT INTO usage_counters ({Columns}) VALUES (@o, @g, @p, @r, @in, @out, @cost)
@@ -42,7 +91,7 @@ internal sealed class SqliteUsageStore(SqliteDatabase db) : IUsageStore
                 cost.Value = delta.CostMicros;
                 await upsert.ExecuteNonQueryAsync(t);
             }
-        }, ct);
+        }
     }
 
     public Task<IReadOnlyList<UsageCounter>> GetAsync(string ownerId, string grantKey, IReadOnlyList<string> periods, CancellationToken ct)

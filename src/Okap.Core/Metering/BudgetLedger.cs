@@ -25,8 +25,9 @@ public readonly record struct ReserveResult(Reservation? Reservation, LimitKind 
 /// <summary>Spend held for one call until it settles. Settle or release it exactly once.</summary>
 public sealed class Reservation
 {
-    internal Reservation(GrantAccount account, PeriodCounter day, PeriodCounter month, long micros)
+    internal Reservation(GrantAccount account, PeriodCounter day, PeriodCounter month, long micros, bool leased)
     {
+        Leased = leased;
         Account = account;
         Day = day;
         Month = month;
@@ -36,6 +37,8 @@ public sealed class Reservation
     internal GrantAccount Account { get; }
     internal PeriodCounter Day { get; }
     internal PeriodCounter Month { get; }
+    /// <summary>Taken out of the grant's budget lease: settling reports its cost there.</summary>
+    internal bool Leased { get; }
     /// <summary>The worst-case cost held, in micro-dollars.</summary>
     public long Micros { get; }
     internal int Settled;
@@ -72,6 +75,8 @@ internal sealed class GrantAccount(string ownerId, string tokenId, string grantK
     public bool Evicted;
     public Task? LoadTask;
     public DateTimeOffset LoadedAt;
+    /// <summary>This instance's share of the grant's limits, leased from the store; null until the grant needs one.</summary>
+    public GrantLease? Lease;
 
     public PeriodCounter Counter(string period)
     {
@@ -88,14 +93,21 @@ internal sealed class GrantAccount(string ownerId, string tokenId, string grantK
 /// Rate and spend counters of every grant in use, in memory. Spend is reserved at its worst case before a call and
 /// settled from real usage after it, under a per-grant lock, so concurrent calls overshoot a cap by at most one
 /// reservation's error. Base totals are loaded once per grant and period from <see cref="IUsageStore"/>; additions are
-/// flushed in batches by <see cref="TakePending"/>. Thread-safe.
+/// flushed in batches by <see cref="TakePending"/>. A grant with spend or rate limits is also served only from budget
+/// this instance leased from the shared store (see <c>docs/azure-storage.md</c>, "Budget leases"), so the limits hold
+/// across every instance. Thread-safe.
 /// </summary>
-public sealed class BudgetLedger
+public sealed partial class BudgetLedger
 {
     private readonly ConcurrentDictionary<string, GrantAccount> _accounts = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
+    private readonly BudgetLeaseOptions _leaseOptions;
 
-    public BudgetLedger(TimeProvider time) => _time = time;
+    public BudgetLedger(TimeProvider time, BudgetLeaseOptions? leaseOptions = null)
+    {
+        _time = time;
+        _leaseOptions = leaseOptions ?? new BudgetLeaseOptions();
+    }
 
     private sealed record PeriodKeys(long Minute, string Day, string Month);
     private volatile PeriodKeys _keys = new(long.MinValue, "", "");
@@ -167,7 +179,7 @@ public sealed class BudgetLedger
 
     /// <summary>
     /// Counts the call against the grant's rate limits and holds <paramref name="worstCaseMicros"/> against its spend caps,
-    /// atomically. Call <see cref="EnsureLoadedAsync"/> first.
+    /// atomically. Call <see cref="EnsureReadyAsync"/> first; <see cref="LimitKind.NotLoaded"/> asks for it again.
     /// </summary>
     public ReserveResult TryReserve(string ownerId, string tokenId, string provider, Limits limits, long worstCaseMicros)
     {
@@ -187,14 +199,16 @@ public sealed class BudgetLedger
                 account.MinuteIndex = minute;
                 account.MinuteCount = 0;
             }
-            if (limits.RequestsPerMinute is { } rpm && account.MinuteCount >= rpm)
-                return new(null, LimitKind.RequestsPerMinute, TimeSpan.FromSeconds(60 - now.ToUnixTimeSeconds() % 60));
+            // These checks use this instance's view (a lower bound of the truth): a refusal here is always right. The
+            // per-minute window, and everything other instances spent, is enforced by the lease below.
             if (limits.RequestsPerDay is { } rpd && day.Requests >= rpd)
                 return new(null, LimitKind.RequestsPerDay, now.UtcDateTime.Date.AddDays(1) - now.UtcDateTime);
             if (limits.DailySpendMicros is { } daily && (day.CostMicros >= daily || day.CostMicros + day.ReservedMicros + worstCaseMicros > daily))
                 return new(null, LimitKind.DailySpend, null);
             if (limits.MonthlySpendMicros is { } monthly && (month.CostMicros >= monthly || month.CostMicros + month.ReservedMicros + worstCaseMicros > monthly))
                 return new(null, LimitKind.MonthlySpend, null);
+            var leased = NeedsLease(limits);
+            if (leased && TakeLease(account, limits, worstCaseMicros, now) is { } refused) return refused;
             account.MinuteCount++;
             foreach (var c in (ReadOnlySpan<PeriodCounter>)[day, month])
             {
@@ -205,7 +219,7 @@ public sealed class BudgetLedger
             }
             account.LastUsed = now;
             account.TouchPending = true;
-            return new(new Reservation(account, day, month, worstCaseMicros), LimitKind.None, null);
+            return new(new Reservation(account, day, month, worstCaseMicros, leased), LimitKind.None, null);
         }
     }
 
@@ -217,6 +231,7 @@ public sealed class BudgetLedger
         var input = usage.InputTokens + usage.CachedInputTokens;
         lock (account.Gate)
         {
+            if (reservation.Leased) SettleLease(account, reservation.Micros, costMicros);
             foreach (var c in (ReadOnlySpan<PeriodCounter>)[reservation.Day, reservation.Month])
             {
                 c.ReservedMicros -= reservation.Micros;
@@ -263,6 +278,7 @@ public sealed class BudgetLedger
                     account.TouchPending = false;
                 }
                 // Forget idle grants (nothing pending or open, unused for an hour); they reload from the store on next use.
+                if (account.Lease is { HoldsAnything: true }) continue;
                 if (account.Periods.Count == 0 || (account.LastUsed is { } last && now - last > TimeSpan.FromHours(1) && account.Periods.Values.All(p => p.Open == 0 && !p.HasPending)))
                 {
                     if (_accounts.TryRemove(new KeyValuePair<string, GrantAccount>(key, account))) account.Evicted = true;

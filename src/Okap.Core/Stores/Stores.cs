@@ -103,7 +103,34 @@ public interface IUsageStore
     Task<IReadOnlyList<UsageCounter>> GetAsync(string ownerId, string grantKey, IReadOnlyList<string> periods, CancellationToken ct);
     /// <summary>All counters of an owner whose period is at or after <paramref name="fromPeriod"/> of the same kind (d: or m:).</summary>
     Task<IReadOnlyList<UsageCounter>> ListAsync(string ownerId, string fromPeriod, CancellationToken ct);
+
+    /// <summary>
+    /// Adds a batch's deltas exactly once: the store remembers, per <see cref="UsageBatch.WriterId"/>, the highest
+    /// <see cref="UsageBatch.Seq"/> it committed, in the same transaction as the counters, and skips a batch (or the
+    /// part of it, per owner) it has already committed. A writer sends its batches in order, each with a higher
+    /// sequence number, and retries a failed batch unchanged, so a reply lost after commit never counts twice.
+    /// Throws <see cref="UsagePartlyWrittenException"/> when only some owners' parts were committed (retrying the
+    /// whole batch is then safe).
+    /// </summary>
+    Task AddBatchAsync(UsageBatch batch, CancellationToken ct);
+
+    /// <summary>The budget lease document of one grant (see <c>BudgetLedger</c>), or null when there is none yet.</summary>
+    Task<LeaseDocument?> ReadLeaseAsync(string ownerId, string grantKey, CancellationToken ct);
+
+    /// <summary>
+    /// Writes the grant's lease document if it is still at <paramref name="expectedVersion"/> (null: only if there is
+    /// none). Returns the new version, or null when another writer changed it first (read it again and retry).
+    /// </summary>
+    Task<string?> TryWriteLeaseAsync(string ownerId, string grantKey, string document, string? expectedVersion, CancellationToken ct);
 }
+
+/// <summary>A flush's usage deltas, identified for exactly-once writing.</summary>
+/// <param name="WriterId">The writing process (one id per process start); no two processes share one.</param>
+/// <param name="Seq">Increases with every batch of this writer (from 1).</param>
+public sealed record UsageBatch(string WriterId, long Seq, IReadOnlyList<UsageCounter> Deltas);
+
+/// <summary>A grant's lease document as stored, with the version a conditional write must match.</summary>
+public sealed record LeaseDocument(string Json, string Version);
 
 /// <summary>Append-only audit trail, newest first.</summary>
 public interface IAuditStore

@@ -19,17 +19,34 @@ namespace Okap.Storage.Azure.Tables;
 /// in one entity-group transaction: all of them change or none.</item>
 /// <item>Read-modify-write guarded by ETags (412/409 → re-read, jittered exponential back-off, bounded attempts);
 /// an increment is never lost, and a failed call changed nothing in the transaction that failed.</item>
+/// <item>Exactly-once batches (<see cref="AddBatchAsync"/>): each transaction also replaces the row
+/// <c>w|{writerId}</c> of its owner partition with the batch's sequence number and chunk, so a retried transaction
+/// whose first reply was lost finds its own mark and adds nothing.</item>
+/// <item>Budget leases: one row <c>l|{grantKey}</c> per grant in the owner partition, its <c>State</c> document replaced
+/// only under its ETag. Neither kind of row falls in a period's row-key range.</item>
 /// </list>
 /// </summary>
 internal sealed class UsageTableStore(TableClient table, int shards, int maxAttempts) : IUsageStore
 {
-    private const int MaxTransactionSize = 100;
+    // One slot of each entity-group transaction is kept for the writer's mark.
+    private const int MaxTransactionSize = 99;
+    // A transaction's mark: batch sequence number and chunk index in one ordered number.
+    private const long ChunksPerBatch = 4096;
     private long _conflicts;
 
     /// <summary>How many optimistic attempts lost to a concurrent writer (412/409) and were retried.</summary>
     internal long ConflictRetries => Interlocked.Read(ref _conflicts);
 
-    public Task AddAsync(IReadOnlyList<UsageCounter> deltas, CancellationToken ct) =>
+    public Task AddAsync(IReadOnlyList<UsageCounter> deltas, CancellationToken ct) => AddCoreAsync(deltas, null, 0, ct);
+
+    public Task AddBatchAsync(UsageBatch batch, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentException.ThrowIfNullOrEmpty(batch.WriterId);
+        return AddCoreAsync(batch.Deltas, batch.WriterId, batch.Seq, ct);
+    }
+
+    private Task AddCoreAsync(IReadOnlyList<UsageCounter> deltas, string? writer, long seq, CancellationToken ct) =>
         TableGuard.Run(async () =>
         {
             // Same counter named twice in one call: add the deltas up first (one row per transaction).
@@ -55,11 +72,14 @@ internal sealed class UsageTableStore(TableClient table, int shards, int maxAtte
                 }
                 if (chunk.Count > 0) chunks.Add((owner.Key, chunk));
             }
+            var chunkOfOwner = new Dictionary<string, int>(StringComparer.Ordinal);
             for (var i = 0; i < chunks.Count; i++)
             {
+                var n = chunkOfOwner.GetValueOrDefault(chunks[i].Owner);
+                chunkOfOwner[chunks[i].Owner] = n + 1;
                 try
                 {
-                    await AddChunkAsync(chunks[i].Owner, chunks[i].Rows, ct).ConfigureAwait(false);
+                    await AddChunkAsync(chunks[i].Owner, chunks[i].Rows, writer, seq * ChunksPerBatch + n, ct).ConfigureAwait(false);
                 }
                 catch (Exception e) when (i > 0 && e is not OperationCanceledException)
                 {
@@ -70,15 +90,26 @@ internal sealed class UsageTableStore(TableClient table, int shards, int maxAtte
             }
         }, ct);
 
-    private async Task AddChunkAsync(string ownerId, List<UsageCounter> deltas, CancellationToken ct)
+    private async Task AddChunkAsync(string ownerId, List<UsageCounter> deltas, string? writer, long mark, CancellationToken ct)
     {
         var partition = TableKeys.Owner(ownerId);
+        var markKey = writer is null ? null : "w" + TableKeys.Separator + TableKeys.Escape(writer);
         for (var attempt = 0; ; attempt++)
         {
             var shard = shards == 1 ? 0 : Random.Shared.Next(shards);
             var keys = deltas.Select(d => RowKey(d.Period, d.GrantKey, shard)).ToArray();
+            var markRead = markKey is null ? Task.FromResult<TableEntity?>(null) : table.GetAsync(partition, markKey, ct);
             var existing = await Task.WhenAll(keys.Select(k => table.GetAsync(partition, k, ct))).ConfigureAwait(false);
-            var actions = new List<TableTransactionAction>(deltas.Count);
+            var marked = await markRead.ConfigureAwait(false);
+            if (marked?.GetInt64("Mark") >= mark) return; // committed before (its reply was lost): nothing to add
+            var actions = new List<TableTransactionAction>(deltas.Count + 1);
+            if (markKey is not null)
+            {
+                var entity = new TableEntity(partition, markKey) { ["Mark"] = mark, ["Writer"] = writer };
+                actions.Add(marked is null
+                    ? new TableTransactionAction(TableTransactionActionType.Add, entity)
+                    : new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, marked.ETag));
+            }
             for (var i = 0; i < deltas.Count; i++)
             {
                 var d = deltas[i];
@@ -162,4 +193,30 @@ internal sealed class UsageTableStore(TableClient table, int shards, int maxAtte
     internal static string RowKey(string period, string grantKey, int shard) =>
         string.Concat(TableKeys.Escape(period), TableKeys.Separator.ToString(), TableKeys.Escape(grantKey), TableKeys.Separator.ToString(),
             shard.ToString("D2", CultureInfo.InvariantCulture));
+
+    public Task<LeaseDocument?> ReadLeaseAsync(string ownerId, string grantKey, CancellationToken ct) =>
+        TableGuard.Run(async () =>
+        {
+            var row = await table.GetAsync(TableKeys.Owner(ownerId), LeaseRowKey(grantKey), ct).ConfigureAwait(false);
+            return row is null ? null : new LeaseDocument(row.Required("State"), row.ETag.ToString());
+        }, ct);
+
+    public Task<string?> TryWriteLeaseAsync(string ownerId, string grantKey, string document, string? expectedVersion, CancellationToken ct) =>
+        TableGuard.Run(async () =>
+        {
+            var entity = new TableEntity(TableKeys.Owner(ownerId), LeaseRowKey(grantKey)) { ["State"] = document, ["GrantKey"] = grantKey };
+            try
+            {
+                var response = expectedVersion is null
+                    ? await table.AddEntityAsync(entity, ct).ConfigureAwait(false)
+                    : await table.UpdateEntityAsync(entity, new ETag(expectedVersion), TableUpdateMode.Replace, ct).ConfigureAwait(false);
+                return (string?)response.Headers.ETag?.ToString();
+            }
+            catch (RequestFailedException e) when (TableOps.IsConflictOrPrecondition(e))
+            {
+                return null;
+            }
+        }, ct);
+
+    internal static string LeaseRowKey(string grantKey) => "l" + TableKeys.Separator + TableKeys.Escape(grantKey);
 }

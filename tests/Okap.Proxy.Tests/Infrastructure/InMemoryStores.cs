@@ -124,6 +124,57 @@ public sealed class InMemoryUsageStore(StoreHealth health) : IUsageStore
         lock (_gate)
             return _counters.Values.Where(c => c.OwnerId == ownerId && c.Period[0] == fromPeriod[0] && string.CompareOrdinal(c.Period, fromPeriod) >= 0).ToList();
     }
+
+    private readonly Dictionary<(string, string), LeaseDocument> _leases = [];
+    private readonly Dictionary<string, long> _writers = new(StringComparer.Ordinal);
+    private long _version;
+
+    /// <summary>Lease writes that committed (to count store round trips).</summary>
+    public int LeaseWrites;
+
+    /// <summary>When set, the next batch commits and then fails as if its reply were lost.</summary>
+    public volatile bool LoseNextReply;
+
+    public async Task AddBatchAsync(UsageBatch batch, CancellationToken ct)
+    {
+        await health.CheckAsync(ct);
+        lock (_gate)
+        {
+            if (_writers.TryGetValue(batch.WriterId, out var seen) && seen >= batch.Seq) return;
+            _writers[batch.WriterId] = batch.Seq;
+            foreach (var d in batch.Deltas)
+            {
+                var key = (d.OwnerId, d.GrantKey, d.Period);
+                _counters[key] = _counters.TryGetValue(key, out var c)
+                    ? c with { Requests = c.Requests + d.Requests, InputTokens = c.InputTokens + d.InputTokens, OutputTokens = c.OutputTokens + d.OutputTokens, CostMicros = c.CostMicros + d.CostMicros }
+                    : d;
+            }
+        }
+        if (LoseNextReply)
+        {
+            LoseNextReply = false;
+            throw new VaultUnavailableException("test: reply lost after commit");
+        }
+    }
+
+    public async Task<LeaseDocument?> ReadLeaseAsync(string ownerId, string grantKey, CancellationToken ct)
+    {
+        await health.CheckAsync(ct);
+        lock (_gate) return _leases.GetValueOrDefault((ownerId, grantKey));
+    }
+
+    public async Task<string?> TryWriteLeaseAsync(string ownerId, string grantKey, string document, string? expectedVersion, CancellationToken ct)
+    {
+        await health.CheckAsync(ct);
+        lock (_gate)
+        {
+            if (_leases.GetValueOrDefault((ownerId, grantKey))?.Version != expectedVersion) return null;
+            var v = (++_version).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            _leases[(ownerId, grantKey)] = new LeaseDocument(document, v);
+            LeaseWrites++;
+            return v;
+        }
+    }
 }
 
 public sealed class InMemoryAuditStore : IAuditStore

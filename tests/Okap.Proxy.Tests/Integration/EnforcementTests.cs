@@ -91,7 +91,8 @@ public sealed class EnforcementTests(VaultFixture f)
         var third = await ChatAsync(token, Http.Chat());
         await third.AssertError(429, "rate_limit_exceeded");
         var retryAfter = int.Parse(third.Headers.GetValues("Retry-After").Single());
-        Assert.InRange(retryAfter, 1, 60);
+        // The sliding window frees a slot when the 5-second bucket the first calls were counted in leaves it: ≤ 65 s.
+        Assert.InRange(retryAfter, 1, 65);
         var budget = await Vault.Budget.GetTokenBudgetAsync(VaultHost.Owner, id);
         Assert.Equal(0, budget!.Grants[0].RequestsPerMinute!.Remaining);
     }
