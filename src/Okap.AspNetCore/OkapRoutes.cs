@@ -12,7 +12,11 @@ public static class OkapRoutes
     /// <summary>One route: HTTP method, pattern and the handler that serves it.</summary>
     public sealed record Route(string Method, string Pattern, string Name, Func<HttpContext, IServiceProvider, Task<IResult>> Handler);
 
-    public static IReadOnlyList<Route> All { get; } =
+    /// <summary>
+    /// Every route. All but the health check refuse (404) on the proxy's own origin when it has one
+    /// (<see cref="Core.VaultOrigins"/>): nothing of an owner's session may be reachable where upstream answers are served.
+    /// </summary>
+    public static IReadOnlyList<Route> All { get; } = Guard(
     [
         // Public OKAP protocol.
         new("POST", "/okap/request", "OkapRequest", (c, s) => Get<OkapProtocolHandlers>(s).RequestAsync(c)),
@@ -55,7 +59,24 @@ public static class OkapRoutes
         // The web page.
         new("GET", "/", "Page", (c, s) => Task.FromResult(Get<PageHandlers>(s).Index(c))),
         new("GET", "/assets/{**path}", "PageAssets", (c, s) => Task.FromResult(Get<PageHandlers>(s).Asset(c, Value(c, "path")))),
-    ];
+    ]);
+
+    private static Route[] Guard(Route[] routes)
+    {
+        for (var i = 0; i < routes.Length; i++)
+        {
+            var inner = routes[i].Handler;
+            if (routes[i].Name == "Health") continue;
+            routes[i] = routes[i] with
+            {
+                Handler = (c, s) => Get<Core.VaultOrigins>(s) is var origins && origins.ServesPage(origins.RequestHost(c.Request.Host.Value, h => c.Request.Headers[h].ToString()))
+                    ? inner(c, s)
+                    : Task.FromResult(Http.Errors.Status(StatusCodes.Status404NotFound, Protocol.OkapErrorTypes.NotFound,
+                        "this address serves only the vault's proxy (/v1/{provider}/…); the vault's page is at its own address")),
+            };
+        }
+        return routes;
+    }
 
     private static T Get<T>(IServiceProvider services) where T : notnull => (T)services.GetService(typeof(T))!;
 

@@ -17,9 +17,15 @@ public static class CoreServiceCollectionExtensions
             .ValidateDataAnnotations()
             .Validate(o => Uri.TryCreate(o.PublicUrl, UriKind.Absolute, out var u) && u.AbsolutePath == "/" && string.IsNullOrEmpty(u.Query),
                 "Okap:PublicUrl must be an absolute URL with no path or query, e.g. https://vault.example.com")
+            .Validate(o => string.IsNullOrEmpty(o.Proxy.PublicUrl)
+                    || (Uri.TryCreate(o.Proxy.PublicUrl, UriKind.Absolute, out var p) && p.AbsolutePath == "/" && string.IsNullOrEmpty(p.Query)
+                        && (p.Scheme == Uri.UriSchemeHttps || p.Scheme == Uri.UriSchemeHttp) && Uri.TryCreate(o.PublicUrl, UriKind.Absolute, out var page)
+                        && !string.Equals(p.GetLeftPart(UriPartial.Authority), page.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase)),
+                "Okap:Proxy:PublicUrl must be an absolute http(s) URL with no path or query on another host than Okap:PublicUrl, e.g. https://api.vault.example.com")
             .Validate(o => o.DefaultTokenLifetime <= o.MaxTokenLifetime, "Okap:DefaultTokenLifetime must not exceed Okap:MaxTokenLifetime")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<VaultOrigins>();
         services.TryAddSingleton<AccessRequestParser>();
         services.TryAddSingleton<AuditLog>();
         services.TryAddSingleton<AccessRequestService>();

@@ -37,6 +37,9 @@ public sealed class VaultOptions
 
     /// <summary>Addressing of per-person vaults in a multi-user deployment.</summary>
     public AddressingOptions Addressing { get; set; } = new();
+
+    /// <summary>The proxy's own origin (<c>Okap:Proxy:PublicUrl</c>), when it has one.</summary>
+    public ProxyOriginOptions Proxy { get; set; } = new();
 }
 
 /// <summary>

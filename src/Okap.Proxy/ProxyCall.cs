@@ -9,6 +9,8 @@ internal sealed class ProxyCall
     public required Uri UpstreamUri { get; init; }
     public required UpstreamTarget Target { get; init; }
     public required ApiFormat Format { get; init; }
+    /// <summary>Provider id, for the error bodies written by the transformer.</summary>
+    public string? Provider { get; init; }
     public string? BearerOverride { get; set; }
     /// <summary>The vault turned on stream usage for a client that did not ask: hide usage-only chunks.</summary>
     public bool DropUsageChunks { get; init; }

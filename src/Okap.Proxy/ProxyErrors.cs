@@ -22,6 +22,7 @@ internal static class ProxyErrors
         response.StatusCode = status;
         response.ContentType = "application/json";
         response.Headers.CacheControl = "no-store";
+        InertResponse.AddVaultHeaders(response.Headers);
         if (retryAfter is { } ra)
             response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(ra.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         // SDKs that honour it (Stainless-generated) must not retry refusals that will not change.

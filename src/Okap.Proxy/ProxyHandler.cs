@@ -91,6 +91,11 @@ public sealed class ProxyHandler
     private async Task HandleCoreAsync(HttpContext context, string provider, string path)
     {
         var request = context.Request;
+        if (!OriginCheck.ServesProxy(context))
+        {
+            await ProxyErrors.WriteAsync(context, 404, OkapErrorTypes.NotFound, OriginCheck.WrongOriginMessage, provider).ConfigureAwait(false);
+            return;
+        }
         if (!ProviderCatalog.IsValidId(provider) || !IsSafePath(path))
         {
             await ProxyErrors.WriteAsync(context, 404, OkapErrorTypes.NotFound, "Unknown provider or path.", provider).ConfigureAwait(false);
@@ -312,6 +317,7 @@ public sealed class ProxyHandler
                 UpstreamUri = BuildUpstreamUri(target.BaseUrl, path, context.Request.QueryString, context.Request.Query),
                 Target = target,
                 Format = route.Format,
+                Provider = provider,
                 DropUsageChunks = injectUsage,
                 Metered = route.IsMetered,
             };

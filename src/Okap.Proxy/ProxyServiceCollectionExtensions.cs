@@ -32,6 +32,7 @@ namespace Microsoft.Extensions.DependencyInjection
             services.AddOptions<OkapProxyOptions>().Bind(configuration.GetSection(OkapProxyOptions.SectionName)).ValidateOnStart();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OkapProxyOptions>, OkapProxyOptionsValidator>());
             services.TryAddSingleton(TimeProvider.System);
+            services.TryAddSingleton<VaultOrigins>();
             services.TryAddSingleton<IPriceOverrideStore, NoPriceOverrides>();
             services.TryAddSingleton(PriceCatalog.Default);
             services.TryAddSingleton<IUpstreamTokenSource, ManagedIdentityTokenSource>();

@@ -69,6 +69,24 @@ public sealed class FakeProvider : IAsyncDisposable
             ctx.Response.Headers.Location = "http://127.0.0.1:9/elsewhere";
             return;
         }
+        if (mode == "hostile")
+        {
+            // What an upstream that wants to run as the vault's page would answer.
+            ctx.Response.StatusCode = 200;
+            ctx.Response.ContentType = "text/html; charset=utf-8";
+            var h = ctx.Response.Headers;
+            h["Set-Cookie"] = "okap_session=stolen; Path=/";
+            h["Refresh"] = "0; url=https://evil.example/";
+            h["Clear-Site-Data"] = "\"cookies\"";
+            h["Access-Control-Allow-Origin"] = "*";
+            h["Access-Control-Allow-Credentials"] = "true";
+            h["Content-Security-Policy"] = "script-src 'unsafe-inline'";
+            h["Link"] = "<https://evil.example/x.js>; rel=preload; as=script";
+            h["Service-Worker-Allowed"] = "/";
+            h["Content-Location"] = "/";
+            await ctx.Response.WriteAsync("<!doctype html><script>document.title='pwned'</script>", ct);
+            return;
+        }
         if (mode == "error")
         {
             ctx.Response.StatusCode = 400;

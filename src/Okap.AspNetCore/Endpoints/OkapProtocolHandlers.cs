@@ -22,9 +22,11 @@ public sealed class OkapProtocolHandlers(
     PublicRateLimiter rateLimiter,
     TimeProvider time,
     IOptions<VaultOptions> vaultOptions,
-    IOptions<OkapHttpOptions> httpOptions)
+    IOptions<OkapHttpOptions> httpOptions,
+    VaultOrigins origins)
 {
     private readonly VaultOptions _vault = vaultOptions.Value;
+    private readonly VaultOrigins _origins = origins;
     private readonly int _maxBody = httpOptions.Value.MaxBodyBytes;
 
     /// <summary><c>POST /okap/request</c>: holds the call for a bounded wait, then replies with the token or <c>approved: false</c>.</summary>
@@ -192,7 +194,7 @@ public sealed class OkapProtocolHandlers(
 
     private string PublicRoot => _vault.PublicUrl.TrimEnd('/');
 
-    private string BaseUrl(string provider) => $"{PublicRoot}/v1/{provider}";
+    private string BaseUrl(string provider) => $"{_origins.ProxyRoot}/v1/{provider}";
 
     private string ApproveUrl(AccessRequest request) => $"{PublicRoot}/#/requests/{request.Id}";
 

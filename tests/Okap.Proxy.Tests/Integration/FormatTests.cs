@@ -226,13 +226,61 @@ public sealed class FormatTests(VaultFixture f)
     }
 
     [Fact]
-    public async Task Redirects_are_passed_back_not_followed()
+    public async Task Redirects_are_neither_followed_nor_passed_on()
     {
         var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai"));
         var before = Fake.Seen.Count;
         using var client = Vault.Client(token);
         var res = await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat(), ("x-fake-mode", "redirect")));
-        Assert.Equal(HttpStatusCode.Found, res.StatusCode);
+        Assert.Equal(HttpStatusCode.BadGateway, res.StatusCode);
+        Assert.Null(res.Headers.Location);
+        Assert.Equal("upstream_unavailable", (string?)(await res.BodyJson())["error"]!["type"]);
         Assert.Equal(before + 1, Fake.Seen.Count);
+    }
+
+    [Fact]
+    public async Task An_upstream_html_answer_is_served_inert_without_its_browser_steering_headers()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai"));
+        using var client = Vault.Client(token);
+        var res = await client.SendAsync(Http.Json(HttpMethod.Get, "/v1/openai/anything", "", ("x-fake-mode", "hostile")));
+        Assert.Equal(HttpStatusCode.OK, res.StatusCode);
+        Assert.Equal("text/plain", res.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("sandbox; default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'", string.Join(";", res.Headers.GetValues("Content-Security-Policy")));
+        Assert.Equal("nosniff", string.Join("", res.Headers.GetValues("X-Content-Type-Options")));
+        foreach (var name in new[] { "Set-Cookie", "Refresh", "Clear-Site-Data", "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Link", "Service-Worker-Allowed", "Location" })
+            Assert.False(res.Headers.Contains(name), name);
+        Assert.False(res.Content.Headers.Contains("Content-Location"));
+        Assert.Contains("<script>", await res.Content.ReadAsStringAsync());   // the body is untouched, only labelled as text
+    }
+
+    [Fact]
+    public async Task The_vaults_own_refusals_carry_the_inert_headers_too()
+    {
+        using var client = Vault.Client("okap_not-a-real-token");
+        var res = await client.GetAsync("/v1/openai/models");
+        Assert.Equal(HttpStatusCode.Unauthorized, res.StatusCode);
+        Assert.StartsWith("sandbox;", string.Join(";", res.Headers.GetValues("Content-Security-Policy")));
+        Assert.Equal("nosniff", string.Join("", res.Headers.GetValues("X-Content-Type-Options")));
+    }
+
+    [Fact]
+    public async Task Platform_identity_and_forwarding_headers_never_reach_the_provider()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai"));
+        using var client = Vault.Client(token);
+        var sent = new[]
+        {
+            ("X-MS-TOKEN-AAD-ACCESS-TOKEN", "eyJ.aad.token"), ("X-MS-TOKEN-AAD-ID-TOKEN", "eyJ.id"), ("X-MS-CLIENT-PRINCIPAL", "eyJwcmluY2lwYWwi"),
+            ("X-MS-CLIENT-PRINCIPAL-NAME", "alice@example.com"), ("X-MS-CLIENT-PRINCIPAL-ID", "1234"), ("X-Original-URL", "/v1/openai/chat/completions?key=x"),
+            ("X-Forwarded-Port", "443"), ("X-Forwarded-Server", "edge"), ("X-ARR-SSL", "2048|256"), ("X-ARR-LOG-ID", "abc"), ("X-Azure-ClientIP", "203.0.113.9"),
+            ("X-Azure-FDID", "fd-id"), ("DISGUISED-HOST", "vault.example.com"), ("X-WAWS-Unencoded-URL", "/x"), ("X-Client-IP", "203.0.113.9"),
+            ("True-Client-IP", "203.0.113.9"), ("Origin", "https://evil.example"), ("Referer", "https://evil.example/page"),
+        };
+        var res = await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat(), sent));
+        Assert.Equal(HttpStatusCode.OK, res.StatusCode);
+        var seen = Fake.Last(s => s.Path.EndsWith("/chat/completions"))!;
+        foreach (var (name, _) in sent) Assert.Null(seen.Header(name));
+        Assert.Equal("Bearer sk-master-openai", seen.Header("authorization"));
     }
 }
