@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need (Node packages for Azurite, Debian's chromium for the browser
-# tests), builds everything, compiles the Azure Functions app when the local worker feed exists, runs every test
-# project and prints one closing line: "N passed, N failed, N skipped".
+# tests, jq for the Functions host script), builds everything with warnings as errors (the Azure Functions app
+# included), runs every test project (tests/Okap.Functions.Tests runs the behaviour suite under the real Functions
+# host: `func` on PATH, else ../shared/functions-host/func-start.sh, else those tests report skipped with the reason)
+# and prints one closing line: "N passed, N failed, N skipped".
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(pwd)
@@ -28,22 +30,25 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 command -v chromium >/dev/null 2>&1 && export OKAP_CHROMIUM="$(command -v chromium)"
 
+step "jq for the Functions host script (../shared/functions-host/func-start.sh reads local.settings.json with it)"
+if ! command -v jq >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null) || echo "could not install jq" >&2
+  else
+    echo "jq missing and not root: install it with 'sudo apt-get install jq'" >&2
+  fi
+fi
+
 step "Build"
 dotnet build Okap.Tests.slnf -c Release -warnaserror -nologo -v:q
 
-step "Azure Functions app"
-feed="$root/../shared/functions-feed"
-if [ -d "$feed" ] && [ -d src/Okap.Functions ]; then
-  feed=$(cd "$feed" && pwd)
-  dotnet build src/Okap.Functions -c Release -nologo -v:q -p:RestoreAdditionalProjectSources="$feed"
-  export OKAP_FUNCTIONS_METADATA="$root/src/Okap.Functions/bin/Release/net10.0/functions.metadata"
-else
-  echo "SKIPPED: src/Okap.Functions was not compiled: the Azure Functions worker packages are not on this machine's NuGet source (../shared/functions-feed is absent)."
-fi
+export OKAP_FUNCTIONS_METADATA="$root/src/Okap.Functions/bin/Release/net10.0/functions.metadata"
 
 step "Tests"
 passed=0; failed=0; skipped=0; status=0
 # Each test project once; the HTTP behaviour suite (and the page) a second time on Azurite + the Key Vault fake.
+# The third host of the behaviour suite, the Functions app under the real Functions host (Azurite, the Data Protection
+# secret store), is tests/Okap.Functions.Tests/UnderHost: it starts the hosts once for its whole run.
 runs=$(find tests -name '*.csproj' -not -path '*/node_modules/*' -not -path '*/obj/*' -not -path '*/bin/*' -not -name 'Okap.Testing.csproj' | sort | sed 's/$/:sqlite/')
 runs="$runs tests/Okap.Server.Tests/Okap.Server.Tests.csproj:azure tests/Okap.Web.Tests/Okap.Web.Tests.csproj:azure"
 for run in $runs; do

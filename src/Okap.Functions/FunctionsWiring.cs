@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Okap.AspNetCore;
 using Okap.Core.Services;
 using Okap.Core.Stores;
+using Okap.Storage.Azure.DataProtection;
 using Okap.Storage.Sqlite;
 
 namespace Okap.Functions;
@@ -13,9 +14,11 @@ namespace Okap.Functions;
 internal static class FunctionsWiring
 {
     /// <summary>
-    /// Chooses the store by <c>Okap:Store</c>: <c>Azure</c> (default: Table Storage + Key Vault, or Azurite through
-    /// <c>Okap:Azure:ConnectionString</c>) or <c>Sqlite</c> (local experiments only: refused on Azure, where an
-    /// instance's disk is neither shared nor kept).
+    /// Chooses the store by <c>Okap:Store</c>: <c>Azure</c> (default: Table Storage, or Azurite through
+    /// <c>Okap:Azure:ConnectionString</c>) or <c>Sqlite</c> (local experiments only). With <c>Azure</c>, master keys are
+    /// kept by <c>Okap:Azure:SecretStore</c>: <c>KeyVault</c> (default; needs <c>Okap:Azure:KeyVaultUri</c>) or
+    /// <c>DataProtection</c> (encrypted in a table of the same account, for local runs on Azurite). Sqlite and
+    /// DataProtection are refused on Azure, where an instance's disk is neither shared nor kept and keys belong in Key Vault.
     /// </summary>
     public static IServiceCollection AddOkapStores(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
     {
@@ -23,12 +26,30 @@ internal static class FunctionsWiring
         if (string.Equals(store, "Azure", StringComparison.OrdinalIgnoreCase))
         {
             var section = configuration.GetSection("Okap:Azure");
+            var secretStore = section["SecretStore"] is { Length: > 0 } named ? named : "KeyVault";
+            if (string.Equals(secretStore, "DataProtection", StringComparison.OrdinalIgnoreCase))
+            {
+                if (RunsOnAzure(configuration))
+                {
+                    throw new InvalidOperationException(
+                        "Okap:Azure:SecretStore=DataProtection is for local runs on Azurite: on Azure the provider keys belong in Key Vault. Set Okap:Azure:SecretStore=KeyVault and Okap:Azure:KeyVaultUri.");
+                }
+                if (!string.IsNullOrWhiteSpace(section["KeyVaultUri"]))
+                {
+                    throw new InvalidOperationException("Okap:Azure:KeyVaultUri and Okap:Azure:SecretStore=DataProtection are both set: choose one place for the provider keys.");
+                }
+                return services.AddOkapAzureStores(section).AddOkapTableSecretStore();
+            }
+            if (!string.Equals(secretStore, "KeyVault", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException($"Okap:Azure:SecretStore must be KeyVault or DataProtection, not '{secretStore}'");
+            }
             if (string.IsNullOrWhiteSpace(section["KeyVaultUri"]))
             {
                 // Without it no ISecretStore exists and nothing could hold a provider key.
                 throw new InvalidOperationException(
-                    "Okap:Azure:KeyVaultUri is not set: with Okap:Store=Azure the provider keys live in Key Vault. Set it (locally: a " +
-                    "development vault you can reach after 'az login'), or run locally with Okap:Store=Sqlite. See docs/functions.md.");
+                    "Okap:Azure:KeyVaultUri is not set: with Okap:Store=Azure the provider keys live in Key Vault. Set it, or for a local run " +
+                    "on Azurite set Okap:Azure:SecretStore=DataProtection (as local.settings.sample.json does). See docs/functions.md.");
             }
             return services.AddOkapAzureStores(section);
         }
@@ -54,11 +75,22 @@ internal static class FunctionsWiring
     {
         var services = host.Services;
         await services.GetRequiredService<IVaultStores>().InitializeAsync(CancellationToken.None);
+        var configuration = services.GetRequiredService<IConfiguration>();
+
+        // Said once at start-up, so nobody mistakes a local run's key storage for the hosted one.
+        if (services.GetRequiredService<ISecretStore>() is TableDataProtectionSecretStore)
+        {
+            Console.WriteLine("OKAP Vault: provider keys are encrypted with ASP.NET Core Data Protection in Table Storage, key ring in the same account " +
+                "(Okap:Azure:SecretStore=DataProtection): for local runs on Azurite only; on Azure use Key Vault.");
+        }
+        else if (services.GetRequiredService<IVaultStores>() is SqliteVaultStores)
+        {
+            Console.WriteLine("OKAP Vault: everything, provider keys included, is kept in SQLite on this machine's disk (Okap:Store=Sqlite): for local experiments only.");
+        }
 
         // Signed in by App Service Authentication, owners are created at their first sign-in: no setup link.
         if (services.GetRequiredService<IOptions<OkapAuthOptions>>().Value.TrustAppServicePrincipal) return;
 
-        var configuration = services.GetRequiredService<IConfiguration>();
         var publicUrl = configuration["Okap:PublicUrl"]?.TrimEnd('/')
             ?? (configuration["WEBSITE_HOSTNAME"] is { Length: > 0 } hostName ? "https://" + hostName : "http://localhost:7071");
         var setupToken = await services.GetRequiredService<AccountService>().IssueSetupTokenAsync(CancellationToken.None);

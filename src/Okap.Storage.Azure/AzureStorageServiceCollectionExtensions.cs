@@ -59,4 +59,22 @@ public static class AzureStorageServiceCollectionExtensions
         }
         return services;
     }
+
+    /// <summary>
+    /// Registers <see cref="TableDataProtectionSecretStore"/> as <see cref="ISecretStore"/>: master keys encrypted with
+    /// the Data Protection key ring that <see cref="AddOkapAzureStores"/> keeps in the same account. For local runs on
+    /// Azurite only (Key Vault has no emulator); a host must refuse it on Azure, where the keys belong in Key Vault.
+    /// Call after <see cref="AddOkapAzureStores"/>.
+    /// </summary>
+    public static IServiceCollection AddOkapTableSecretStore(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddSingleton<ISecretStore>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<AzureStorageOptions>>().Value;
+            var table = AzureTableVaultStores.CreateServiceClient(options).GetTableClient(options.TablePrefix + TableDataProtectionSecretStore.TableSuffix);
+            return new TableDataProtectionSecretStore(table, sp.GetRequiredService<IDataProtectionProvider>());
+        });
+        return services;
+    }
 }

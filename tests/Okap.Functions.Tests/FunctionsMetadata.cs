@@ -17,6 +17,9 @@ public static class FunctionsMetadata
     public static string RepositoryRoot { get; } = typeof(FunctionsMetadata).Assembly
         .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepositoryRoot").Value!;
 
+    /// <summary>The metadata file; a missing one fails the test with the reason (the app is built with everything else).</summary>
+    public static string Require() => Locate() is { Path: { } path } ? path : throw new FileNotFoundException(Locate().Reason);
+
     /// <summary>The metadata file, or null with the reason it is missing.</summary>
     public static (string? Path, string Reason) Locate()
     {
@@ -34,8 +37,7 @@ public static class FunctionsMetadata
             : null;
         return found is not null
             ? (found, "")
-            : (null, "src/Okap.Functions has not been built here (no functions.metadata): its Azure Functions worker packages " +
-                     "are not on this machine's NuGet source. test.sh builds it when the local worker package feed exists (docs/functions.md).");
+            : (null, "src/Okap.Functions has not been built here (no functions.metadata): build it first (./test.sh builds Okap.Tests.slnf, which includes it).");
     }
 
     public static IReadOnlyList<FunctionRoute> Read(string path)
@@ -58,16 +60,5 @@ public static class FunctionsMetadata
             }
         }
         return routes;
-    }
-}
-
-/// <summary>A fact that runs only when <c>functions.metadata</c> exists, and is reported as skipped (with the reason) otherwise.</summary>
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class FunctionsMetadataFactAttribute : FactAttribute
-{
-    public FunctionsMetadataFactAttribute()
-    {
-        var (path, reason) = FunctionsMetadata.Locate();
-        if (path is null) Skip = reason;
     }
 }

@@ -26,6 +26,14 @@ public sealed class HostJsonTests
     }
 
     [Fact]
+    public void The_workers_console_is_kept_so_the_setup_link_is_shown()
+    {
+        // Under the host, what the worker prints arrives as Host.Function.Console (UnderHost/AccountUnderHostTests
+        // proves the link is shown; this names the setting).
+        Assert.Equal("Information", HostJson().GetProperty("logging").GetProperty("logLevel").GetProperty("Host.Function.Console").GetString());
+    }
+
+    [Fact]
     public void Long_streams_are_not_cut_at_the_default_timeout()
     {
         Assert.True(TimeSpan.Parse(HostJson().GetProperty("functionTimeout").GetString()!, System.Globalization.CultureInfo.InvariantCulture) >= TimeSpan.FromMinutes(10));

@@ -8,12 +8,12 @@ namespace Okap.Functions.Tests;
 /// </summary>
 public sealed class RouteDriftTests(ServerRoutes server) : IClassFixture<ServerRoutes>
 {
-    private static IReadOnlyList<FunctionRoute> Functions() => FunctionsMetadata.Read(FunctionsMetadata.Locate().Path!);
+    private static IReadOnlyList<FunctionRoute> Functions() => FunctionsMetadata.Read(FunctionsMetadata.Require());
 
     private static IEnumerable<string> Entries(FunctionRoute function) =>
         (function.Methods.Count > 0 ? function.Methods : RoutePatterns.AnyMethod).Select(m => $"{m} {RoutePatterns.Normalise(function.Route)}");
 
-    [FunctionsMetadataFact]
+    [Fact]
     public void Both_hosts_serve_the_same_routes_and_methods()
     {
         var functions = Functions().SelectMany(Entries).ToHashSet(StringComparer.OrdinalIgnoreCase);
@@ -27,7 +27,7 @@ public sealed class RouteDriftTests(ServerRoutes server) : IClassFixture<ServerR
             $"\nFunctions app ({functions.Count}): {Describe(functions.Order())}");
     }
 
-    [FunctionsMetadataFact]
+    [Fact]
     public void Each_table_route_is_served_by_the_function_named_after_it()
     {
         var functions = Functions().ToDictionary(f => f.Name, StringComparer.Ordinal);
@@ -51,7 +51,7 @@ public sealed class RouteDriftTests(ServerRoutes server) : IClassFixture<ServerR
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
-    [FunctionsMetadataFact]
+    [Fact]
     public void Every_function_is_anonymous_because_handlers_authenticate_themselves()
     {
         var keyed = Functions().Where(f => !string.Equals(f.AuthLevel, "Anonymous", StringComparison.OrdinalIgnoreCase))

@@ -8,8 +8,10 @@ using Okap.Storage.Azure.Tables;
 namespace Okap.Testing;
 
 /// <summary>
-/// One Azurite Table service process (pinned in <c>tests/azurite/package-lock.json</c>), started by the tests
-/// themselves on a free port: in memory, or on disk in a folder so it can be stopped and started again.
+/// One Azurite process (pinned in <c>tests/azurite/package-lock.json</c>), started by the tests themselves on free
+/// ports: the Table service alone, or (<see cref="StartAllServicesAsync"/>) Blob, Queue and Table for an Azure
+/// Functions host, which keeps its leases and keys in blobs. In memory, or on disk in a folder so it can be stopped
+/// and started again.
 /// </summary>
 public sealed class AzuriteProcess : IAsyncDisposable
 {
@@ -21,16 +23,35 @@ public sealed class AzuriteProcess : IAsyncDisposable
     private Process? _process;
     private readonly StringBuilder _output = new();
 
-    private AzuriteProcess(int port, string? location)
+    private AzuriteProcess(int port, string? location, (int Blob, int Queue)? otherPorts = null)
     {
         Port = port;
         _location = location;
+        _otherPorts = otherPorts;
     }
 
+    private readonly (int Blob, int Queue)? _otherPorts;
+
+    /// <summary>The Table service's port.</summary>
     public int Port { get; }
 
+    /// <summary>Table endpoint only (the vault's stores).</summary>
     public string ConnectionString =>
         $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevAccountKey};TableEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;";
+
+    /// <summary>Blob, Queue and Table endpoints, for <c>AzureWebJobsStorage</c>; only from <see cref="StartAllServicesAsync"/>.</summary>
+    public string AllServicesConnectionString => _otherPorts is { } other
+        ? $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevAccountKey};BlobEndpoint=http://127.0.0.1:{other.Blob}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{other.Queue}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;"
+        : throw new InvalidOperationException("This Azurite runs the Table service only.");
+
+    /// <summary>Starts Azurite's Blob, Queue and Table services in memory, each on a free port.</summary>
+    public static async Task<AzuriteProcess> StartAllServicesAsync()
+    {
+        await EnsureInstalledAsync().ConfigureAwait(false);
+        var azurite = new AzuriteProcess(FreePort(), null, (FreePort(), FreePort()));
+        await azurite.StartAsync().ConfigureAwait(false);
+        return azurite;
+    }
 
     public bool IsRunning => _process is { HasExited: false };
 
@@ -54,7 +75,12 @@ public sealed class AzuriteProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { Path.Combine("node_modules", ".bin", "azurite-table"), "--tableHost", "127.0.0.1", "--tablePort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry" })
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        string[] args = _otherPorts is { } other
+            ? [Path.Combine("node_modules", ".bin", "azurite"), "--blobHost", "127.0.0.1", "--blobPort", other.Blob.ToString(invariant),
+               "--queueHost", "127.0.0.1", "--queuePort", other.Queue.ToString(invariant), "--tableHost", "127.0.0.1", "--tablePort", Port.ToString(invariant)]
+            : [Path.Combine("node_modules", ".bin", "azurite-table"), "--tableHost", "127.0.0.1", "--tablePort", Port.ToString(invariant)];
+        foreach (var arg in args.Concat(["--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry"]))
         {
             start.ArgumentList.Add(arg);
         }
