@@ -50,7 +50,9 @@ internal sealed partial class SqliteDatabase : IDisposable
             {
                 if (_directory is not null)
                 {
-                    Directory.CreateDirectory(_directory);
+                    OwnerOnlyFiles.CreateDirectory(_directory);
+                    var file = new SqliteConnectionStringBuilder(_connectionString).DataSource;
+                    if (!string.IsNullOrEmpty(file)) OwnerOnlyFiles.EnsureFile(Path.GetFullPath(file));
                 }
                 await using var connection = await OpenCoreAsync(ct).ConfigureAwait(false);
                 using (var wal = connection.Command("PRAGMA journal_mode = WAL;"))

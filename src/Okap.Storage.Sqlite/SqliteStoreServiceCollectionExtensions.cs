@@ -65,6 +65,8 @@ public static class SqliteStoreServiceCollectionExtensions
                 if (keys.XmlRepository is not null || !store.Value.PersistDataProtectionKeys) return;
                 if (store.Value.DataProtectionKeysDirectory is { } folder)
                 {
+                    if (store.Value.DirectoryToCreate() is { } data) OwnerOnlyFiles.CreateDirectory(data);
+                    OwnerOnlyFiles.CreateDirectory(folder);
                     keys.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(folder), loggers);
                 }
             });

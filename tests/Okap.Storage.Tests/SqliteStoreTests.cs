@@ -107,6 +107,48 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Data_folder_and_database_files_are_readable_by_the_vaults_user_alone()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        const UnixFileMode groupAndOther = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        var stores = NewStores();
+        await stores.Tokens.CreateAsync(TokenFor(Okap.Core.Secrets.NewId("own"), Okap.Core.Secrets.NewToken()), default);
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(_dir));
+        var files = DatabaseFiles().Where(File.Exists).ToList();
+        Assert.Contains(Path.Combine(_dir, "okap.db-wal"), files); // the write is in the WAL, whose mode SQLite copies
+        foreach (var file in files) Assert.Equal(UnixFileMode.None, File.GetUnixFileMode(file) & groupAndOther);
+    }
+
+    [Fact]
+    public async Task An_existing_world_readable_data_folder_is_tightened_at_start()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        Directory.CreateDirectory(_dir);
+        File.SetUnixFileMode(_dir, (UnixFileMode)Convert.ToInt32("755", 8));
+        var db = Path.Combine(_dir, "okap.db");
+        await File.WriteAllBytesAsync(db, []);
+        File.SetUnixFileMode(db, (UnixFileMode)Convert.ToInt32("644", 8));
+
+        await NewStores().InitializeAsync(default);
+
+        Assert.Equal((UnixFileMode)Convert.ToInt32("700", 8), File.GetUnixFileMode(_dir));
+        Assert.Equal((UnixFileMode)Convert.ToInt32("600", 8), File.GetUnixFileMode(db));
+    }
+
+    [Fact]
+    public void Data_protection_key_folder_is_created_owner_only()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        using var provider = new ServiceCollection().AddLogging().AddOkapSqliteStore(o => o.DataDirectory = _dir).BuildServiceProvider();
+        _ = provider.GetRequiredService<IOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>>().Value;
+
+        Assert.Equal((UnixFileMode)Convert.ToInt32("700", 8), File.GetUnixFileMode(Path.Combine(_dir, "keys")));
+        Assert.Equal((UnixFileMode)Convert.ToInt32("700", 8), File.GetUnixFileMode(_dir));
+    }
+
+    [Fact]
     public async Task Initialize_IsIdempotent_AcrossCallsAndInstances()
     {
         var first = NewStores();
