@@ -90,4 +90,41 @@ public sealed class ConsentTests(BrowserFixture browser) : WebTest(browser)
         Assert.Equal("undefined", await Page.EvaluateAsync<string>("() => typeof window.__xss"));
         AssertNoPageProblems();
     }
+
+    [Fact]
+    public async Task Consent_warns_about_a_provider_the_owner_holds_no_key_for()
+    {
+        var admin = await SignedInAsync();
+        await admin.SendAsync(HttpMethod.Put, "/okap/admin/keys/openai", new { key = "sk-test-openai-0000000000000000" });
+        var openai = await AuthorizeAsync("Has A Key", provider: "openai");
+        var anthropic = await AuthorizeAsync("Needs A Key", provider: "anthropic");
+
+        await Page.GotoAsync("/#/requests/" + anthropic);
+        var warning = Page.Locator(".missing-key[data-provider=anthropic]");
+        await Expect(warning).ToContainTextAsync("You have no Anthropic key in this vault");
+        await Expect(warning.GetByRole(AriaRole.Link, new() { Name = "add one" })).ToHaveAttributeAsync("href", "#/keys");
+        await Expect(Page.GetByRole(AriaRole.Button, new() { Name = "Approve as asked" })).ToBeVisibleAsync();
+
+        await Page.GotoAsync("/#/requests/" + openai);
+        await Expect(Page.Locator(".badge-pending")).ToBeVisibleAsync();
+        await Expect(Page.Locator(".missing-key")).ToHaveCountAsync(0);
+        AssertNoPageProblems();
+    }
+
+    [Fact]
+    public async Task The_tab_title_counts_pending_requests()
+    {
+        await SignedInAsync();
+        await Expect(Page).ToHaveTitleAsync("Dashboard · OKAP Vault");
+        var first = await AuthorizeAsync("First");
+        await Expect(Page).ToHaveTitleAsync("(1) Dashboard · OKAP Vault", new() { Timeout = 6_000 });
+        await AuthorizeAsync("Second");
+        await Expect(Page).ToHaveTitleAsync("(2) Dashboard · OKAP Vault", new() { Timeout = 6_000 });
+
+        await Page.GotoAsync("/#/requests/" + first);
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Deny…" }).ClickAsync();
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Deny request" }).ClickAsync();
+        await Expect(Page.Locator(".badge-denied")).ToBeVisibleAsync();
+        await Expect(Page).ToHaveTitleAsync(new System.Text.RegularExpressions.Regex(@"^\(1\) "), new() { Timeout = 6_000 });
+    }
 }

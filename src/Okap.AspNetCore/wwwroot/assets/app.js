@@ -240,6 +240,8 @@
     state.pollTimer = 0;
     state.pending = [];
     state.pendingKey = null;
+    state.pendingCount = 0;
+    showTitle();
   }
 
   function setPending(items) {
@@ -248,10 +250,18 @@
     badge.hidden = items.length === 0;
     badge.textContent = items.length ? String(items.length) : "";
     badge.setAttribute("aria-label", items.length + " pending " + (items.length === 1 ? "request" : "requests"));
+    state.pendingCount = items.length;
+    showTitle();
     if (key === state.pendingKey) return;
     state.pendingKey = key;
     state.pending = items;
     if (state.onPending) state.onPending(items);
+  }
+
+  // The tab's title carries the pending count, so a person working in another tab sees a request arrive.
+  function showTitle() {
+    const base = state.title || "OKAP Vault";
+    document.title = state.pendingCount ? `(${state.pendingCount}) ${base}` : base;
   }
 
   function toast(message, kind = "ok") {
@@ -307,7 +317,8 @@
     root.classList.remove("narrow");
     const heading = h("h1", { tabindex: "-1", id: "page-title" }, title);
     root.append(heading, ...content.flat().filter(Boolean));
-    document.title = title + " · OKAP Vault";
+    state.title = title + " · OKAP Vault";
+    showTitle();
     if (state.lastPath !== location.hash) {
       state.lastPath = location.hash;
       heading.focus({ preventScroll: true });
@@ -668,10 +679,13 @@
     const box = h("div", null, loading());
     view("Access request", box);
     let r;
+    // The key list only adds a warning: the decision must not wait on it or fail with it.
+    const keys = api("GET", "/okap/admin/keys").catch(() => null);
     try { r = await api("GET", "/okap/admin/requests/" + encodeURIComponent(id)); } catch (e) {
       if (me === state.viewId) fail(box, e.status === 404 ? new Error("There is no such request in your vault.") : e);
       return;
     }
+    state.consentKeys = await keys;
     if (me !== state.viewId) return;
     renderRequest(box, r);
   }
@@ -693,7 +707,8 @@
     const why = section("Why", r.reason
       ? h("blockquote", { class: "reason", id: "req-reason" }, r.reason)
       : h("p", { class: "muted", id: "req-reason" }, "The app gave no reason."));
-    const what = section("What it asks for", r.requested.map((g) => grantSummary(g, "req")));
+    const what = section("What it asks for", r.status === "pending" ? missingKeyWarnings(r.requested) : null,
+      r.requested.map((g) => grantSummary(g, "req")));
     box.append(who, why, what);
 
     if (r.status === "pending") {
@@ -707,6 +722,17 @@
         h("p", null, h("a", { href: r.token_id ? "#/tokens" : "#/" }, r.token_id ? "See the app's token →" : "Back to the dashboard")));
       box.append(outcome);
     }
+  }
+
+  function missingKeyWarnings(grants) {
+    const keys = state.consentKeys;
+    if (!Array.isArray(keys)) return null;
+    const held = new Set(keys.map((k) => k.provider));
+    return grants.filter((g) => !held.has(g.provider)).map((g) =>
+      h("div", { class: "missing-key", "data-provider": g.provider }, notice("warn",
+        h("strong", null, `You have no ${providerName(g.provider)} key in this vault. `),
+        "If you approve, the app's calls to ", providerName(g.provider), " fail until you ",
+        h("a", { href: "#/keys" }, "add one"), ".")));
   }
 
   function grantSummary(g, prefix) {
