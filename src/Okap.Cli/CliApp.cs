@@ -271,9 +271,10 @@ public static class CliApp
             var authKind = new Option<string?>("--auth-kind") { Description = "How the vault authenticates upstream (default: key)" };
             authKind.AcceptOnlyFromAmong("key", "azure-api-key", "managed-identity", "none");
             var keyFile = new Option<FileInfo?>("--key-file") { Description = "Read the provider key from this file instead of stdin", HelpName = "path" };
-            var set = new Command("set", "Add or replace a provider key; the key is read from stdin (or --key-file), never from an argument")
+            var noCheck = new Option<bool>("--no-check") { Description = "Save without trying the key first (only with --base-url: the provider's own endpoint is always tried)" };
+            var set = new Command("set", "Add or replace a provider key; the key is read from stdin (or --key-file), never from an argument. The vault tries it with the provider first and refuses a key the provider refuses")
             {
-                setProvider, label, baseUrl, authKind, keyFile,
+                setProvider, label, baseUrl, authKind, keyFile, noCheck,
             };
             Act(set, async (r, vault, ct) =>
             {
@@ -284,10 +285,12 @@ public static class CliApp
                 if (r.GetValue(label) is { } l) body["label"] = l;
                 if (r.GetValue(baseUrl) is { } u) body["base_url"] = u;
                 if (kind is not null) body["auth_kind"] = kind;
+                if (r.GetValue(noCheck)) body["check"] = false;
                 var reply = await vault.SendAsync(HttpMethod.Put, "/okap/admin/keys/" + Segment(r.GetValue(setProvider)), body, ct);
                 if (Json(r, reply)) return;
                 var last4 = S(reply.Json, "last4");
                 stdout.WriteLine($"Saved the {S(reply.Json, "provider")} key" + (last4.Length > 0 ? $" (…{last4})." : $" ({S(reply.Json, "auth_kind")})."));
+                if (reply.Json?["check"] is JsonObject check) stdout.WriteLine($"Check: {S(check, "result")} — {S(check, "detail")}.");
             });
 
             var removeProvider = new Argument<string>("provider") { Description = "Provider name" };

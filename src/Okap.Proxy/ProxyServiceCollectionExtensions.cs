@@ -41,6 +41,7 @@ namespace Microsoft.Extensions.DependencyInjection
             services.TryAddSingleton<UpstreamClient>();
             services.TryAddSingleton<TokenCache>();
             services.TryAddSingleton<UpstreamResolver>();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<Okap.Core.Services.IMasterKeyCheck, MasterKeyProbe>());
             services.AddSingleton<Okap.Core.Services.IOwnerSettingsListener>(sp => sp.GetRequiredService<UpstreamResolver>());
             services.TryAddSingleton<ProxyAuditQueue>();
             services.AddOptions<BudgetLeaseOptions>().Configure<IOptions<OkapProxyOptions>>((lease, proxy) => lease.Duration = proxy.Value.LeaseDuration);

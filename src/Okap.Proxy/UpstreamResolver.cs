@@ -134,7 +134,7 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
         }
         else
         {
-            baseUrl = _options.Providers.TryGetValue(provider.Id, out var configured) && configured.BaseUrl is { Length: > 0 } b ? b : provider.DefaultBaseUrl;
+            baseUrl = OperatorBaseUrl(_options, provider);
         }
         if (baseUrl is null)
             return Error(403, OkapErrorTypes.NoMasterKey, $"The vault owner has not configured provider '{provider.Id}'.");
@@ -164,16 +164,23 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
             if (provider.KeyOptional) return new UpstreamResolution(new UpstreamTarget(baseUrl, null, null, false), 0, null, null);
             return Error(403, OkapErrorTypes.NoMasterKey, $"The vault owner has no key for provider '{provider.Id}'.");
         }
-        var style = authKind == MasterKeyAuthKinds.AzureApiKey ? UpstreamAuthStyle.AzureApiKey : provider.Auth;
-        var (header, value) = style switch
+        var (header, value) = CredentialHeader(provider, authKind, secret);
+        return new UpstreamResolution(new UpstreamTarget(baseUrl, header, value, false), 0, null, null);
+    }
+
+    /// <summary>The operator's configured base URL for a provider, else its built-in default (null for Ollama and owner-defined ids).</summary>
+    internal static string? OperatorBaseUrl(OkapProxyOptions options, ProviderDescriptor provider) =>
+        options.Providers.TryGetValue(provider.Id, out var configured) && configured.BaseUrl is { Length: > 0 } b ? b : provider.DefaultBaseUrl;
+
+    /// <summary>The header that carries a master key to this provider, and its value.</summary>
+    internal static (string Header, string Value) CredentialHeader(ProviderDescriptor provider, string authKind, string secret) =>
+        (authKind == MasterKeyAuthKinds.AzureApiKey ? UpstreamAuthStyle.AzureApiKey : provider.Auth) switch
         {
             UpstreamAuthStyle.XApiKey => ("x-api-key", secret),
             UpstreamAuthStyle.XGoogApiKey => ("x-goog-api-key", secret),
             UpstreamAuthStyle.AzureApiKey => ("api-key", secret),
             _ => ("Authorization", "Bearer " + secret),
         };
-        return new UpstreamResolution(new UpstreamTarget(baseUrl, header, value, false), 0, null, null);
-    }
 
     private static UpstreamResolution Error(int status, string type, string message) => new(null, status, type, message);
 

@@ -179,6 +179,8 @@ public sealed class CliTests
         var set = await vault.RunAsync(A("keys", "set", "openai", "--label", "personal"), stdin: secret + "\n");
         Succeeded(set);
         Assert.Contains("…7x6w", set.Stdout);
+        // The vault tried the key before saving it, and the CLI says what came of that.
+        Assert.Contains("Check: ", set.Stdout);
         var list = await vault.RunAsync(A("keys", "list"));
         Succeeded(list);
         Assert.Contains("openai", list.Stdout);

@@ -58,7 +58,7 @@ public sealed class ProxyOriginTests : IAsyncLifetime
         var onPage = await _vault.ClientFor("localhost").SendAsync(Chat(token));
         Assert.Equal(HttpStatusCode.NotFound, onPage.StatusCode);
         Assert.Equal("not_found", (await onPage.JsonAsync())["error"]!["type"]!.GetValue<string>());
-        Assert.Single(_fake.Seen);
+        Assert.Single(_fake.Seen, s => s.Path.EndsWith("/chat/completions", StringComparison.Ordinal));
     }
 
     [Theory]

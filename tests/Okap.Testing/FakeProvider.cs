@@ -30,6 +30,9 @@ public sealed class FakeProvider : IAsyncDisposable
     public int Cancelled;
     public string Url { get; private set; } = "";
 
+    /// <summary>Credentials this provider answers 401 to, in whichever header the provider's format carries them.</summary>
+    public ConcurrentDictionary<string, bool> RefusedKeys { get; } = new(StringComparer.Ordinal);
+
     public async Task StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -53,6 +56,16 @@ public sealed class FakeProvider : IAsyncDisposable
         var headers = req.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
         var seen = new SeenRequest(req.Method, req.Path.Value ?? "", req.QueryString.Value ?? "", headers, body);
         Seen.Enqueue(seen);
+
+        var credential = req.Headers.Authorization.ToString() is { Length: > 7 } bearer && bearer.StartsWith("Bearer ", StringComparison.Ordinal) ? bearer[7..]
+            : req.Headers["x-api-key"].ToString() is { Length: > 0 } xApiKey ? xApiKey
+            : req.Headers["x-goog-api-key"].ToString() is { Length: > 0 } googKey ? googKey
+            : req.Headers["api-key"].ToString();
+        if (RefusedKeys.ContainsKey(credential))
+        {
+            await WriteJsonAsync(ctx, """{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}""", 401);
+            return;
+        }
 
         var mode = req.Headers["x-fake-mode"].ToString();
         var delay = int.TryParse(req.Headers["x-fake-delay-ms"], out var d) ? d : 0;

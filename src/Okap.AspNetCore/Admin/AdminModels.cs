@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Okap.Core.Model;
+using Okap.Core.Services;
 using Okap.Protocol;
 
 namespace Okap.AspNetCore.Admin;
@@ -15,9 +16,18 @@ public sealed record RequestView(string Id, string Status, string Shape, string 
 public sealed record TokenView(string Id, string Status, string AppName, string? AppUrl, string DisplayPrefix, IReadOnlyList<GrantView> Grants,
     DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, DateTimeOffset? LastUsedAt, string? RequestId);
 
-public sealed record KeyView(string Provider, string? Label, string Last4, string? BaseUrl, string AuthKind, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+public sealed record KeyView(string Provider, string? Label, string Last4, string? BaseUrl, string AuthKind, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    /// <summary>Only on the reply to a save: what the provider said when the key was tried.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public KeyCheckView? Check { get; init; }
+}
 
-public sealed record SetKeyBody(string? Key, string? Label, string? BaseUrl, string? AuthKind);
+/// <summary><c>result</c>: accepted, unverified or skipped (a refused key is answered with a 400 and not saved).</summary>
+public sealed record KeyCheckView(string Result, string? Detail);
+
+/// <param name="Check">False skips trying the key with the provider; allowed only with a <c>base_url</c> of the owner's own.</param>
+public sealed record SetKeyBody(string? Key, string? Label, string? BaseUrl, string? AuthKind, bool? Check = null);
 
 public sealed record PolicyBody(string? Name, string? AppName, List<string>? Providers, List<string>? Models, List<string>? Capabilities,
     OkapLimits? MaxLimits, int? MaxDays, bool? Enabled);
@@ -125,6 +135,11 @@ internal static class AdminMapping
         t.AppName, t.AppUrl, t.DisplayPrefix, t.Grants.Select(ToView).ToArray(), t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.LastUsedAt, t.RequestId);
 
     public static KeyView ToView(MasterKeyInfo k) => new(k.Provider, k.Label, k.Last4, k.BaseUrl, k.AuthKind, k.CreatedAt, k.UpdatedAt);
+
+    public static KeyView ToView(SavedMasterKey saved) => ToView(saved.Info) with
+    {
+        Check = new KeyCheckView(saved.Check.Outcome.ToString().ToLowerInvariant(), saved.Check.Detail),
+    };
 
     public static PolicyView ToView(AutoApprovePolicy p) => new(p.Id, p.Name, p.AppName, p.Providers, p.Models, p.Capabilities,
         ToWire(p.MaxLimits), p.MaxDays, p.Enabled, p.CreatedAt);

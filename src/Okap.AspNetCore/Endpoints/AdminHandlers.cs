@@ -150,7 +150,7 @@ public sealed class AdminHandlers(
         var (body, error) = await BoundedJson.ReadAsync(context.Request, AdminJsonContext.Default.SetKeyBody, _maxBody, ct);
         if (error is not null) return error;
         var result = await keys.SetAsync(owner, provider, body!.Key, body.Label, body.BaseUrl, body.AuthKind,
-            adminOptions.Value.AllowInsecureUpstreams, ClientAddress.Of(context), ct);
+            adminOptions.Value.AllowInsecureUpstreams, ClientAddress.Of(context), ct, check: body.Check ?? true);
         return Map(result, AdminMapping.ToView, AdminJsonContext.Default.KeyView, "key");
     });
 

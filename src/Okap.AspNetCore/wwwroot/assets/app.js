@@ -998,7 +998,10 @@
           key: key.value.trim() || null, label: label.value.trim() || null, base_url: baseUrl.value.trim() || null, auth_kind: kind,
         });
         key.value = "";
-        toast(`Saved the ${providerName(saved.provider)} key ending in ${saved.last4}.`);
+        const check = saved.check || {};
+        if (check.result === "unverified") toast(`Saved the ${providerName(saved.provider)} key ending in ${saved.last4}, but it could not be checked: ${check.detail}.`, "warn");
+        else if (check.result === "accepted") toast(`${providerName(saved.provider)} accepted the key ending in ${saved.last4}: saved.`);
+        else toast(`Saved the ${providerName(saved.provider)} key${saved.last4 ? " ending in " + saved.last4 : ""}.`);
         label.value = ""; baseUrl.value = "";
         await load();
       } catch (e) { key.value = ""; showError(error, e); }
