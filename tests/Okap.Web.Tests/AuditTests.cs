@@ -81,4 +81,20 @@ public sealed class AuditTests(BrowserFixture browser) : WebTest(browser)
 
     private Task<string[]> IdsAsync() =>
         Page.Locator("#audit-table tbody tr").EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.eventId)");
+
+    [Fact]
+    public async Task The_audit_trail_downloads_as_csv_with_the_filters_in_the_form()
+    {
+        await SignedInAsync("#/audit");
+        await AuthorizeAsync("Alpha App");
+        await AuthorizeAsync("Beta App");
+        await Page.GetByLabel("App").FillAsync("Beta App");
+        var download = await Page.RunAndWaitForDownloadAsync(() => Page.GetByRole(AriaRole.Link, new() { Name = "Download CSV" }).ClickAsync());
+        Assert.Matches(@"^okap-audit-\d{4}-\d{2}-\d{2}\.csv$", download.SuggestedFilename);
+        var lines = (await File.ReadAllTextAsync((await download.PathAsync())!)).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("at,event,app_name,", lines[0]);
+        var row = Assert.Single(lines.Skip(1));
+        Assert.Contains(",request.created,Beta App,", row);
+        AssertNoPageProblems();
+    }
 }

@@ -137,9 +137,30 @@ public sealed class AdminHandlers(
         {
             return Errors.Invalid("days", "days is 1 to 400");
         }
+        if (Format(context) is not { } format) return Errors.Invalid("format", "format is json or csv");
         var from = UsageKeys.Day(time.GetUtcNow().AddDays(-(days - 1)));
-        var rows = await usage.ListAsync(owner, from, ct);
-        return TypedResults.Json(new UsageView(rows.Select(ToRow).ToArray()), AdminJsonContext.Default.UsageView);
+        var rows = (await usage.ListAsync(owner, from, ct)).Select(ToRow).ToArray();
+        if (format == "json") return TypedResults.Json(new UsageView(rows), AdminJsonContext.Default.UsageView);
+
+        var apps = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? continuation = null;
+        do
+        {
+            var page = await tokens.ListAsync(owner, 200, continuation, ct);
+            foreach (var t in page.Items) apps[t.Id] = t.AppName;
+            continuation = page.ContinuationToken;
+        }
+        while (continuation is not null);
+        return new CsvResult($"okap-usage-{UsageKeys.Day(time.GetUtcNow())[2..]}.csv",
+            ["day", "token_id", "app_name", "provider", "requests", "input_tokens", "output_tokens", "cost_usd"], (csv, _) =>
+            {
+                foreach (var r in rows.OrderBy(r => r.Period, StringComparer.Ordinal).ThenBy(r => r.TokenId, StringComparer.Ordinal))
+                {
+                    csv.Row([r.Period, r.TokenId, apps.GetValueOrDefault(r.TokenId), r.Provider, CsvResult.Writer.Number(r.Requests),
+                        CsvResult.Writer.Number(r.InputTokens), CsvResult.Writer.Number(r.OutputTokens), CsvResult.Writer.Number(r.CostUsd)]);
+                }
+                return Task.CompletedTask;
+            });
     });
 
     public Task<IResult> ListKeysAsync(HttpContext context) => AsOwner(context, async (owner, ct) =>
@@ -195,10 +216,42 @@ public sealed class AdminHandlers(
     public Task<IResult> AuditAsync(HttpContext context) => AsOwner(context, async (owner, ct) =>
     {
         if (PageSize(context) is not { } size) return Errors.Invalid("page_size", "page_size is 1 to 200");
+        if (Format(context) is not { } format) return Errors.Invalid("format", "format is json or csv");
         var q = context.Request.Query;
-        var page = await audit.ListAsync(owner, new AuditQuery(size, Empty(q["continuation"]), Empty(q["app"]), Empty(q["event"])), ct);
+        var query = new AuditQuery(size, Empty(q["continuation"]), Empty(q["app"]), Empty(q["event"]));
+        if (format == "csv") return AuditCsv(owner, query with { PageSize = 200 });
+        var page = await audit.ListAsync(owner, query, ct);
         return TypedResults.Json(new PageView<AuditView>(page.Items.Select(AdminMapping.ToView).ToArray(), page.ContinuationToken), AdminJsonContext.Default.PageViewAuditView);
     });
+
+    /// <summary>The most audit rows one export holds (the newest); the app and event filters narrow a longer history.</summary>
+    internal const int MaxCsvRows = 100_000;
+
+    /// <summary>Every audit entry matching the filters, newest first, paged from the store while the file is written.</summary>
+    private CsvResult AuditCsv(string owner, AuditQuery query) => new($"okap-audit-{UsageKeys.Day(time.GetUtcNow())[2..]}.csv",
+        ["at", "event", "app_name", "client_address", "request_id", "token_id", "detail", "id"], async (csv, ct) =>
+        {
+            var written = 0;
+            do
+            {
+                var page = await audit.ListAsync(owner, query, ct);
+                foreach (var e in page.Items)
+                {
+                    csv.Row([CsvResult.Writer.Time(e.At), e.Event, e.AppName, e.ClientAddress, e.RequestId, e.TokenId, e.Detail, e.Id]);
+                    if (++written == MaxCsvRows) return;
+                }
+                query = query with { ContinuationToken = page.ContinuationToken };
+            }
+            while (query.ContinuationToken is not null);
+        });
+
+    /// <summary>The <c>format</c> query parameter: json (the default) or csv; null for anything else.</summary>
+    private static string? Format(HttpContext context) => context.Request.Query["format"].ToString() switch
+    {
+        "" or "json" => "json",
+        "csv" => "csv",
+        _ => null,
+    };
 
     public Task<IResult> ListAccessKeysAsync(HttpContext context) => AsOwner(context, async (owner, ct) =>
         TypedResults.Json<IReadOnlyList<AccessKeyView>>((await accessKeys.ListAsync(owner, ct)).Select(AdminMapping.ToView).ToArray(), AdminJsonContext.Default.IReadOnlyListAccessKeyView));

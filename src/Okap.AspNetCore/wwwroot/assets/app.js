@@ -586,7 +586,12 @@
         stat("Spend, 30 days", usd(spend), "#/tokens", "Per-token detail"));
       if (!keys.length) statsBox.append(notice("warn", "No provider key yet: approved apps cannot make calls until you ", h("a", { href: "#/keys" }, "add a key"), "."));
       clear(usageBox);
-      usageBox.append(rows.length ? usageCharts(rows, "all tokens") : empty(h("p", null, "No usage yet."), h("p", { class: "hint" }, "Calls apps make through your vault are counted here.")));
+      if (rows.length) {
+        usageBox.append(usageCharts(rows, "all tokens"),
+          h("p", { class: "actions" }, h("a", { class: "btn", id: "usage-csv", download: "", href: "/okap/admin/usage?days=30&format=csv" }, "Download usage CSV (30 days)")));
+      } else {
+        usageBox.append(empty(h("p", null, "No usage yet."), h("p", { class: "hint" }, "Calls apps make through your vault are counted here.")));
+      }
     } catch (e) {
       if (me === state.viewId) fail(usageBox, e);
     }
@@ -1352,9 +1357,20 @@
       stack.length = 0; current = null;
       await load();
     });
+    // The export takes the filters as they are in the form, and every page of them, not just the one shown.
+    const download = h("a", { class: "btn", id: "audit-csv", download: "" }, "Download CSV");
+    const syncDownload = () => {
+      const q = new URLSearchParams({ format: "csv" });
+      if (app.value.trim()) q.set("app", app.value.trim());
+      if (event.value) q.set("event", event.value);
+      download.href = "/okap/admin/audit?" + q;
+    };
+    app.addEventListener("input", syncDownload);
+    event.addEventListener("change", syncDownload);
+    syncDownload();
     view("Audit trail",
       h("p", { class: "lede" }, "Everything that happened in your vault, newest first."),
-      filters, table, h("div", { class: "pager" }, prev, pageInfo, next));
+      filters, table, h("div", { class: "pager" }, prev, pageInfo, next), h("p", { class: "actions" }, download));
     let seq = 0;
     const load = async () => {
       const mine = ++seq;
