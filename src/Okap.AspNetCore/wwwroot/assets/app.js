@@ -34,6 +34,7 @@
     "access_key.created", "access_key.revoked", "account.sign_in", "account.sign_in_failed", "account.created",
   ];
   const POLL_MS = 2000;
+  const DASHBOARD_REFRESH_MS = 5000;
 
   const state = {
     session: null,        // SessionView when signed in
@@ -570,11 +571,17 @@
       section("Usage over the last 30 days", usageBox),
       vaultUrlCard());
     state.onPending = (items) => { clear(pendingBox); pendingBox.append(pendingList(items)); };
-    try {
+    // Spend and counts refresh while the dashboard is open; an unchanged answer leaves the page untouched, so focus,
+    // scroll and a screen reader's place survive each refresh.
+    let shown = null;
+    const refresh = async () => {
       const [tokens, keys, policies, usage] = await Promise.all([
         api("GET", "/okap/admin/tokens?page_size=200"), api("GET", "/okap/admin/keys"),
         api("GET", "/okap/admin/policies"), api("GET", "/okap/admin/usage?days=30")]);
       if (me !== state.viewId) return;
+      const key = JSON.stringify([tokens.items.map((t) => [t.id, t.status, t.app_name]), keys.length, policies.map((p) => p.enabled), usage.rows]);
+      if (key === shown) return;
+      shown = key;
       const active = tokens.items.filter((t) => t.status === "active").length;
       const rows = usage.rows || [];
       const spend = rows.reduce((a, r) => a + Number(r.cost_usd), 0);
@@ -583,22 +590,57 @@
         stat("Active tokens", String(active), "#/tokens", "See apps & tokens"),
         stat("Provider keys", String(keys.length), "#/keys", keys.length ? "Manage keys" : "Add a key"),
         stat("Auto-approve rules", String(policies.filter((p) => p.enabled).length), "#/policies", "Manage rules"),
-        stat("Spend, 30 days", usd(spend), "#/tokens", "Per-token detail"));
+        stat("Spend, 30 days", usd(spend), "#/tokens", "Per-token detail", "stat-spend"));
       if (!keys.length) statsBox.append(notice("warn", "No provider key yet: approved apps cannot make calls until you ", h("a", { href: "#/keys" }, "add a key"), "."));
       clear(usageBox);
       if (rows.length) {
-        usageBox.append(usageCharts(rows, "all tokens"),
+        usageBox.append(usageCharts(rows, "all tokens"), spendByApp(rows, tokens.items),
           h("p", { class: "actions" }, h("a", { class: "btn", id: "usage-csv", download: "", href: "/okap/admin/usage?days=30&format=csv" }, "Download usage CSV (30 days)")));
       } else {
         usageBox.append(empty(h("p", null, "No usage yet."), h("p", { class: "hint" }, "Calls apps make through your vault are counted here.")));
       }
+    };
+    try {
+      await refresh();
     } catch (e) {
       if (me === state.viewId) fail(usageBox, e);
+      return;
     }
+    const tick = async () => {
+      if (me !== state.viewId || !state.session) return;
+      if (document.visibilityState === "visible") {
+        try { await refresh(); } catch { /* the next tick tries again; the figures shown stay */ }
+      }
+      if (me === state.viewId) window.setTimeout(tick, DASHBOARD_REFRESH_MS);
+    };
+    window.setTimeout(tick, DASHBOARD_REFRESH_MS);
   }
 
-  function stat(label, value, href, linkText) {
-    return h("a", { class: "stat card", href }, h("span", { class: "stat-label" }, label), h("span", { class: "stat-value" }, value), h("span", { class: "stat-link" }, linkText, " →"));
+  /** Thirty days of spend per app, largest first: which app costs what is the first question a bill raises. */
+  function spendByApp(rows, tokens) {
+    const apps = new Map(tokens.map((t) => [t.id, t.app_name]));
+    const byApp = new Map();
+    for (const r of rows) {
+      const name = apps.get(r.token_id) || "(token " + r.token_id + ")";
+      const a = byApp.get(name) || { cost: 0, requests: 0, tokens: 0 };
+      a.cost += Number(r.cost_usd); a.requests += Number(r.requests); a.tokens += Number(r.input_tokens) + Number(r.output_tokens);
+      byApp.set(name, a);
+    }
+    const sorted = [...byApp.entries()].sort((x, y) => y[1].cost - x[1].cost || y[1].requests - x[1].requests);
+    const total = sorted.reduce((a, [, v]) => a + v.cost, 0);
+    return h("div", { class: "table-wrap" }, h("table", { class: "table", id: "spend-by-app" },
+      h("caption", null, "Spend by app, last 30 days"),
+      h("thead", null, h("tr", null, ["App", "Spend", "Share", "Requests", "Tokens"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", null, sorted.map(([name, v]) => h("tr", null,
+        h("td", { "data-label": "App", class: "app-name" }, name),
+        h("td", { "data-label": "Spend" }, usd(v.cost)),
+        h("td", { "data-label": "Share" }, total > 0 ? Math.round((v.cost / total) * 100) + "%" : "—"),
+        h("td", { "data-label": "Requests" }, num(v.requests)),
+        h("td", { "data-label": "Tokens" }, num(v.tokens)))))));
+  }
+
+  function stat(label, value, href, linkText, id) {
+    return h("a", { class: "stat card", href, id: id || null }, h("span", { class: "stat-label" }, label), h("span", { class: "stat-value" }, value), h("span", { class: "stat-link" }, linkText, " →"));
   }
 
   function vaultUrlCard() {
