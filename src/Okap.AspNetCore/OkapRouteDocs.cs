@@ -22,6 +22,7 @@ internal static class OkapRouteDocs
         ["ListTokens"] = (null, typeof(PageView<TokenView>)),
         ["GetToken"] = (null, typeof(TokenView)),
         ["RevokeToken"] = (null, typeof(TokenView)),
+        ["NarrowToken"] = (typeof(DecisionBody), typeof(TokenView)),
         ["TokenUsage"] = (null, typeof(TokenUsageView)),
         ["Usage"] = (null, typeof(UsageView)),
         ["ListKeys"] = (null, typeof(IReadOnlyList<KeyView>)),

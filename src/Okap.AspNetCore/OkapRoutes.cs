@@ -38,6 +38,7 @@ public static class OkapRoutes
         new("GET", "/okap/admin/tokens", "ListTokens", (c, s) => Get<AdminHandlers>(s).ListTokensAsync(c)),
         new("GET", "/okap/admin/tokens/{id}", "GetToken", (c, s) => Get<AdminHandlers>(s).GetTokenAsync(c, Value(c, "id"))),
         new("POST", "/okap/admin/tokens/{id}/revoke", "RevokeToken", (c, s) => Get<AdminHandlers>(s).RevokeTokenAsync(c, Value(c, "id"))),
+        new("PATCH", "/okap/admin/tokens/{id}", "NarrowToken", (c, s) => Get<AdminHandlers>(s).NarrowTokenAsync(c, Value(c, "id"))),
         new("GET", "/okap/admin/tokens/{id}/usage", "TokenUsage", (c, s) => Get<AdminHandlers>(s).TokenUsageAsync(c, Value(c, "id"))),
         new("GET", "/okap/admin/usage", "Usage", (c, s) => Get<AdminHandlers>(s).UsageAsync(c)),
         new("GET", "/okap/admin/keys", "ListKeys", (c, s) => Get<AdminHandlers>(s).ListKeysAsync(c)),

@@ -65,6 +65,9 @@ public static class OkapHttpFunctions
     [Function(nameof(RevokeToken))]
     public static Task RevokeToken([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "okap/admin/tokens/{id}/revoke")] HttpRequest req) => Run(req, nameof(RevokeToken));
 
+    [Function(nameof(NarrowToken))]
+    public static Task NarrowToken([HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "okap/admin/tokens/{id}")] HttpRequest req) => Run(req, nameof(NarrowToken));
+
     [Function(nameof(TokenUsage))]
     public static Task TokenUsage([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/admin/tokens/{id}/usage")] HttpRequest req) => Run(req, nameof(TokenUsage));
 

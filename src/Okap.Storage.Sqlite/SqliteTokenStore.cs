@@ -63,6 +63,20 @@ internal sealed class SqliteTokenStore(SqliteDatabase db) : ITokenStore
             return await GetCoreAsync(c, tx, ownerId, tokenId, t);
         }, ct);
 
+    public Task<TokenRecord?> ReplaceGrantsAsync(string ownerId, string tokenId, IReadOnlyList<Grant> expected, IReadOnlyList<Grant> grants,
+        DateTimeOffset? expiresAt, CancellationToken ct) =>
+        db.WriteAsync(async (c, tx, t) =>
+        {
+            await using (var update = c.Command(
+                "UPDATE tokens SET grants = @grants, expires_at = @exp WHERE owner_id = @o AND id = @id AND grants = @expected;", tx)
+                .With("@grants", Db.Grants(grants)).With("@exp", Db.Time(expiresAt)).With("@o", ownerId).With("@id", tokenId)
+                .With("@expected", Db.Grants(expected)))
+            {
+                await update.ExecuteNonQueryAsync(t);
+            }
+            return await GetCoreAsync(c, tx, ownerId, tokenId, t);
+        }, ct);
+
     public Task TouchAsync(string ownerId, string tokenId, DateTimeOffset at, CancellationToken ct) =>
         db.WriteAsync(async (c, tx, t) =>
         {

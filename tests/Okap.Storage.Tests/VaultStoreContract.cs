@@ -529,6 +529,35 @@ public abstract class VaultStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Token_ReplaceGrants_AppliesOnlyOverWhatTheOwnerSaw_AndTheDataPlaneSeesIt()
+    {
+        var owner = NewOwnerId();
+        var token = NewToken(owner, T0);
+        await Stores.Tokens.CreateAsync(token, Ct);
+        IReadOnlyList<Grant> narrowed = [token.Grants[0] with { Models = ["gpt-4o-mini"] }];
+
+        var after = await Stores.Tokens.ReplaceGrantsAsync(owner, token.Id, token.Grants, narrowed, T0.AddHours(5), Ct);
+        Assert.NotNull(after);
+        Assert.Equal(["gpt-4o-mini"], Assert.Single(after.Grants).Models);
+        Assert.Equal(T0.AddHours(5), after.ExpiresAt);
+        foreach (var read in new[] { await Stores.Tokens.FindByHashAsync(token.Hash, Ct), await Stores.Tokens.GetAsync(owner, token.Id, Ct),
+            (await Stores.Tokens.ListAsync(owner, 10, null, Ct)).Items.Single() })
+        {
+            Assert.Equal(["gpt-4o-mini"], Assert.Single(read!.Grants).Models);
+            Assert.Equal(T0.AddHours(5), read.ExpiresAt);
+        }
+
+        // A second change made against the grants as they were before the first is not applied.
+        IReadOnlyList<Grant> stale = [token.Grants[1]];
+        var refused = await Stores.Tokens.ReplaceGrantsAsync(owner, token.Id, token.Grants, stale, T0.AddHours(1), Ct);
+        Assert.Equal("openai", Assert.Single(refused!.Grants).Provider);
+        Assert.Equal("openai", Assert.Single((await Stores.Tokens.FindByHashAsync(token.Hash, Ct))!.Grants).Provider);
+
+        Assert.Null(await Stores.Tokens.ReplaceGrantsAsync(owner, NewId("tok"), token.Grants, narrowed, null, Ct));
+        Assert.Null(await Stores.Tokens.ReplaceGrantsAsync(NewOwnerId(), token.Id, token.Grants, narrowed, null, Ct));
+    }
+
+    [Fact]
     public async Task Token_Touch_RaisesButNeverLowersLastUsedAt()
     {
         var owner = NewOwnerId();

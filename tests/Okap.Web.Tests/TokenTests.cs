@@ -72,6 +72,31 @@ public sealed class TokenTests(BrowserFixture browser) : WebTest(browser)
     }
 
     /// <summary>An app asks (spec shape), the owner approves through the API, the app collects the token; returns its id.</summary>
+    [Fact]
+    public async Task An_active_token_is_narrowed_in_the_page_and_widening_is_stopped_there()
+    {
+        var admin = await Server.CreateOwnerAsync(password: Password);
+        var tokenId = await ApprovedTokenAsync(admin, "Narrow Me");
+        await SignInAsync("#/tokens");
+        var card = Page.Locator("article.token", new() { HasText = "Narrow Me" });
+        await card.GetByRole(AriaRole.Button, new() { Name = "Narrow…" }).ClickAsync();
+        var monthly = card.Locator("input[data-limit=monthly_spend]");
+        await Expect(monthly).ToHaveValueAsync("5");
+        await monthly.FillAsync("9");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Save narrower access" }).ClickAsync();
+        await Expect(card.Locator(".form-error")).ToContainTextAsync("at most $5.00 per month, as the token allows now");
+
+        await monthly.FillAsync("2");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Save narrower access" }).ClickAsync();
+        await Expect(Page.Locator(".toast")).ToContainTextAsync("Narrowed the access of Narrow Me");
+        card = Page.Locator("article.token", new() { HasText = "Narrow Me" });
+        await Expect(card).ToContainTextAsync("Monthly spend: $2.00 per month");
+        var stored = (await admin.GetAsync($"/okap/admin/tokens/{tokenId}"))!;
+        Assert.Equal(2m, stored["grants"]![0]!["limits"]!["monthly_spend"]!.GetValue<decimal>());
+        Assert.Equal(30, stored["grants"]![0]!["limits"]!["requests_per_minute"]!.GetValue<int>());
+        AssertNoPageProblems();
+    }
+
     internal async Task<string> ApprovedTokenAsync(AdminClient admin, string appName)
     {
         var (id, poll) = await AuthorizeWithPollAsync(appName, "for tests");

@@ -114,6 +114,30 @@ public sealed class AdminHandlers(
             ? TypedResults.Json(AdminMapping.ToView(t, time.GetUtcNow()), AdminJsonContext.Default.TokenView)
             : Errors.NotFound("token"));
 
+    /// <summary><c>PATCH /okap/admin/tokens/{id}</c> with <c>{"grants": [...]}</c>: narrows the token (see <see cref="TokenService.NarrowAsync"/>).</summary>
+    public Task<IResult> NarrowTokenAsync(HttpContext context, string id) => AsOwner(context, async (owner, ct) =>
+    {
+        var (body, error) = await BoundedJson.ReadAsync(context.Request, AdminJsonContext.Default.DecisionBody, _maxBody, ct);
+        if (error is not null) return error;
+        if (body!.Grants is null) return Errors.Invalid("grants", "grants is required: the token's grants as they should be");
+        var current = await tokens.GetAsync(owner, id, ct);
+        if (current is null) return Errors.NotFound("token");
+        var parsed = new List<Grant>();
+        for (var i = 0; i < body.Grants.Count; i++)
+        {
+            var (grant, invalid) = ParseGrant(body.Grants[i], $"grants[{i}]");
+            if (invalid is not null) return Errors.Invalid(invalid);
+            // Models or capabilities left out keep what the token holds.
+            parsed.Add(current.Grants.FirstOrDefault(g => g.Provider == grant!.Provider) is not { } held ? grant! : grant! with
+            {
+                Models = ReferenceEquals(grant.Models, InheritList) ? held.Models : grant.Models,
+                Capabilities = ReferenceEquals(grant.Capabilities, InheritList) ? held.Capabilities : grant.Capabilities,
+            });
+        }
+        return Map(await tokens.NarrowAsync(owner, id, parsed, ClientAddress.Of(context), ct), t => AdminMapping.ToView(t, time.GetUtcNow()),
+            AdminJsonContext.Default.TokenView, "token");
+    });
+
     public Task<IResult> RevokeTokenAsync(HttpContext context, string id) => AsOwner(context, async (owner, ct) =>
         await tokens.RevokeAsync(owner, id, ClientAddress.Of(context), ct) is { } t
             ? TypedResults.Json(AdminMapping.ToView(t, time.GetUtcNow()), AdminJsonContext.Default.TokenView)

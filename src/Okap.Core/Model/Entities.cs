@@ -185,6 +185,7 @@ public static class AuditEvents
     public const string RequestDenied = "request.denied";
     public const string TokenIssued = "token.issued";
     public const string TokenRevoked = "token.revoked";
+    public const string TokenNarrowed = "token.narrowed";
     public const string TokenUsed = "token.used";
     public const string TokenRefused = "token.refused";
     public const string KeySet = "key.set";

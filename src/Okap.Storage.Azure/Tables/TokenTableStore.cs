@@ -98,6 +98,33 @@ internal sealed class TokenTableStore(TableClient table) : ITokenStore
             return stored is null ? null : ToToken(stored);
         }, ct);
 
+    public Task<TokenRecord?> ReplaceGrantsAsync(string ownerId, string tokenId, IReadOnlyList<Grant> expected, IReadOnlyList<Grant> grants,
+        DateTimeOffset? expiresAt, CancellationToken ct) =>
+        TableGuard.Run(async () =>
+        {
+            var partition = TableKeys.Owner(ownerId);
+            var idKey = IdPrefix + TableKeys.Escape(tokenId);
+            var idRow = await table.GetAsync(partition, idKey, ct).ConfigureAwait(false);
+            if (idRow is null) return null;
+            var hash = idRow.Required("Hash");
+            var before = TableOps.ToJson(expected, StorageJsonContext.Default.IReadOnlyListGrant);
+            var after = TableOps.ToJson(grants, StorageJsonContext.Default.IReadOnlyListGrant);
+            Func<TableEntity, TableEntity?> replace = row => row.GetString("Grants") == before
+                ? new TableEntity(row.PartitionKey, row.RowKey) { ["Grants"] = after, ["ExpiresAt"] = expiresAt, ETag = row.ETag }
+                : null;
+
+            // 1. The hash row first: the data plane is narrowed before anything else changes.
+            var hashRow = await MergeWhileAsync(TableKeys.HashPartition(hash), [TableKeys.Escape(hash)], replace, ct).ConfigureAwait(false);
+            // 2. The owner rows follow only if the hash row now holds this change (it may hold it from an earlier,
+            //    interrupted attempt of the same change); a different change won the race otherwise.
+            if (hashRow is not null && hashRow.GetString("Grants") == after)
+            {
+                await MergeWhileAsync(partition, [idKey, ListKey(idRow)], replace, ct).ConfigureAwait(false);
+            }
+            var stored = await table.GetAsync(partition, idKey, ct).ConfigureAwait(false);
+            return stored is null ? null : ToToken(stored);
+        }, ct);
+
     public Task TouchAsync(string ownerId, string tokenId, DateTimeOffset at, CancellationToken ct) =>
         TableGuard.Run(async () =>
         {

@@ -56,6 +56,17 @@ public sealed class InMemoryTokenStore(StoreHealth health) : ITokenStore
         return revoked;
     }
 
+    public async Task<TokenRecord?> ReplaceGrantsAsync(string ownerId, string tokenId, IReadOnlyList<Grant> expected, IReadOnlyList<Grant> grants,
+        DateTimeOffset? expiresAt, CancellationToken ct)
+    {
+        await health.CheckAsync(ct);
+        if (!_byId.TryGetValue(tokenId, out var t) || t.OwnerId != ownerId) return null;
+        if (System.Text.Json.JsonSerializer.Serialize(t.Grants) != System.Text.Json.JsonSerializer.Serialize(expected)) return t;
+        var replaced = t with { Grants = grants, ExpiresAt = expiresAt };
+        _byId[tokenId] = replaced;
+        return replaced;
+    }
+
     public async Task TouchAsync(string ownerId, string tokenId, DateTimeOffset at, CancellationToken ct)
     {
         await health.CheckAsync(ct);

@@ -823,7 +823,11 @@
       h("div", { class: "actions" }, approve, narrow, deny), error, narrowForm, denyForm);
   }
 
-  function narrowingForm(r, error, submit) {
+  // The narrowing form serves two moments: a request before approval, and a token already in use.
+  const REQUEST_WORDS = { now: "Asked", holder: "the app asked for", since: "as the app asked", instead: "deny the request", submit: "Approve with these limits", submitId: "approve-edited" };
+  const TOKEN_WORDS = { now: "Now", holder: "the token allows", since: "as the token allows now; widening needs the app to ask again", instead: "revoke the token", submit: "Save narrower access", submitId: null };
+
+  function narrowingForm(r, error, submit, words = REQUEST_WORDS) {
     const readers = [];
     const form = h("form", { class: "stack narrow-form", novalidate: true });
     r.requested.forEach((g, gi) => {
@@ -835,7 +839,7 @@
         fs.append(h("fieldset", { class: "choices" }, h("legend", null, "Models"), boxes.map((b) => checkField(b.value, b))));
         readModels = () => {
           const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
-          if (!chosen.length) throw new Error(`${providerName(g.provider)}: keep at least one model, or deny the request.`);
+          if (!chosen.length) throw new Error(`${providerName(g.provider)}: keep at least one model, or ${words.instead}.`);
           return chosen;
         };
       } else {
@@ -849,7 +853,7 @@
       fs.append(h("fieldset", { class: "choices" }, h("legend", null, "Capabilities"), capBoxes.map((b) => checkField(b.value, b))));
       const readCaps = () => {
         const chosen = capBoxes.filter((b) => b.checked).map((b) => b.value);
-        if (!chosen.length) throw new Error(`${providerName(g.provider)}: keep at least one capability, or deny the request.`);
+        if (!chosen.length) throw new Error(`${providerName(g.provider)}: keep at least one capability, or ${words.instead}.`);
         return !g.capabilities.length && chosen.length === CAPABILITIES.length ? [] : chosen;
       };
       // Limits: prefilled with what was asked; never above it.
@@ -861,18 +865,18 @@
         return { def, input, asked };
       });
       fs.append(h("div", { class: "grid-fields" }, limitInputs.map(({ def, input, asked }) =>
-        field(def.label + (def.money ? " (USD)" : ""), input, asked === null || asked === undefined ? "Asked: no limit" : "Asked: " + limitText(def, asked)))));
+        field(def.label + (def.money ? " (USD)" : ""), input, asked === null || asked === undefined ? words.now + ": no limit" : words.now + ": " + limitText(def, asked)))));
       const readLimits = () => {
         const limits = {};
         for (const { def, input, asked } of limitInputs) {
           const text = input.value.trim();
           if (!text) {
-            if (asked !== null && asked !== undefined) throw new Error(`${def.label}: the app asked for at most ${limitText(def, asked)}; you can lower it but not remove it.`);
+            if (asked !== null && asked !== undefined) throw new Error(`${def.label}: ${words.holder} at most ${limitText(def, asked)}; you can lower it but not remove it.`);
             continue;
           }
           const v = Number(text);
           if (!Number.isFinite(v) || v < 0 || (!def.money && !Number.isInteger(v))) throw new Error(`${def.label}: enter ${def.money ? "an amount in USD" : "a whole number"}.`);
-          if (asked !== null && asked !== undefined && v > asked) throw new Error(`${def.label}: at most ${limitText(def, asked)}, as the app asked.`);
+          if (asked !== null && asked !== undefined && v > asked) throw new Error(`${def.label}: at most ${limitText(def, asked)}, ${words.since}.`);
           limits[def.key] = v;
         }
         return limits;
@@ -881,11 +885,11 @@
       const askedDay = g.expires_at ? g.expires_at.slice(0, 10) : "";
       const tomorrow = isoDay(new Date(Date.now() + 86400000));
       const expires = h("input", { type: "date", name: `expires-${gi}`, value: askedDay, max: askedDay || null, min: tomorrow });
-      fs.append(field("Expires (UTC date)", expires, askedDay ? "Asked: " + day(g.expires_at) + ". You can choose an earlier date." : "Empty: the vault's default lifetime applies."));
+      fs.append(field("Expires (UTC date)", expires, askedDay ? words.now + ": " + day(g.expires_at) + ". You can choose an earlier date." : "Empty: the vault's default lifetime applies."));
       const readExpiry = () => {
         const v = expires.value;
         if (!v) {
-          if (askedDay) throw new Error("Expires: the app asked for access until " + day(g.expires_at) + "; choose that date or an earlier one.");
+          if (askedDay) throw new Error("Expires: " + words.holder + " access until " + day(g.expires_at) + "; choose that date or an earlier one.");
           return null;
         }
         if (askedDay && v > askedDay) throw new Error("Expires: no later than " + day(g.expires_at) + ".");
@@ -894,7 +898,7 @@
       readers.push(() => ({ provider: g.provider, models: readModels(), capabilities: readCaps(), limits: readLimits(), expires: readExpiry() }));
       form.append(fs);
     });
-    form.append(h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary", id: "approve-edited" }, "Approve with these limits")));
+    form.append(h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary", id: words.submitId }, words.submit)));
     return onSubmit(form, async () => {
       showError(error, null);
       let grants;
@@ -958,6 +962,7 @@
 
   function tokenCard(t, usageRows, reload) {
     const usageBox = h("div", { class: "token-usage" });
+    const editBox = h("div", { class: "token-edit" });
     const actions = h("div", { class: "card-actions" });
     if (t.status === "active") {
       const revoke = h("button", { type: "button", class: "btn btn-danger-outline revoke", "data-token": t.id }, "Revoke");
@@ -970,7 +975,23 @@
           reload();
         } catch (e) { toast(e.message, "error"); }
       });
-      actions.append(revoke);
+      const error = errorBox();
+      const narrowForm = narrowingForm({ requested: t.grants }, error, async (grants) => {
+        try {
+          await api("PATCH", `/okap/admin/tokens/${encodeURIComponent(t.id)}`, { grants });
+          toast(`Narrowed the access of ${t.app_name}.`);
+          reload();
+        } catch (e) { showError(error, e); }
+      }, TOKEN_WORDS);
+      narrowForm.hidden = true;
+      const narrow = h("button", { type: "button", class: "btn narrow", "aria-expanded": "false", "data-token": t.id }, "Narrow…");
+      narrow.addEventListener("click", () => {
+        narrowForm.hidden = !narrowForm.hidden;
+        narrow.setAttribute("aria-expanded", String(!narrowForm.hidden));
+        if (!narrowForm.hidden) narrowForm.querySelector("input, select, textarea").focus();
+      });
+      actions.append(narrow, revoke);
+      editBox.append(error, narrowForm);
     }
     const titleId = nextId("tok");
     const el = h("article", { class: "card token", "data-token-id": t.id, "aria-labelledby": titleId },
@@ -992,6 +1013,7 @@
         h("p", { class: "limits-line" }, LIMITS.filter((d) => g.limits[d.key] !== null && g.limits[d.key] !== undefined)
           .map((d) => h("span", { class: "chip" }, d.label, ": ", limitText(d, g.limits[d.key]))),
           LIMITS.some((d) => g.limits[d.key] !== null && g.limits[d.key] !== undefined) ? null : h("span", { class: "chip chip-warn" }, "No limits"))))),
+      editBox,
       usageBox,
       usageRows.length ? h("details", { class: "token-chart" }, h("summary", null, "Daily spend and tokens, last 30 days"), usageCharts(usageRows, t.app_name)) : null);
     const loadUsage = async () => {
