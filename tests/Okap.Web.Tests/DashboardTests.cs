@@ -7,28 +7,8 @@ using Okap.Testing;
 namespace Okap.Web.Tests;
 
 /// <summary>The dashboard keeps its figures current while it is open, and says which app spends what.</summary>
-public sealed class DashboardTests(BrowserFixture browser) : WebTest(browser)
+public sealed class DashboardTests(BrowserFixture browser) : ProviderWebTest(browser)
 {
-    private readonly FakeProvider _provider = new();
-
-    protected override IDictionary<string, string?>? Settings => new Dictionary<string, string?>
-    {
-        ["Okap:Proxy:Providers:openai:BaseUrl"] = _provider.Url + "/openai/v1",
-        ["Okap:Proxy:FlushInterval"] = "00:00:00.200",
-    };
-
-    public override async Task InitializeAsync()
-    {
-        await _provider.StartAsync();
-        await base.InitializeAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _provider.DisposeAsync();
-    }
-
     private async Task<string> TokenForAsync(string appName)
     {
         using var app = Server.AppClient();

@@ -12,28 +12,8 @@ namespace Okap.Web.Tests;
 /// in the page; the app gets its token, calls a (fake) provider through the vault's proxy; the usage shows on the
 /// dashboard; the person revokes the token in the page and the app's next call is refused.
 /// </summary>
-public sealed class FullFlowTests(BrowserFixture browser) : WebTest(browser)
+public sealed class FullFlowTests(BrowserFixture browser) : ProviderWebTest(browser)
 {
-    private readonly FakeProvider _provider = new();
-
-    protected override IDictionary<string, string?>? Settings => new Dictionary<string, string?>
-    {
-        ["Okap:Proxy:Providers:openai:BaseUrl"] = _provider.Url + "/openai/v1",
-        ["Okap:Proxy:FlushInterval"] = "00:00:00.200",
-    };
-
-    public override async Task InitializeAsync()
-    {
-        await _provider.StartAsync();
-        await base.InitializeAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _provider.DisposeAsync();
-    }
-
     [Fact]
     public async Task Request_sign_in_approve_narrowed_call_through_proxy_see_usage_revoke_then_401()
     {
@@ -109,7 +89,7 @@ public sealed class FullFlowTests(BrowserFixture browser) : WebTest(browser)
             Assert.True(first.StatusCode == HttpStatusCode.OK, body);
             Assert.Equal(1500, JsonNode.Parse(body)!["usage"]!["total_tokens"]!.GetValue<int>());
         }
-        Assert.Equal("Bearer sk-master-key-0000WXYZ", Assert.Single(_provider.Seen, s => s.Path.EndsWith("/chat/completions", StringComparison.Ordinal)).Header("authorization"));
+        Assert.Equal("Bearer sk-master-key-0000WXYZ", Assert.Single(Provider.Seen, s => s.Path.EndsWith("/chat/completions", StringComparison.Ordinal)).Header("authorization"));
 
         // 7. Its usage appears on the dashboard (the proxy flushes counters every 200 ms here).
         await Page.Locator("#nav").GetByRole(AriaRole.Link, new() { Name = "Dashboard" }).ClickAsync();

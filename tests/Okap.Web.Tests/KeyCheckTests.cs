@@ -4,33 +4,18 @@ using Okap.Testing;
 namespace Okap.Web.Tests;
 
 /// <summary>Saving a key in the page tries it with the provider first and says what the provider answered.</summary>
-public sealed class KeyCheckTests(BrowserFixture browser) : WebTest(browser)
+public sealed class KeyCheckTests(BrowserFixture browser) : ProviderWebTest(browser)
 {
-    private readonly FakeProvider _provider = new();
-
-    protected override IDictionary<string, string?>? Settings => new Dictionary<string, string?>
+    protected override IDictionary<string, string?> MoreSettings => new Dictionary<string, string?>
     {
-        ["Okap:Proxy:Providers:openai:BaseUrl"] = _provider.Url + "/openai/v1",
         ["Okap:Proxy:Providers:groq:BaseUrl"] = "http://127.0.0.1:1/openai/v1",
     };
-
-    public override async Task InitializeAsync()
-    {
-        await _provider.StartAsync();
-        await base.InitializeAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _provider.DisposeAsync();
-    }
 
     [Fact]
     public async Task A_refused_key_is_explained_next_to_the_field_and_a_good_one_is_confirmed()
     {
         const string revoked = "sk-proj-REVOKEDkey-0000";
-        _provider.RefusedKeys[revoked] = true;
+        Provider.RefusedKeys[revoked] = true;
         await SignedInAsync("#/keys");
         await Page.GetByLabel("Provider").SelectOptionAsync("openai");
         await Page.GetByLabel("API key").FillAsync(revoked);
