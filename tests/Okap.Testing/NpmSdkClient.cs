@@ -11,15 +11,25 @@ namespace Okap.Testing;
 /// </summary>
 public static class NpmSdkClient
 {
-    public static async Task<JsonObject> CallAsync(string sdk, string baseUrl, string apiKey, string model, bool stream = false)
+    /// <param name="beforeCall">Run once node has started and built the client, just before it calls (node's start-up time varies).</param>
+    public static async Task<JsonObject> CallAsync(string sdk, string baseUrl, string apiKey, string model, bool stream = false, Func<Task>? beforeCall = null)
     {
         var folder = NodePackages.Folder("sdk-clients");
         await NodePackages.EnsureInstalledAsync(folder, Path.Combine("node_modules", "openai", "package.json")).ConfigureAwait(false);
-        var start = new ProcessStartInfo("node") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo("node") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = beforeCall is not null };
         foreach (var arg in new[] { "call.mjs", sdk, baseUrl, apiKey, model }) start.ArgumentList.Add(arg);
         if (stream) start.ArgumentList.Add("stream");
+        if (beforeCall is not null) start.Environment["OKAP_CALL_ON_GO"] = "1";
         using var node = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
         var stdout = node.StandardOutput.ReadToEndAsync();
+        if (beforeCall is not null)
+        {
+            var ready = await node.StandardError.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            if (ready != "ready") throw new InvalidOperationException($"node call.mjs {sdk} did not start: {ready}");
+            await beforeCall().ConfigureAwait(false);
+            await node.StandardInput.WriteLineAsync().ConfigureAwait(false);
+            await node.StandardInput.FlushAsync().ConfigureAwait(false);
+        }
         var stderr = node.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         try

@@ -56,8 +56,18 @@ public sealed class RefusalTests(VaultFixture f)
         Assert.InRange(got["elapsedMs"]!.GetValue<int>(), 0, (int)Prompt.TotalMilliseconds);
     }
 
-    private async Task<string> UseUpAsync(Limits limits, string provider = "openai")
+    private static Limits LimitOf(string limit) => limit switch
     {
+        "rpm" => new Limits { RequestsPerMinute = 1 },
+        "rpd" => new Limits { RequestsPerDay = 1 },
+        "daily_spend" => new Limits { DailySpendMicros = 1 },
+        _ => new Limits { MonthlySpendMicros = 1 },
+    };
+
+    /// <summary>A token whose <paramref name="limit"/> is used up: one call spent a rate limit; a 1 micro-dollar cap refuses the first.</summary>
+    private async Task<string> UsedUpAsync(string provider, string limit)
+    {
+        var limits = LimitOf(limit);
         var (token, _) = await Vault.IssueAsync(VaultHost.Grant(provider, limits: limits));
         if (limits.HasSpendCap) return token;
         var first = await NpmAsync(provider, token);
@@ -65,39 +75,16 @@ public sealed class RefusalTests(VaultFixture f)
         return token;
     }
 
-    [Fact]
-    public async Task Npm_openai_gets_RateLimitError_at_once_when_the_minute_is_used_up()
+    [Theory]
+    [InlineData("openai", "rpm", "RateLimitError", 429, "rate_limit_exceeded", "allows 1 requests per minute; try again in")]
+    [InlineData("openai", "rpd", "RateLimitError", 429, "rate_limit_exceeded", "allows 1 requests per day (UTC); try again in")]
+    [InlineData("openai", "daily_spend", "RateLimitError", 429, "spend_limit_exceeded", "Daily spend limit reached")]
+    [InlineData("anthropic", "rpd", "RateLimitError", 429, "rate_limit_exceeded", "allows 1 requests per day (UTC)")]
+    [InlineData("anthropic", "monthly_spend", "PaymentRequiredError", 402, "spend_limit_exceeded", "Monthly spend limit reached")]
+    public async Task Npm_sdk_raises_a_specific_error_at_once_when_a_limit_is_used_up(string provider, string limit, string errorClass, int status, string code, string message)
     {
-        var token = await UseUpAsync(new Limits { RequestsPerMinute = 1 });
-        AssertNpmRefused(await NpmAsync("openai", token), "RateLimitError", 429, "rate_limit_exceeded", "allows 1 requests per minute; try again in");
-    }
-
-    [Fact]
-    public async Task Npm_openai_does_not_sleep_until_midnight_when_the_day_is_used_up()
-    {
-        var token = await UseUpAsync(new Limits { RequestsPerDay = 1 });
-        AssertNpmRefused(await NpmAsync("openai", token), "RateLimitError", 429, "rate_limit_exceeded", "allows 1 requests per day (UTC); try again in");
-    }
-
-    [Fact]
-    public async Task Npm_openai_gets_RateLimitError_with_the_spend_code_for_a_spend_cap()
-    {
-        var token = await UseUpAsync(new Limits { DailySpendMicros = 1 });
-        AssertNpmRefused(await NpmAsync("openai", token), "RateLimitError", 429, "spend_limit_exceeded", "Daily spend limit reached");
-    }
-
-    [Fact]
-    public async Task Npm_anthropic_gets_PaymentRequiredError_for_a_spend_cap()
-    {
-        var token = await UseUpAsync(new Limits { MonthlySpendMicros = 1 }, "anthropic");
-        AssertNpmRefused(await NpmAsync("anthropic", token), "PaymentRequiredError", 402, "spend_limit_exceeded", "Monthly spend limit reached");
-    }
-
-    [Fact]
-    public async Task Npm_anthropic_gets_RateLimitError_at_once_when_the_day_is_used_up()
-    {
-        var token = await UseUpAsync(new Limits { RequestsPerDay = 1 }, "anthropic");
-        AssertNpmRefused(await NpmAsync("anthropic", token), "RateLimitError", 429, "rate_limit_exceeded", "allows 1 requests per day (UTC)");
+        var token = await UsedUpAsync(provider, limit);
+        AssertNpmRefused(await NpmAsync(provider, token), errorClass, status, code, message);
     }
 
     [Fact]
@@ -207,5 +194,57 @@ public sealed class ShortWaitRefusalTests : IAsyncLifetime
         // Honest: once the announced wait has passed, the call goes through.
         _time.Advance(TimeSpan.FromMilliseconds(1500));
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat()))).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("npm")]
+    [InlineData("dotnet")]
+    public async Task Default_openai_sdks_wait_the_short_retry_after_and_then_succeed(string sdk)
+    {
+        var (token, _) = await _vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { RequestsPerMinute = 1 }));
+        using (var client = _vault.Client(token))
+            Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat()))).StatusCode);
+        _time.Advance(TimeSpan.FromSeconds(63));
+
+        // From the call on, the vault's clock runs with real time (63 s ahead), so the SDK's real sleep is seen by it.
+        using var stop = new CancellationTokenSource();
+        Task? clock = null;
+        Task StartClock()
+        {
+            clock = Task.Run(async () =>
+            {
+                var real = Stopwatch.StartNew();
+                var moved = TimeSpan.Zero;
+                while (!stop.IsCancellationRequested)
+                {
+                    await Task.Delay(20);
+                    _time.Advance(real.Elapsed - moved);
+                    moved = real.Elapsed;
+                }
+            });
+            return Task.CompletedTask;
+        }
+        try
+        {
+            if (sdk == "npm")
+            {
+                var got = await NpmSdkClient.CallAsync("openai", _vault.Url + "/v1/openai", token, "gpt-4o-mini", beforeCall: StartClock);
+                Assert.True(got["ok"]!.GetValue<bool>(), got.ToJsonString());
+                Assert.InRange(got["elapsedMs"]!.GetValue<int>(), 1_000, 5_000);
+            }
+            else
+            {
+                var chat = new ChatClient("gpt-4o-mini", new ApiKeyCredential(token), new OpenAIClientOptions { Endpoint = new Uri(_vault.Url + "/v1/openai") });
+                await StartClock();
+                var watch = Stopwatch.StartNew();
+                Assert.Equal("Hello from fake", (await chat.CompleteChatAsync([new UserChatMessage("Hi")])).Value.Content[0].Text);
+                Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5));
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            if (clock is not null) await clock;
+        }
     }
 }
