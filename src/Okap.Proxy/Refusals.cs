@@ -11,8 +11,8 @@ internal static class Refusals
     /// OpenAI itself refuses an exhausted quota with 429 (<c>insufficient_quota</c>), so OpenAI-format callers get 429,
     /// which every OpenAI SDK raises as its rate-limit error; <c>x-should-retry: false</c> and no <c>Retry-After</c> keep
     /// the npm/Python SDKs from retrying, and the .NET SDK's three quick retries (no <c>Retry-After</c>: about 0.2 s in
-    /// all) are refused again in memory. Anthropic's .NET SDK maps 402 to <c>AnthropicPaymentRequiredException</c>, so
-    /// Anthropic (and Gemini, Cohere) callers keep 402, which no SDK retries.
+    /// all) are refused again in memory. Anthropic's SDKs map 402 to a class of its own (npm <c>PaymentRequiredError</c>,
+    /// .NET <c>AnthropicPaymentRequiredException</c>), so Anthropic (and Gemini, Cohere) callers keep 402, which no SDK retries.
     /// </summary>
     public static int SpendStatus(ApiFormat format) => format == ApiFormat.OpenAI ? 429 : 402;
 
