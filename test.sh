@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need (Node packages for Azurite, Debian's chromium for the browser
+# The test command: installs what the tests need (Node packages for Azurite and the npm SDK clients, Debian's chromium for the browser
 # tests, jq for the Functions host script), builds everything with warnings as errors (the Azure Functions app
 # included), runs every test project (tests/Okap.Functions.Tests runs the behaviour suite under the real Functions
 # host: `func` on PATH, else ../shared/functions-host/func-start.sh, else those tests report skipped with the reason)
@@ -11,13 +11,16 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "Node packages for the Azurite test fixture"
+step "Node packages: Azurite (test fixture) and the official npm openai / @anthropic-ai/sdk clients (refusal tests)"
 if command -v npm >/dev/null 2>&1; then
   if [ -f tests/azurite/package-lock.json ] && [ ! -x tests/azurite/node_modules/.bin/azurite-table ]; then
     (cd tests/azurite && npm ci --no-audit --no-fund --loglevel=error)
   fi
+  if [ -f tests/sdk-clients/package-lock.json ] && [ ! -f tests/sdk-clients/node_modules/openai/package.json ]; then
+    (cd tests/sdk-clients && npm ci --no-audit --no-fund --loglevel=error)
+  fi
 else
-  echo "npm not found: the Azurite tests will fail" >&2
+  echo "npm not found: the Azurite and npm SDK tests will fail" >&2
 fi
 
 step "Chromium for the browser tests"

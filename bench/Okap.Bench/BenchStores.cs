@@ -15,6 +15,9 @@ internal sealed class MemTokenStore : ITokenStore
     public Task<TokenRecord?> GetAsync(string ownerId, string tokenId, CancellationToken ct) => Task.FromResult(_byHash.Values.FirstOrDefault(t => t.Id == tokenId && t.OwnerId == ownerId));
     public Task<Page<TokenRecord>> ListAsync(string ownerId, int pageSize, string? continuationToken, CancellationToken ct) => Task.FromResult(new Page<TokenRecord>(_byHash.Values.ToList(), null));
     public Task<TokenRecord?> RevokeAsync(string ownerId, string tokenId, DateTimeOffset at, CancellationToken ct) => Task.FromResult<TokenRecord?>(null);
+    // The benchmark never narrows a token.
+    public Task<TokenRecord?> ReplaceGrantsAsync(string ownerId, string tokenId, IReadOnlyList<Grant> expected, IReadOnlyList<Grant> grants,
+        DateTimeOffset? expiresAt, CancellationToken ct) => Task.FromResult<TokenRecord?>(null);
     public Task TouchAsync(string ownerId, string tokenId, DateTimeOffset at, CancellationToken ct) => Task.CompletedTask;
     public Task DeleteAsync(string ownerId, string tokenId, CancellationToken ct) => Task.CompletedTask;
 }

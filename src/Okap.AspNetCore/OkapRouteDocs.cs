@@ -37,4 +37,7 @@ internal static class OkapRouteDocs
         ["ListAccessKeys"] = (null, typeof(IReadOnlyList<AccessKeyView>)),
         ["CreateAccessKey"] = (typeof(CreateAccessKeyBody), typeof(CreatedAccessKeyView)),
     };
+
+    /// <summary>Routes whose handler accepts no body at all (approve as asked, deny without a reason).</summary>
+    public static readonly IReadOnlySet<string> OptionalBodies = new HashSet<string>(StringComparer.Ordinal) { "ApproveRequest", "DenyRequest" };
 }

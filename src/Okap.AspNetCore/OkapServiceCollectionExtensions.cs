@@ -70,7 +70,7 @@ public static class OkapEndpointRouteBuilderExtensions
             var endpoint = endpoints.MapMethods(route.Pattern, [route.Method], (Delegate)((HttpContext context) => handler(context, context.RequestServices)));
             if (OkapRouteDocs.Types.TryGetValue(route.Name, out var types))
             {
-                if (types.Body is not null) endpoint.Accepts(types.Body, "application/json");
+                if (types.Body is not null) endpoint.Accepts(types.Body, OkapRouteDocs.OptionalBodies.Contains(route.Name), "application/json");
                 if (types.Reply is not null) endpoint.Produces(StatusCodes.Status200OK, types.Reply, "application/json");
             }
             endpoint.WithName(route.Name)

@@ -59,6 +59,13 @@ public sealed class OkapProxyOptions
     public int DefaultMaxOutputTokens { get; set; } = 32768;
 
     /// <summary>
+    /// Longest wait a rate-limit refusal still announces with <c>Retry-After</c> (default 2 s, at most 10 s). SDKs sleep
+    /// for whatever <c>Retry-After</c> says (the .NET OpenAI SDK without any cap, three times), so a longer wait is
+    /// refused with <c>x-should-retry: false</c> and the wait in the message instead of a header that would hang the app.
+    /// </summary>
+    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// How long an instance's share of a grant's spend and rate limits (its budget lease) lasts without renewal; a lease
     /// not renewed in time (the instance died or lost the store) counts as spent. Default 1 minute.
     /// </summary>
@@ -109,6 +116,7 @@ internal sealed class OkapProxyOptionsValidator : IValidateOptions<OkapProxyOpti
         if (o.LeaseDuration < TimeSpan.FromSeconds(3) || o.LeaseDuration > TimeSpan.FromHours(1)) errors.Add("Okap:Proxy:LeaseDuration must be between 3 seconds and 1 hour.");
         if (o.MaxBufferedBodyBytes is < 1024 or > 64 * 1024 * 1024) errors.Add("Okap:Proxy:MaxBufferedBodyBytes must be between 1 KiB and 64 MiB.");
         if (o.DefaultMaxOutputTokens <= 0) errors.Add("Okap:Proxy:DefaultMaxOutputTokens must be positive.");
+        if (o.MaxRetryAfter < TimeSpan.Zero || o.MaxRetryAfter > TimeSpan.FromSeconds(10)) errors.Add("Okap:Proxy:MaxRetryAfter must be between 0 and 10 seconds.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

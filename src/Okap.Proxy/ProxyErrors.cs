@@ -12,7 +12,7 @@ internal static class ProxyErrors
     /// <summary>
     /// <c>{"type":"error","error":{"type","message","code"}}</c>: the OKAP shape; OpenAI SDKs read <c>error.code</c>,
     /// Anthropic SDKs read the top-level <c>"type": "error"</c>. Gemini clients also get <c>error.status</c>, Cohere
-    /// clients a top-level <c>message</c>.
+    /// clients a top-level <c>message</c>. <paramref name="retryAfter"/> is set only for a short wait worth retrying after.
     /// </summary>
     public static async Task WriteAsync(HttpContext context, int status, string type, string message, string? provider, TimeSpan? retryAfter = null)
     {
@@ -23,10 +23,19 @@ internal static class ProxyErrors
         response.ContentType = "application/json";
         response.Headers.CacheControl = "no-store";
         InertResponse.AddVaultHeaders(response.Headers);
+        // SDKs sleep for whatever Retry-After says before retrying (the .NET OpenAI SDK uncapped, three times), so it is
+        // sent only with a short, honest wait (the caller decides). Every other refusal tells the SDKs that read it
+        // (Stainless-generated: npm/Python OpenAI and Anthropic, .NET Anthropic) not to retry at all.
         if (retryAfter is { } ra)
+        {
             response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(ra.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        // SDKs that honour it (Stainless-generated) must not retry refusals that will not change.
-        if (status is 400 or 401 or 402 or 403 or 404 or 413) response.Headers["x-should-retry"] = "false";
+            response.Headers["retry-after-ms"] = Math.Max(1, (long)Math.Ceiling(ra.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture);
+            response.Headers["x-should-retry"] = "true";
+        }
+        else if (status is >= 400 and < 500)
+        {
+            response.Headers["x-should-retry"] = "false";
+        }
 
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))

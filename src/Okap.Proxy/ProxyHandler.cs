@@ -293,7 +293,7 @@ public sealed class ProxyHandler
                     break;
                 }
                 if (result.Refused == LimitKind.NotLoaded && attempt < 2) continue;
-                await RefuseLimitAsync(context, token, provider, result, limits).ConfigureAwait(false);
+                await RefuseLimitAsync(context, token, provider, route.Format, result, limits).ConfigureAwait(false);
                 return;
             }
         }
@@ -407,18 +407,28 @@ public sealed class ProxyHandler
         }
     }
 
-    private Task RefuseLimitAsync(HttpContext context, TokenRecord token, string provider, ReserveResult result, Limits limits) => result.Refused switch
+    private Task RefuseLimitAsync(HttpContext context, TokenRecord token, string provider, ApiFormat format, ReserveResult result, Limits limits)
     {
-        LimitKind.RequestsPerMinute => RefuseAsync(context, token, provider, 429, OkapErrorTypes.RateLimited,
-            $"Rate limit reached: this OKAP token allows {limits.RequestsPerMinute} requests per minute.", result.RetryAfter),
-        LimitKind.RequestsPerDay => RefuseAsync(context, token, provider, 429, OkapErrorTypes.RateLimited,
-            $"Rate limit reached: this OKAP token allows {limits.RequestsPerDay} requests per day.", result.RetryAfter),
-        LimitKind.DailySpend => RefuseAsync(context, token, provider, 402, OkapErrorTypes.SpendLimit,
-            $"Daily spend limit reached: this OKAP token may spend {Usd(limits.DailySpendMicros)} per day (UTC) and this call could exceed it."),
-        LimitKind.MonthlySpend => RefuseAsync(context, token, provider, 402, OkapErrorTypes.SpendLimit,
-            $"Monthly spend limit reached: this OKAP token may spend {Usd(limits.MonthlySpendMicros)} per month (UTC) and this call could exceed it."),
-        _ => ProxyErrors.WriteAsync(context, 503, OkapErrorTypes.VaultUnavailable, "The vault cannot reach its storage right now; try again shortly.", provider),
-    };
+        switch (result.Refused)
+        {
+            case LimitKind.RequestsPerMinute:
+            case LimitKind.RequestsPerDay:
+                var wait = result.RetryAfter ?? TimeSpan.Zero;
+                var per = result.Refused == LimitKind.RequestsPerMinute ? $"{limits.RequestsPerMinute} requests per minute" : $"{limits.RequestsPerDay} requests per day (UTC)";
+                // A short wait is announced for the SDK to retry after; a long one only in the message, with
+                // x-should-retry: false, so no SDK sleeps through it inside the app's call.
+                var retryable = wait > TimeSpan.Zero && wait <= _options.MaxRetryAfter;
+                return RefuseAsync(context, token, provider, 429, OkapErrorTypes.RateLimited,
+                    $"Rate limit reached: this OKAP token allows {per}; try again in {Refusals.Duration(wait)}.", retryable ? wait : null);
+            case LimitKind.DailySpend:
+            case LimitKind.MonthlySpend:
+                var (cap, period) = result.Refused == LimitKind.DailySpend ? (limits.DailySpendMicros, "day") : (limits.MonthlySpendMicros, "month");
+                return RefuseAsync(context, token, provider, Refusals.SpendStatus(format), OkapErrorTypes.SpendLimit,
+                    $"{(period == "day" ? "Daily" : "Monthly")} spend limit reached: this OKAP token may spend {Usd(cap)} per {period} (UTC) and this call could exceed it.");
+            default:
+                return ProxyErrors.WriteAsync(context, 503, OkapErrorTypes.VaultUnavailable, "The vault cannot reach its storage right now; try again shortly.", provider);
+        }
+    }
 
     private static string Usd(long? micros) => micros is { } m ? "$" + (m / 1_000_000m).ToString("0.00####", System.Globalization.CultureInfo.InvariantCulture) : "?";
 

@@ -18,7 +18,6 @@ public sealed class AzuriteProcess : IAsyncDisposable
     /// <summary>The well-known Azurite development account key (public; not a secret).</summary>
     public const string DevAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-    private static readonly SemaphoreSlim InstallLock = new(1, 1);
     private readonly string? _location;
     private Process? _process;
     private readonly StringBuilder _output = new();
@@ -171,43 +170,11 @@ public sealed class AzuriteProcess : IAsyncDisposable
     }
 
     /// <summary><c>tests/azurite</c>, found from the test assembly's folder upwards.</summary>
-    public static string Folder
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "tests", "azurite");
-                if (File.Exists(Path.Combine(candidate, "package-lock.json"))) return candidate;
-            }
-            throw new DirectoryNotFoundException("tests/azurite/package-lock.json not found above the test folder.");
-        }
-    }
+    public static string Folder => NodePackages.Folder("azurite");
 
     /// <summary>Runs <c>npm ci</c> (the locked Azurite version) when node_modules is missing.</summary>
-    public static async Task EnsureInstalledAsync()
-    {
-        await InstallLock.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            var folder = Folder;
-            if (File.Exists(Path.Combine(folder, "node_modules", ".bin", "azurite-table"))) return;
-            var start = new ProcessStartInfo("npm") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var arg in new[] { "ci", "--no-audit", "--no-fund" }) start.ArgumentList.Add(arg);
-            using var npm = Process.Start(start) ?? throw new InvalidOperationException("Could not start npm.");
-            var stdout = npm.StandardOutput.ReadToEndAsync();
-            var stderr = npm.StandardError.ReadToEndAsync();
-            await npm.WaitForExitAsync().ConfigureAwait(false);
-            if (npm.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"npm ci failed in {folder}: {await stdout.ConfigureAwait(false)}{await stderr.ConfigureAwait(false)}");
-            }
-        }
-        finally
-        {
-            InstallLock.Release();
-        }
-    }
+    public static Task EnsureInstalledAsync() =>
+        NodePackages.EnsureInstalledAsync(Folder, Path.Combine("node_modules", ".bin", "azurite-table"));
 
     private static int FreePort()
     {

@@ -35,9 +35,10 @@ public sealed record PolicyBody(string? Name, string? AppName, List<string>? Pro
 public sealed record PolicyView(string Id, string Name, string? AppName, IReadOnlyList<string> Providers, IReadOnlyList<string> Models,
     IReadOnlyList<string> Capabilities, OkapLimits MaxLimits, int? MaxDays, bool Enabled, DateTimeOffset CreatedAt);
 
-public sealed record GrantBody(string? Provider, List<string>? Models, List<string>? Capabilities, OkapLimits? Limits, string? Expires);
+// Defaults mark the members optional in the OpenAPI document, as the handlers treat them ({} approves as asked).
+public sealed record GrantBody(string? Provider, List<string>? Models = null, List<string>? Capabilities = null, OkapLimits? Limits = null, string? Expires = null);
 
-public sealed record DecisionBody(List<GrantBody>? Grants, string? Reason);
+public sealed record DecisionBody(List<GrantBody>? Grants = null, string? Reason = null);
 
 public sealed record AccessKeyView(string Id, string Name, string DisplayPrefix, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt);
 

@@ -34,7 +34,7 @@ public sealed class OkapProtocolHandlers(
     {
         var ct = context.RequestAborted;
         var (owner, draft, error) = await AcceptAsync(context, OkapJsonContext.Default.OkapAccessRequest, parser.Parse);
-        if (error is not null) return error;
+        if (error is not null) return ReadsOnlyApproved(context.Request) && error is ErrorResult e ? SdkRefusal(e.Message, e.Type) : error;
 
         var created = await requests.CreateOrResumeAsync(owner!.Id, draft!, ClientAddress.Of(context), ct);
         var request = created.Request;
@@ -178,6 +178,16 @@ public sealed class OkapProtocolHandlers(
                 }, OkapJsonContext.Default.OkapAuthorizeResponse, statusCode: StatusCodes.Status202Accepted);
         }
     }
+
+    /// <summary>
+    /// The published Python SDK (0.1.1) turns every non-2xx answer into "Vault returned error: 400" without reading the
+    /// body, and shows a message only from an <c>approved: false</c> reply. It sends no User-Agent of its own, so httpx's
+    /// (<c>python-httpx/…</c>) names it: to it the refusals of this route are <c>approved: false</c> with the message and
+    /// the error type as <c>error_code</c>. Every other client (the .NET SDK, curl, tests) keeps the HTTP status and the
+    /// protocol's error body, as on <c>/okap/authorize</c>.
+    /// </summary>
+    internal static bool ReadsOnlyApproved(HttpRequest request) =>
+        request.Headers.UserAgent.ToString().StartsWith("python-httpx/", StringComparison.OrdinalIgnoreCase);
 
     private static IResult SdkRefusal(string message, string code) =>
         TypedResults.Json(new OkapAccessResponse { Approved = false, Error = message, ErrorCode = code }, OkapJsonContext.Default.OkapAccessResponse);

@@ -41,9 +41,7 @@ internal static class BoundedJson
 /// <summary>Error replies in the protocol's <c>{"error": {"type", "message"}}</c> shape.</summary>
 internal static class Errors
 {
-    public static IResult Status(int status, string type, string message, string? param = null) =>
-        TypedResults.Json(new Protocol.OkapErrorBody { Error = new Protocol.OkapError { Type = type, Message = message, Param = param, Code = type } },
-            Protocol.OkapJsonContext.Default.OkapErrorBody, statusCode: status);
+    public static IResult Status(int status, string type, string message, string? param = null) => new ErrorResult(status, type, message, param, null);
 
     public static IResult Invalid(string field, string message) =>
         Status(StatusCodes.Status400BadRequest, Protocol.OkapErrorTypes.InvalidRequest, $"{field}: {message}", field);
@@ -60,15 +58,24 @@ internal static class Errors
     public static IResult PayloadTooLarge(int max) =>
         Status(StatusCodes.Status413PayloadTooLarge, Protocol.OkapErrorTypes.PayloadTooLarge, $"the body is larger than {max} bytes");
 
-    public static IResult TooManyRequests(TimeSpan retryAfter) => new RetryAfterResult(
-        Status(StatusCodes.Status429TooManyRequests, Protocol.OkapErrorTypes.TooManyRequests, "too many requests from this address; slow down"), retryAfter);
+    public static IResult TooManyRequests(TimeSpan retryAfter) => new ErrorResult(StatusCodes.Status429TooManyRequests,
+        Protocol.OkapErrorTypes.TooManyRequests, "too many requests from this address; slow down", null, retryAfter);
+}
 
-    private sealed class RetryAfterResult(IResult inner, TimeSpan retryAfter) : IResult
+/// <summary>One error reply, kept as data so a route can answer it in another shape (the SDK route's <c>approved: false</c>).</summary>
+internal sealed class ErrorResult(int status, string type, string message, string? param, TimeSpan? retryAfter) : IResult
+{
+    public int StatusCode { get; } = status;
+    public string Type { get; } = type;
+    public string Message { get; } = message;
+    public string? Param { get; } = param;
+    public TimeSpan? RetryAfter { get; } = retryAfter;
+
+    public Task ExecuteAsync(HttpContext httpContext)
     {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return inner.ExecuteAsync(httpContext);
-        }
+        if (RetryAfter is { } wait)
+            httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Json(new Protocol.OkapErrorBody { Error = new Protocol.OkapError { Type = Type, Message = Message, Param = Param, Code = Type } },
+            Protocol.OkapJsonContext.Default.OkapErrorBody, statusCode: StatusCode).ExecuteAsync(httpContext);
     }
 }

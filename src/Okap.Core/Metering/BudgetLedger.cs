@@ -67,8 +67,6 @@ internal sealed class GrantAccount(string ownerId, string tokenId, string grantK
     public string TokenId { get; } = tokenId;
     public string GrantKey { get; } = grantKey;
     public readonly Dictionary<string, PeriodCounter> Periods = new(StringComparer.Ordinal);
-    public long MinuteIndex = -1;
-    public int MinuteCount;
     public DateTimeOffset? LastUsed;
     public bool TouchPending;
     /// <summary>Set, under <see cref="Gate"/>, when the flush forgets this account: a caller still holding it must fetch a fresh one.</summary>
@@ -186,7 +184,6 @@ public sealed partial class BudgetLedger
         var account = Account(ownerId, tokenId, provider);
         var now = _time.GetUtcNow();
         var (dayKey, monthKey) = Keys(now);
-        var minute = now.ToUnixTimeSeconds() / 60;
         lock (account.Gate)
         {
             // Evicted between the lookup and the lock: report "not loaded" so the caller reloads a live account.
@@ -194,11 +191,6 @@ public sealed partial class BudgetLedger
             var day = account.Counter(dayKey);
             var month = account.Counter(monthKey);
             if (!day.Loaded || !month.Loaded) return new(null, LimitKind.NotLoaded, null);
-            if (account.MinuteIndex != minute)
-            {
-                account.MinuteIndex = minute;
-                account.MinuteCount = 0;
-            }
             // These checks use this instance's view (a lower bound of the truth): a refusal here is always right. The
             // per-minute window, and everything other instances spent, is enforced by the lease below.
             if (limits.RequestsPerDay is { } rpd && day.Requests >= rpd)
@@ -209,7 +201,6 @@ public sealed partial class BudgetLedger
                 return new(null, LimitKind.MonthlySpend, null);
             var leased = NeedsLease(limits);
             if (leased && TakeLease(account, limits, worstCaseMicros, now) is { } refused) return refused;
-            account.MinuteCount++;
             foreach (var c in (ReadOnlySpan<PeriodCounter>)[day, month])
             {
                 c.Requests++;
@@ -368,12 +359,30 @@ public sealed partial class BudgetLedger
         }
     }
 
-    /// <summary>Requests counted in the current minute for a grant.</summary>
-    public int RequestsThisMinute(string grantKey)
+    /// <summary>
+    /// Requests per minute of a grant over the sliding window the limit is enforced on (the last 60 s, in the store's
+    /// 5-second buckets): used = slots every instance took in the window less those this instance still holds unused
+    /// (other instances' unused slots cannot be seen and count as used); remaining = the limit less that. Reads the
+    /// grant's lease document.
+    /// </summary>
+    public async Task<RateBudget> RequestsPerMinuteAsync(string ownerId, string grantKey, int limit, IUsageStore store, CancellationToken ct)
     {
-        if (!_accounts.TryGetValue(grantKey, out var account)) return 0;
-        var minute = _time.GetUtcNow().ToUnixTimeSeconds() / 60;
-        lock (account.Gate) return account.MinuteIndex == minute ? account.MinuteCount : 0;
+        var doc = await store.ReadLeaseAsync(ownerId, grantKey, ct).ConfigureAwait(false);
+        var state = LeaseBook.Parse(doc?.Json);
+        var current = LeaseBook.Bucket(_time.GetUtcNow().ToUnixTimeMilliseconds());
+        var counted = LeaseBook.CountedInWindow(state, current);
+        var unused = 0;
+        if (_accounts.TryGetValue(grantKey, out var account))
+        {
+            lock (account.Gate)
+            {
+                if (account.Lease is { } lease)
+                    foreach (var (bucket, hold) in lease.Rpm)
+                        if (bucket > current - LeaseBook.WindowBuckets) unused += Math.Max(0, hold.Slots - hold.Used);
+            }
+        }
+        var used = Math.Max(0, counted - unused);
+        return new RateBudget(limit, used, Math.Max(0, limit - used));
     }
 }
 

@@ -74,7 +74,7 @@ public sealed class BudgetService
                 monthSnap ??= Sum(stored, month);
             }
             var limits = grant.Limits;
-            var perMinute = limits.RequestsPerMinute is { } rpm ? Rate(rpm, _ledger.RequestsThisMinute(key)) : null;
+            var perMinute = limits.RequestsPerMinute is { } rpm ? await _ledger.RequestsPerMinuteAsync(ownerId, key, rpm, _usage, ct).ConfigureAwait(false) : null;
             var perDay = limits.RequestsPerDay is { } rpd ? Rate(rpd, daySnap.Value.Requests) : null;
             grants.Add(new GrantBudget(grant.Provider, key,
                 Period(day, daySnap.Value, limits.DailySpendMicros),

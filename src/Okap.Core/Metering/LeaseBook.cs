@@ -243,6 +243,14 @@ internal static class LeaseBook
         return new LeaseOutcome(true, reclaimed, micros, requests, rpm, rpmBucket, refused, retry);
     }
 
+    /// <summary>Slots counted in the window that ends with bucket <paramref name="current"/> (and any taken ahead for later buckets).</summary>
+    public static int CountedInWindow(LeaseState state, long current)
+    {
+        var sum = 0;
+        foreach (var (b, n) in state.Rpm) if (b > current - WindowBuckets) sum += n;
+        return sum;
+    }
+
     /// <summary>The most slots any window that contains <paramref name="bucket"/> already counts.</summary>
     private static int WindowPeak(LeaseState state, long bucket)
     {

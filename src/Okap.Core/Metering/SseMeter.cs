@@ -103,6 +103,7 @@ public sealed class SseMeter : IDisposable
     private void EndEvent(IBufferWriter<byte>? forward)
     {
         var drop = false;
+        int cutStart = -1, cutEnd = -1;
         if (_hasData)
         {
             Events++;
@@ -111,16 +112,50 @@ public sealed class SseMeter : IDisposable
             {
                 var usageOnly = _scanner.ScanEvent(data);
                 drop = usageOnly && DropUsageOnlyChunks;
+                if (!drop && DropUsageOnlyChunks && _scanner.TryGetNullUsage(out var start, out var end))
+                    (cutStart, cutEnd) = NullUsageInEvent(data, start, end);
             }
         }
         if (_event is not null)
         {
-            if (!drop && _eventLength > 0 && forward is not null) forward.Write(_event.AsSpan(0, _eventLength));
+            if (!drop && _eventLength > 0 && forward is not null)
+            {
+                var ev = _event.AsSpan(0, _eventLength);
+                if (cutStart < 0)
+                {
+                    forward.Write(ev);
+                }
+                else
+                {
+                    // The client did not ask for usage: the "usage": null the vault's include_usage added goes too.
+                    forward.Write(ev[..cutStart]);
+                    forward.Write(ev[cutEnd..]);
+                }
+            }
             _eventLength = 0;
         }
         _dataLength = 0;
         _hasData = false;
     }
+
+    /// <summary>
+    /// The bytes of the event to leave out for the data's <c>"usage": null</c> member at [start, end), with the comma that
+    /// joins it to a neighbour; (-1, -1) when the data is not one line of the event (then it is forwarded unchanged).
+    /// </summary>
+    private (int Start, int End) NullUsageInEvent(ReadOnlySpan<byte> data, int start, int end)
+    {
+        var at = _event.AsSpan(0, _eventLength).IndexOf(data);
+        if (at < 0) return (-1, -1);
+        var before = start - 1;
+        while (before >= 0 && IsJsonSpace(data[before])) before--;
+        if (before >= 0 && data[before] == (byte)',') return (at + before, at + end);
+        var after = end;
+        while (after < data.Length && IsJsonSpace(data[after])) after++;
+        if (after < data.Length && data[after] == (byte)',') return (at + start, at + after + 1);
+        return (at + start, at + end);
+    }
+
+    private static bool IsJsonSpace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n';
 
     private void AppendLine(ReadOnlySpan<byte> bytes) => Append(ref _line, ref _lineLength, bytes);
     private void AppendData(ReadOnlySpan<byte> bytes) => Append(ref _data, ref _dataLength, bytes);

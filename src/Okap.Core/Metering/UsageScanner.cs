@@ -33,6 +33,8 @@ public sealed class UsageScanner
     // Per-event facts (SSE).
     private bool _eventRootUsage;
     private int _eventChoicesCount = -1;
+    private long _eventPropertyStart;
+    private int _eventNullUsageStart = -1, _eventNullUsageEnd = -1;
 
     public UsageScanner(ApiFormat format)
     {
@@ -135,6 +137,7 @@ public sealed class UsageScanner
     {
         _eventRootUsage = false;
         _eventChoicesCount = -1;
+        _eventNullUsageStart = _eventNullUsageEnd = -1;
         _depth = 0;
         _pendingProperty = Name.None;
         try
@@ -147,6 +150,17 @@ public sealed class UsageScanner
             return false;
         }
         return _eventRootUsage && _eventChoicesCount == 0;
+    }
+
+    /// <summary>
+    /// After <see cref="ScanEvent"/>: where the event's root <c>"usage": null</c> member is (from its name's opening quote
+    /// to the end of <c>null</c>), the placeholder OpenAI puts on every chunk of a stream that asked for usage.
+    /// </summary>
+    public bool TryGetNullUsage(out int start, out int end)
+    {
+        start = _eventNullUsageStart;
+        end = _eventNullUsageEnd;
+        return start >= 0;
     }
 
     private int Scan(ReadOnlySpan<byte> data, bool isFinal)
@@ -193,6 +207,7 @@ public sealed class UsageScanner
             {
                 case JsonTokenType.PropertyName:
                     _pendingProperty = Lookup(ref reader);
+                    if (_depth == 1) _eventPropertyStart = reader.TokenStartIndex;
                     break;
                 case JsonTokenType.StartObject:
                 case JsonTokenType.StartArray:
@@ -229,6 +244,14 @@ public sealed class UsageScanner
                 case JsonTokenType.String:
                     if (_pendingProperty is Name.Content or Name.Text or Name.Delta or Name.Response or Name.Thinking)
                         OnText(_pendingProperty, reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length);
+                    _pendingProperty = Name.None;
+                    break;
+                case JsonTokenType.Null:
+                    if (_depth == 1 && _pendingProperty == Name.Usage && !_stackIsArray[0])
+                    {
+                        _eventNullUsageStart = (int)_eventPropertyStart;
+                        _eventNullUsageEnd = (int)reader.BytesConsumed;
+                    }
                     _pendingProperty = Name.None;
                     break;
                 default:

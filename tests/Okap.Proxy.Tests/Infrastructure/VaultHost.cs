@@ -42,7 +42,7 @@ public sealed class VaultHost : IAsyncDisposable
         Prices = new(Health);
     }
 
-    public static async Task<VaultHost> StartAsync(FakeProvider fake, IDictionary<string, string?>? overrides = null)
+    public static async Task<VaultHost> StartAsync(FakeProvider fake, IDictionary<string, string?>? overrides = null, TimeProvider? time = null)
     {
         var host = new VaultHost();
         var settings = new Dictionary<string, string?>
@@ -75,6 +75,7 @@ public sealed class VaultHost : IAsyncDisposable
         builder.Services.AddSingleton<IUsageStore>(host.Usage);
         builder.Services.AddSingleton<IAuditStore>(host.Audit);
         builder.Services.AddSingleton<IPriceOverrideStore>(host.Prices);
+        if (time is not null) builder.Services.AddSingleton(time);
         builder.Services.AddOkapProxy(builder.Configuration);
         builder.Services.AddSingleton<IUpstreamTokenSource, FakeTokenSource>();
         host.App = builder.Build();

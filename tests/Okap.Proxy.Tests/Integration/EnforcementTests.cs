@@ -83,28 +83,34 @@ public sealed class EnforcementTests(VaultFixture f)
     }
 
     [Fact]
-    public async Task Requests_per_minute_gives_429_with_retry_after()
+    public async Task Requests_per_minute_gives_429_that_no_sdk_sleeps_through()
     {
         var (token, id) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { RequestsPerMinute = 2 }));
         Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token, Http.Chat())).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token, Http.Chat())).StatusCode);
         var third = await ChatAsync(token, Http.Chat());
         await third.AssertError(429, "rate_limit_exceeded");
-        var retryAfter = int.Parse(third.Headers.GetValues("Retry-After").Single());
-        // The sliding window frees a slot when the 5-second bucket the first calls were counted in leaves it: ≤ 65 s.
-        Assert.InRange(retryAfter, 1, 65);
-        var budget = await Vault.Budget.GetTokenBudgetAsync(VaultHost.Owner, id);
-        Assert.Equal(0, budget!.Grants[0].RequestsPerMinute!.Remaining);
+        // The sliding window frees a slot only when the bucket the first calls were counted in leaves it, about a
+        // minute later: far longer than MaxRetryAfter, so the wait is in the message and SDKs are told not to retry.
+        Assert.False(third.Headers.Contains("Retry-After"));
+        Assert.False(third.Headers.Contains("retry-after-ms"));
+        Assert.Equal("false", third.Headers.GetValues("x-should-retry").Single());
+        var message = (string)(await third.BodyJson())["error"]!["message"]!;
+        Assert.Matches(@"allows 2 requests per minute; try again in (5[5-9]|6[0-5]) s\.$", message);
+        var perMinute = (await Vault.Budget.GetTokenBudgetAsync(VaultHost.Owner, id))!.Grants[0].RequestsPerMinute!;
+        Assert.Equal((2, 0), (perMinute.Used, perMinute.Remaining));
     }
 
     [Fact]
-    public async Task Requests_per_day_gives_429()
+    public async Task Requests_per_day_gives_429_without_retry_after_until_midnight()
     {
         var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { RequestsPerDay = 1 }));
         Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token, Http.Chat())).StatusCode);
         var res = await ChatAsync(token, Http.Chat());
         await res.AssertError(429, "rate_limit_exceeded");
-        Assert.True(res.Headers.RetryAfter is not null);
+        Assert.Null(res.Headers.RetryAfter);
+        Assert.Equal("false", res.Headers.GetValues("x-should-retry").Single());
+        Assert.Contains("allows 1 requests per day (UTC); try again in", (string)(await res.BodyJson())["error"]!["message"]!);
     }
 
     [Fact]
@@ -159,17 +165,32 @@ public sealed class EnforcementTests(VaultFixture f)
     }
 
     [Fact]
-    public async Task Spend_cap_refuses_with_402_when_exhausted()
+    public async Task Spend_cap_refuses_openai_format_with_429_and_no_retry_when_exhausted()
     {
         var (token, id) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { DailySpendMicros = 700 }));
         // gpt-4o-mini: worst case ≈ body bytes × $0.15/M + 1000 × $0.60/M ≈ 600 micro-dollars
         var ok = await ChatAsync(token, Http.Chat(extra: ",\"max_tokens\":1000"), ("x-fake-usage", "100,1000"));
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         var refused = await ChatAsync(token, Http.Chat(extra: ",\"max_tokens\":1000"), ("x-fake-usage", "100,1000"));
-        await refused.AssertError(402, "spend_limit_exceeded");
+        await refused.AssertError(429, "spend_limit_exceeded");
+        Assert.Null(refused.Headers.RetryAfter);
+        Assert.Equal("false", refused.Headers.GetValues("x-should-retry").Single());
         var day = (await Vault.Budget.GetTokenBudgetAsync(VaultHost.Owner, id))!.Grants[0].Day;
         Assert.Equal(615, day.CostMicros); // 100 × 0.15 + 1000 × 0.60, rounded up
         Assert.Equal(0, day.ReservedMicros);
+    }
+
+    [Fact]
+    public async Task Spend_cap_refuses_anthropic_with_402_and_no_retry()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("anthropic", limits: new Limits { MonthlySpendMicros = 1 }));
+        using var client = Vault.Client();
+        var refused = await client.SendAsync(Http.Post("/v1/anthropic/v1/messages",
+            """{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":"Hi"}]}""", ("x-api-key", token)));
+        await refused.AssertError(402, "spend_limit_exceeded");
+        Assert.Null(refused.Headers.RetryAfter);
+        Assert.Equal("false", refused.Headers.GetValues("x-should-retry").Single());
+        Assert.StartsWith("Monthly spend limit reached: this OKAP token may spend $0.000001 per month", (string)(await refused.BodyJson())["error"]!["message"]!);
     }
 
     [Fact]

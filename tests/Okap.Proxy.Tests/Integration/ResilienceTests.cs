@@ -34,7 +34,7 @@ public sealed class ResilienceTests(VaultFixture f)
         var statuses = await Task.WhenAll(tasks);
 
         var ok = statuses.Count(s => s == HttpStatusCode.OK);
-        var refused = statuses.Count(s => s == HttpStatusCode.PaymentRequired);
+        var refused = statuses.Count(s => s == HttpStatusCode.TooManyRequests); // OpenAI format: spend refusals are 429
         Assert.Equal(120, ok + refused);
         Assert.InRange(ok, 1, 5);
 

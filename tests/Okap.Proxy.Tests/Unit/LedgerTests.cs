@@ -147,9 +147,15 @@ public sealed class LedgerTests
         Assert.Equal(10, g.RequestsPerDay!.Remaining);
         Assert.Equal(99, g.TokensPerRequest);
 
-        var r = await Reserve(new Limits { DailySpendMicros = 1000 }, 200, "tok_b");
+        var r = await Reserve(new Limits { DailySpendMicros = 1000, RequestsPerMinute = 5 }, 200, "tok_b");
         g = (await service.GetTokenBudgetAsync("own", "tok_b"))!.Grants.Single();
-        Assert.Equal((200L, 800L, 1L), (g.Day.ReservedMicros, g.Day.RemainingMicros!.Value, g.RequestsPerMinute!.Used));
+        Assert.Equal((200L, 800L), (g.Day.ReservedMicros, g.Day.RemainingMicros!.Value));
+        // Per minute over the sliding window in the store: the slots this instance leased but has not used are not "used".
+        Assert.Equal((1L, 4L), (g.RequestsPerMinute!.Used, g.RequestsPerMinute.Remaining));
+        // The window slides: a minute and a bucket later the call has left it.
+        _time.Advance(TimeSpan.FromSeconds(65));
+        g = (await service.GetTokenBudgetAsync("own", "tok_b"))!.Grants.Single();
+        Assert.Equal((0L, 5L), (g.RequestsPerMinute!.Used, g.RequestsPerMinute.Remaining));
         Assert.Null(await service.GetTokenBudgetAsync("other", "tok_b"));
         _ledger.Release(r.Reservation!);
     }

@@ -97,9 +97,35 @@ public sealed class SseMeterTests
         for (var i = 0; i < bytes.Length; i += chunk) meter.Process(bytes.AsSpan(i, Math.Min(chunk, bytes.Length - i)), output);
         meter.Complete(output);
         var text = Encoding.UTF8.GetString(output.WrittenSpan);
-        Assert.Equal(OpenAIStream.Replace(Event("""{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2}}"""), ""), text);
+        // The usage chunk and the "usage": null placeholders the vault's include_usage added are gone; all else is byte for byte.
+        Assert.Equal(OpenAIStream.Replace(Event("""{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2}}"""), "").Replace(""","usage":null""", ""), text);
         Assert.Equal(new TokenUsage(9, 0, 2), meter.Scanner.GetUsage());
         Assert.Equal(4, meter.Events);
+    }
+
+    [Theory]
+    [InlineData("""{"id":"c","choices":[{"delta":{"content":"Hi"}}],"usage":null}""", """{"id":"c","choices":[{"delta":{"content":"Hi"}}]}""")]
+    [InlineData("""{"usage":null,"id":"c","choices":[]}""", """{"id":"c","choices":[]}""")]
+    [InlineData("""{ "id": "c", "usage" : null , "choices": [] }""", """{ "id": "c" , "choices": [] }""")]
+    [InlineData("""{"usage":null}""", """{}""")]
+    // Only the root member: a nested "usage": null and text that looks like one stay.
+    [InlineData("""{"choices":[{"delta":{"content":"\"usage\":null","usage":null}}]}""", """{"choices":[{"delta":{"content":"\"usage\":null","usage":null}}]}""")]
+    public void Filter_mode_removes_the_root_usage_null_member(string data, string expected)
+    {
+        using var meter = new SseMeter(ApiFormat.OpenAI, dropUsageOnlyChunks: true);
+        var output = new ArrayBufferWriter<byte>();
+        meter.Process(Encoding.UTF8.GetBytes(Event(data, "chunk")), output);
+        Assert.Equal(Event(expected, "chunk"), Encoding.UTF8.GetString(output.WrittenSpan));
+    }
+
+    [Fact]
+    public void Pass_through_and_multi_line_data_keep_usage_null()
+    {
+        using var meter = new SseMeter(ApiFormat.OpenAI, dropUsageOnlyChunks: true);
+        var output = new ArrayBufferWriter<byte>();
+        const string split = "data: {\"choices\":[],\n" + "data: \"usage\":null}\n\n";
+        meter.Process(Encoding.UTF8.GetBytes(split), output);
+        Assert.Equal(split, Encoding.UTF8.GetString(output.WrittenSpan));
     }
 
     [Fact]
