@@ -325,7 +325,7 @@ public sealed class ProxyHandler
             {
                 try
                 {
-                    call.BearerOverride = "Bearer " + await _managedIdentity.GetTokenAsync(context.RequestAborted).ConfigureAwait(false);
+                    call.BearerOverride = "Bearer " + await _managedIdentity.GetTokenAsync(target.ManagedIdentityClientId, context.RequestAborted).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
