@@ -132,4 +132,18 @@ public sealed class OwnerIsolationTests : IDisposable
         }
         Assert.Empty((await bob.GetFromJsonAsync<JsonArray>("/okap/admin/keys"))!);
     }
+
+    [Fact]
+    public async Task A_fully_qualified_host_with_a_trailing_dot_reaches_the_same_owner_not_the_default_one()
+    {
+        _vault.Settings["Okap:Addressing:DefaultOwnerSlug"] = "bob";
+        var alice = await _vault.SignUpAsync("alice", "alice.vault.test");
+        var bob = await _vault.SignUpAsync("bob", "bob.vault.test");
+
+        (await _vault.ClientFor("alice.vault.test.").PostAsJsonAsync("/okap/request", Bodies.Sdk())).EnsureSuccessStatusCode();
+        Assert.Single((await alice.GetFromJsonAsync<JsonObject>("/okap/admin/requests"))!["items"]!.AsArray());
+        Assert.Empty((await bob.GetFromJsonAsync<JsonObject>("/okap/admin/requests"))!["items"]!.AsArray());
+        var unknown = await _vault.ClientFor("carol.vault.test.").PostAsJsonAsync("/okap/request", Bodies.Sdk());
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
 }
