@@ -95,6 +95,9 @@ param enableFrontDoor bool = false
 @description('Custom host name served by Front Door, for example vault.example.com (needs a CNAME and a TXT validation record). Empty: the azurefd.net host name.')
 param frontDoorCustomDomainHostName string = ''
 
+@description('Optional second custom host name on Front Door for the vault\'s proxy alone, for example api.vault.example.com (a CNAME and a TXT validation record, like the first). Token base_urls then name it, the proxy answers only there and the page never does, so an upstream\'s answer can never run on the page\'s origin. Needs enableFrontDoor.')
+param frontDoorProxyCustomDomainHostName string = ''
+
 @description('When Front Door is enabled, accept inbound traffic to the function apps only from this Front Door profile (AzureFrontDoor.Backend service tag + X-Azure-FDID header).')
 param restrictAppsToFrontDoor bool = true
 
@@ -245,10 +248,13 @@ module frontDoor 'modules/front-door.bicep' = if (enableFrontDoor) {
     endpointName: frontDoorEndpointName
     tags: allTags
     customDomainHostName: frontDoorCustomDomainHostName
+    proxyCustomDomainHostName: frontDoorProxyCustomDomainHostName
   }
 }
 
 var edgePublicUrl = enableFrontDoor ? 'https://${frontDoor.?outputs.publicHostName ?? ''}' : ''
+var edgeProxyPublicUrl = enableFrontDoor && !empty(frontDoorProxyCustomDomainHostName) ? 'https://${frontDoorProxyCustomDomainHostName}' : ''
+var originHostHeader = 'X-Okap-Origin-Host'
 var edgeFrontDoorId = enableFrontDoor && restrictAppsToFrontDoor ? (frontDoor.?outputs.frontDoorId ?? '') : ''
 
 // ---------------------------------------------------------------------------
@@ -288,6 +294,8 @@ module functionApps 'modules/function-app.bicep' = [
       keyVaultName: keyVault.outputs.name
       appInsightsName: appInsightsName
       publicUrl: edgePublicUrl
+      proxyPublicUrl: edgeProxyPublicUrl
+      originHostHeader: originHostHeader
       addressingBaseDomain: addressingBaseDomain
       dotnetVersion: dotnetVersion
       instanceMemoryMB: instanceMemoryMB
@@ -310,6 +318,9 @@ module frontDoorRouting 'modules/front-door-routing.bicep' = if (enableFrontDoor
     endpointName: frontDoorEndpointName
     originHostNames: [for (app, i) in apps: functionApps[i].outputs.defaultHostName]
     customDomainResourceId: frontDoor.?outputs.customDomainResourceId ?? ''
+    proxyCustomDomainResourceId: frontDoor.?outputs.proxyCustomDomainResourceId ?? ''
+    separateProxy: !empty(frontDoorProxyCustomDomainHostName)
+    originHostHeader: originHostHeader
     healthProbePath: healthProbePath
   }
 }

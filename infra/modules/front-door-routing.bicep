@@ -13,6 +13,15 @@ param originHostNames string[]
 @description('Resource id of the custom domain to attach to the route, or empty.')
 param customDomainResourceId string = ''
 
+@description('Resource id of the proxy\'s own custom domain to attach to the route, or empty. With it, a rule set tells the app which host the client asked for (originHostHeader), since every origin receives its own host name.')
+param proxyCustomDomainResourceId string = ''
+
+@description('True when proxyCustomDomainResourceId is given (known at deployment start, so What-If stays precise).')
+param separateProxy bool = false
+
+@description('Header set by the edge to the host the client asked for (the app\'s Okap__Proxy__OriginHostHeader).')
+param originHostHeader string = 'X-Okap-Origin-Host'
+
 @description('Path of the health probe sent to each origin.')
 param healthProbePath string = '/okap/health'
 
@@ -72,23 +81,49 @@ resource origins 'Microsoft.Cdn/profiles/originGroups/origins@2024-02-01' = [
   }
 ]
 
+resource originHostRuleSet 'Microsoft.Cdn/profiles/ruleSets@2024-02-01' = if (separateProxy) {
+  parent: profile
+  name: 'okaporiginhost'
+}
+
+// Overwrites any copy a client sent: the app trusts this header for which origin (page or proxy) was asked for.
+resource originHostRule 'Microsoft.Cdn/profiles/ruleSets/rules@2024-02-01' = if (separateProxy) {
+  parent: originHostRuleSet
+  name: 'forwardclienthost'
+  properties: {
+    order: 1
+    conditions: []
+    actions: [
+      {
+        name: 'ModifyRequestHeader'
+        parameters: {
+          typeName: 'DeliveryRuleHeaderActionParameters'
+          headerAction: 'Overwrite'
+          headerName: originHostHeader
+          value: '{hostname}'
+        }
+      }
+    ]
+    matchProcessingBehavior: 'Continue'
+  }
+}
+
 resource route 'Microsoft.Cdn/profiles/afdEndpoints/routes@2024-02-01' = {
   parent: profile::endpoint
   name: 'okap-vault'
   dependsOn: [
     origins // a route needs at least one origin in its group
+    originHostRule
   ]
   properties: {
     originGroup: {
       id: originGroup.id
     }
-    customDomains: empty(customDomainResourceId)
-      ? []
-      : [
-          {
-            id: customDomainResourceId
-          }
-        ]
+    customDomains: concat(
+      empty(customDomainResourceId) ? [] : [{ id: customDomainResourceId }],
+      separateProxy ? [{ id: proxyCustomDomainResourceId }] : []
+    )
+    ruleSets: separateProxy ? [{ id: originHostRuleSet.id }] : []
     supportedProtocols: [
       'Http'
       'Https'

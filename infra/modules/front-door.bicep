@@ -17,7 +17,11 @@ param customDomainHostName string = ''
 @maxValue(240)
 param originResponseTimeoutSeconds int = 240
 
+@description('Optional second custom host name for the vault\'s proxy alone, for example api.vault.example.com: proxied provider answers then live on an origin that holds no page and no cookie. Empty: the proxy shares the page\'s host.')
+param proxyCustomDomainHostName string = ''
+
 var useCustomDomain = !empty(customDomainHostName)
+var useProxyDomain = !empty(proxyCustomDomainHostName)
 
 resource profile 'Microsoft.Cdn/profiles@2024-02-01' = {
   name: profileName
@@ -53,6 +57,18 @@ resource customDomain 'Microsoft.Cdn/profiles/customDomains@2024-02-01' = if (us
   }
 }
 
+resource proxyCustomDomain 'Microsoft.Cdn/profiles/customDomains@2024-02-01' = if (useProxyDomain) {
+  parent: profile
+  name: replace(proxyCustomDomainHostName, '.', '-')
+  properties: {
+    hostName: proxyCustomDomainHostName
+    tlsSettings: {
+      certificateType: 'ManagedCertificate'
+      minimumTlsVersion: 'TLS12'
+    }
+  }
+}
+
 @description('Name of the Front Door profile.')
 output profileName string = profile.name
 
@@ -67,6 +83,9 @@ output endpointHostName string = endpoint.properties.hostName
 
 @description('Resource id of the custom domain, or empty when none is configured.')
 output customDomainResourceId string = useCustomDomain ? customDomain.id : ''
+
+@description('Resource id of the proxy\'s own custom domain, or empty when none is configured.')
+output proxyCustomDomainResourceId string = useProxyDomain ? proxyCustomDomain.id : ''
 
 @description('Public host name clients use: the custom domain if configured, else the endpoint host name.')
 output publicHostName string = useCustomDomain ? customDomainHostName : endpoint.properties.hostName

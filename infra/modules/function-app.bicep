@@ -42,6 +42,12 @@ param publicUrl string = ''
 @description('Base domain for host-based addressing (Okap__Addressing__BaseDomain). Empty disables it.')
 param addressingBaseDomain string = ''
 
+@description('The proxy\'s own origin (Okap__Proxy__PublicUrl), e.g. https://api.vault.example.com: base_urls name it, the proxy answers only there and the page never does. Empty: the proxy shares the page\'s origin.')
+param proxyPublicUrl string = ''
+
+@description('Header the edge sets to the host the client asked for (Okap__Proxy__OriginHostHeader), since Front Door sends each origin its own host name. Used with proxyPublicUrl.')
+param originHostHeader string = ''
+
 @description('.NET isolated worker runtime version.')
 param dotnetVersion string = '10.0'
 
@@ -188,7 +194,12 @@ var clientSecretSetting = useClientSecretReference
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(baseSettings, clientSecretSetting)
+  // The proxy's own origin, when the edge gives it one (see docs/security.md).
+  properties: union(
+    baseSettings,
+    empty(proxyPublicUrl) ? {} : { Okap__Proxy__PublicUrl: proxyPublicUrl, Okap__Proxy__OriginHostHeader: originHostHeader },
+    clientSecretSetting
+  )
 }
 
 // Publishing with basic (user name / password) credentials is off: deploy with Entra ID (azd, az, func).

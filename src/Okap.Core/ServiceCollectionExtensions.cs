@@ -38,6 +38,7 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton<PriceOverrideService>();
         services.TryAddSingleton<OwnerResolver>();
         services.AddOkapMetering();
+        services.AddOkapManagedIdentityGrants(configuration);
         services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Owners);
         services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Requests);
         services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Tokens);
@@ -48,6 +49,19 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Audit);
         // Registered here, before any proxy's fallback (NoPriceOverrides, added with TryAdd), so the store's own wins.
         services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Prices);
+        return services;
+    }
+
+    /// <summary>
+    /// Adds <see cref="ManagedIdentityGrants"/> with its options bound from <c>Okap:ManagedIdentity</c> and validated at
+    /// start-up, once: the admin API (setting a key) and the proxy (every call) must judge by the same grants.
+    /// </summary>
+    public static IServiceCollection AddOkapManagedIdentityGrants(this IServiceCollection services, IConfiguration configuration)
+    {
+        if (services.Any(d => d.ServiceType == typeof(ManagedIdentityGrants))) return services;
+        services.AddOptions<ManagedIdentityGrantOptions>().Bind(configuration.GetSection(ManagedIdentityGrantOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IValidateOptions<ManagedIdentityGrantOptions>, ManagedIdentityGrantOptionsValidator>());
+        services.AddSingleton<ManagedIdentityGrants>();
         return services;
     }
 

@@ -19,6 +19,14 @@ public sealed class VaultOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan DecisionWait { get; set; } = TimeSpan.FromSeconds(25);
 
+    /// <summary>
+    /// How long after the owner approves an SDK-shape request a repeated identical request (same app, grants and client
+    /// address) may pick its token up; zero: only the held call receives it. The Python SDK holds no secret to prove it is
+    /// the requester, so this window, one pick-up and the address are all that bind the token to it (docs/security.md).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan SdkPickupWindow { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Longest wait a poll of <c>/okap/authorize/{id}</c> may ask for.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan MaxPollWait { get; set; } = TimeSpan.FromSeconds(25);

@@ -138,10 +138,14 @@ public sealed class ProxyHandler
         var descriptor = ProviderCatalog.Resolve(provider);
         var route = RouteClassifier.Classify(descriptor.Format, request.Method, path);
         var limits = grant.Limits;
-        if (route.Kind == RouteKind.Other && (grant.Capabilities.Count > 0 || grant.Models.Count > 0 || limits.HasSpendCap))
+        // Batches, files and uploads run work the vault cannot see per call: a token with any model, capability or limit
+        // restriction (tokens_per_request and rate limits included, since one batch is one call) may not use them.
+        if (route.Kind == RouteKind.Other && (grant.Capabilities.Count > 0 || grant.Models.Count > 0 || limits.HasAnyLimit))
         {
             await RefuseAsync(context, token, provider, 403, OkapErrorTypes.CapabilityNotAllowed,
-                $"This OKAP token may not call '{request.Method} {path}': only routes of its granted capabilities ({string.Join(", ", grant.Capabilities.DefaultIfEmpty("chat"))}) are allowed.").ConfigureAwait(false);
+                grant.Capabilities.Count > 0 || grant.Models.Count > 0
+                    ? $"This OKAP token may not call '{request.Method} {path}': only routes of its granted capabilities ({string.Join(", ", grant.Capabilities.DefaultIfEmpty("chat"))}) are allowed."
+                    : $"This OKAP token may not call '{request.Method} {path}': it has limits, and the vault meters only model calls (batches, files and uploads would escape them).").ConfigureAwait(false);
             return;
         }
         if (route.IsMetered && !grant.AllowsCapability(route.Capability))
@@ -177,6 +181,11 @@ public sealed class ProxyHandler
                     if (!facts.IsJsonObject)
                     {
                         await ProxyErrors.WriteAsync(context, 400, OkapErrorTypes.InvalidRequest, "The request body is not a JSON object.", provider).ConfigureAwait(false);
+                        return;
+                    }
+                    if (facts.Problem is not null)
+                    {
+                        await ProxyErrors.WriteAsync(context, 400, OkapErrorTypes.InvalidRequest, "The vault cannot check this request: " + facts.Problem, provider).ConfigureAwait(false);
                         return;
                     }
                 }
@@ -325,7 +334,7 @@ public sealed class ProxyHandler
             {
                 try
                 {
-                    call.BearerOverride = "Bearer " + await _managedIdentity.GetTokenAsync(context.RequestAborted).ConfigureAwait(false);
+                    call.BearerOverride = "Bearer " + await _managedIdentity.GetTokenAsync(target.ManagedIdentityClientId, context.RequestAborted).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -464,7 +473,10 @@ public sealed class ProxyHandler
 
     internal static bool IsSafePath(string path)
     {
-        if (path.Contains('\\') || path.Contains("//", StringComparison.Ordinal)) return false;
+        // An empty segment anywhere ("//", a leading "/" left by "/v1/openai//x") or an encoded slash is another
+        // spelling of a path the route checks would read differently from the upstream.
+        if (path.Contains('\\') || path.Contains("//", StringComparison.Ordinal) || path.StartsWith('/')
+            || path.Contains("%2F", StringComparison.OrdinalIgnoreCase)) return false;
         foreach (var segment in path.AsSpan().Split('/'))
         {
             var s = path.AsSpan(segment);

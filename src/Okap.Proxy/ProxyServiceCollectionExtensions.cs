@@ -33,6 +33,7 @@ namespace Microsoft.Extensions.DependencyInjection
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OkapProxyOptions>, OkapProxyOptionsValidator>());
             services.TryAddSingleton(TimeProvider.System);
             services.TryAddSingleton<VaultOrigins>();
+            services.AddOkapManagedIdentityGrants(configuration);
             services.TryAddSingleton<IPriceOverrideStore, NoPriceOverrides>();
             services.TryAddSingleton(PriceCatalog.Default);
             services.TryAddSingleton<IUpstreamTokenSource, ManagedIdentityTokenSource>();

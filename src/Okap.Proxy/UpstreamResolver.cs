@@ -16,7 +16,8 @@ namespace Okap.Proxy;
 /// <param name="AuthValue">Header value (e.g. <c>Bearer …</c>); null with managed identity (fetched per call from the token source).</param>
 /// <param name="ManagedIdentity">True to send the vault's managed identity token as a bearer token.</param>
 /// <param name="OwnerDefined">The base URL is the owner's own: connections to it may not reach private networks (see <see cref="UpstreamClient"/>).</param>
-internal sealed record UpstreamTarget(string BaseUrl, string? AuthHeader, string? AuthValue, bool ManagedIdentity, bool OwnerDefined = false)
+/// <param name="ManagedIdentityClientId">With <paramref name="ManagedIdentity"/>: the user-assigned identity granted to this owner; null sends the vault's default one.</param>
+internal sealed record UpstreamTarget(string BaseUrl, string? AuthHeader, string? AuthValue, bool ManagedIdentity, bool OwnerDefined = false, string? ManagedIdentityClientId = null)
 {
     // AuthValue is the master key: a record's generated ToString would print it.
     private bool PrintMembers(System.Text.StringBuilder builder)
@@ -44,11 +45,13 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
     private readonly TimeProvider _time;
     private readonly OkapProxyOptions _options;
     private readonly ILogger<UpstreamResolver> _logger;
+    private readonly ManagedIdentityGrants _managedIdentityGrants;
     private readonly long _ttlTicks;
 
     public UpstreamResolver(IKeyMetadataStore keys, ISecretStore secrets, IPriceOverrideStore priceStore, TimeProvider time,
-        IOptions<OkapProxyOptions> options, ILogger<UpstreamResolver> logger)
+        IOptions<OkapProxyOptions> options, ILogger<UpstreamResolver> logger, ManagedIdentityGrants managedIdentityGrants)
     {
+        _managedIdentityGrants = managedIdentityGrants;
         _keys = keys;
         _secrets = secrets;
         _priceStore = priceStore;
@@ -86,7 +89,7 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
         var host = uri.IdnHost;
         foreach (var entry in _options.ManagedIdentityHosts)
         {
-            if (entry.StartsWith('.') ? host.EndsWith(entry, StringComparison.OrdinalIgnoreCase) : string.Equals(host, entry, StringComparison.OrdinalIgnoreCase)) return true;
+            if (ManagedIdentityGrants.HostMatches(host, entry)) return true;
         }
         return false;
     }
@@ -125,10 +128,11 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
         if (info?.BaseUrl is { Length: > 0 } ownerUrl)
         {
             if (!Uri.TryCreate(ownerUrl, UriKind.Absolute, out var u) || !string.IsNullOrEmpty(u.UserInfo) || !string.IsNullOrEmpty(u.Query) || !string.IsNullOrEmpty(u.Fragment)
+                || u.IdnHost.EndsWith('.')
                 || !(u.Scheme == Uri.UriSchemeHttps || (u.Scheme == Uri.UriSchemeHttp && _options.AllowInsecureOwnerUpstreams)))
             {
-                Log.UpstreamRefused(_logger, provider.Id, "owner base URL must be https (or http when the operator allows it)");
-                return Error(502, OkapErrorTypes.UpstreamUnavailable, $"The vault owner's upstream URL for '{provider.Id}' is not allowed (it must be an https URL).");
+                Log.UpstreamRefused(_logger, provider.Id, "owner base URL must be https (or http when the operator allows it), its host without a trailing dot");
+                return Error(502, OkapErrorTypes.UpstreamUnavailable, $"The vault owner's upstream URL for '{provider.Id}' is not allowed (it must be an https URL whose host does not end with a dot).");
             }
             baseUrl = ownerUrl;
         }
@@ -149,7 +153,15 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
                 return Error(403, OkapErrorTypes.NoMasterKey,
                     $"The vault's managed identity is only used with Azure OpenAI / AI Foundry endpoints; the owner's upstream for '{provider.Id}' is not one.");
             }
-            return new UpstreamResolution(new UpstreamTarget(baseUrl, "Authorization", null, true), 0, null, null);
+            // Checked again on every call, not only when the key was set: the operator may have withdrawn the grant since.
+            var grant = _managedIdentityGrants.Check(ownerId, info?.BaseUrl);
+            if (!grant.Allowed)
+            {
+                Log.UpstreamRefused(_logger, provider.Id, "managed identity not granted to this owner for this host (Okap:ManagedIdentity:Owners)");
+                return Error(403, OkapErrorTypes.NoMasterKey,
+                    $"The vault's operator has not allowed this vault owner's managed identity for '{provider.Id}' at this upstream: {grant.Reason}.");
+            }
+            return new UpstreamResolution(new UpstreamTarget(baseUrl, "Authorization", null, true, ManagedIdentityClientId: grant.ClientId ?? _options.ManagedIdentityClientId), 0, null, null);
         }
         if (authKind == MasterKeyAuthKinds.None)
         {

@@ -87,7 +87,7 @@ internal static class Db
         catch (FormatException)
         {
         }
-        throw new ArgumentException("The continuation token is not valid.", nameof(token));
+        throw new Okap.Core.Stores.InvalidContinuationException(nameof(token));
     }
 
     /// <summary>Runs a newest-first keyset page query: <paramref name="selectAndFilter"/> is <c>SELECT … FROM … WHERE …</c>; the keyset condition, order and limit are appended.</summary>

@@ -67,7 +67,7 @@ public sealed class FrontDoorTests(CompiledInfra infra)
     [Fact]
     public void Front_door_custom_domain_is_optional_with_managed_certificate_and_tls_1_2()
     {
-        var domain = infra.Main.Single("Microsoft.Cdn/profiles/customDomains");
+        var domain = infra.Main.OfType("Microsoft.Cdn/profiles/customDomains").Single(d => d.Condition == "[variables('useCustomDomain')]");
         var tls = domain.Get("properties", "tlsSettings");
 
         Assert.Equal("[variables('useCustomDomain')]", domain.Condition);
@@ -94,5 +94,38 @@ public sealed class FrontDoorTests(CompiledInfra infra)
         Assert.Contains("parameters('enableFrontDoor')", fdid, StringComparison.Ordinal);
         Assert.Contains("parameters('restrictAppsToFrontDoor')", fdid, StringComparison.Ordinal);
         Assert.Contains("'frontDoorId'", fdid, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Front_door_can_serve_the_proxy_on_a_second_custom_domain_that_tells_the_app_which_host_was_asked_for()
+    {
+        Assert.Equal(string.Empty, infra.Main.Parameter("frontDoorProxyCustomDomainHostName").GetProperty("defaultValue").GetString());
+        var domain = infra.Main.OfType("Microsoft.Cdn/profiles/customDomains").Single(d => d.Condition == "[variables('useProxyDomain')]");
+        Assert.Contains("parameters('proxyCustomDomainHostName')", domain.Get("properties", "hostName").ToString(), StringComparison.Ordinal);
+        Assert.Equal("TLS12", domain.Get("properties", "tlsSettings", "minimumTlsVersion").GetString());
+
+        // The route serves both host names; a rule overwrites the origin-host header with the host the client asked for.
+        var route = infra.Main.Single("Microsoft.Cdn/profiles/afdEndpoints/routes");
+        Assert.Contains("parameters('proxyCustomDomainResourceId')", route.Get("properties", "customDomains").ToString(), StringComparison.Ordinal);
+        Assert.Contains("'okaporiginhost'", route.Get("properties", "ruleSets").ToString(), StringComparison.Ordinal);
+        var rule = infra.Main.Single("Microsoft.Cdn/profiles/ruleSets/rules");
+        Assert.Equal("[parameters('separateProxy')]", rule.Condition);
+        var action = Assert.Single(rule.Get("properties", "actions").EnumerateArray());
+        Assert.Equal("ModifyRequestHeader", action.GetProperty("name").GetString());
+        Assert.Equal("Overwrite", action.GetProperty("parameters").GetProperty("headerAction").GetString());
+        Assert.Equal("{hostname}", action.GetProperty("parameters").GetProperty("value").GetString());
+        Assert.Equal("[parameters('originHostHeader')]", action.GetProperty("parameters").GetProperty("headerName").GetString());
+
+        // The app learns its proxy origin and that header from the same parameters.
+        var appSettings = infra.Main.OfType("Microsoft.Web/sites/config").Single(c => c.Name.Contains("'appsettings'", StringComparison.Ordinal)).Get("properties").GetString()!;
+        Assert.Contains("Okap__Proxy__PublicUrl", appSettings, StringComparison.Ordinal);
+        Assert.Contains("Okap__Proxy__OriginHostHeader", appSettings, StringComparison.Ordinal);
+        var passed = infra.Main.Module("functionApps").Properties.GetProperty("parameters").GetProperty("proxyPublicUrl").ToString();
+        Assert.Contains("variables('edgeProxyPublicUrl')", passed, StringComparison.Ordinal);
+        var edgeProxyPublicUrl = infra.Main.Root.GetProperty("variables").GetProperty("edgeProxyPublicUrl").GetString()!;
+        Assert.Contains("parameters('enableFrontDoor')", edgeProxyPublicUrl, StringComparison.Ordinal);
+        Assert.Contains("parameters('frontDoorProxyCustomDomainHostName')", edgeProxyPublicUrl, StringComparison.Ordinal);
+        Assert.Equal("api.vault.example.com", infra.EdgeParameters.GetProperty("frontDoorProxyCustomDomainHostName").GetProperty("value").GetString());
+        Assert.Empty(infra.EdgeParamsBuild.Diagnostics);
     }
 }

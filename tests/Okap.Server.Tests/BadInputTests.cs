@@ -114,4 +114,38 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(HttpStatusCode.BadRequest, (await owner.GetAsync("/okap/admin/requests?status=weird")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await owner.GetAsync("/okap/admin/audit?page_size=0")).StatusCode);
     }
+
+    public static TheoryData<string, string> TamperedContinuations()
+    {
+        static string B64(string text) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var data = new TheoryData<string, string>();
+        foreach (var listing in new[] { "/okap/admin/requests", "/okap/admin/tokens", "/okap/admin/audit" })
+        {
+            foreach (var continuation in new[] { "not%20base64!", B64("1\nnot-a-time\nreq_x"), B64("2\n2026-01-01\nx"), B64("""{"V":9,"K":"x"}"""), B64("\u00ff\n\n"), "%00" })
+                data.Add(listing, continuation);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(TamperedContinuations))]
+    public async Task A_tampered_continuation_on_a_listing_is_a_clear_400(string listing, string continuation)
+    {
+        var owner = await _vault.SignUpAsync("alice");
+        var res = await owner.GetAsync($"{listing}?continuation={continuation}");
+        Assert.Equal(HttpStatusCode.BadRequest, res.StatusCode);
+        var error = (await res.JsonAsync())["error"]!;
+        Assert.Equal("invalid_request", (string?)error["type"]);
+        Assert.Equal("continuation", (string?)error["param"]);
+    }
+
+    [Theory]
+    [InlineData("/okap/admin/requests")]
+    [InlineData("/okap/admin/tokens")]
+    [InlineData("/okap/admin/audit")]
+    public async Task An_empty_continuation_lists_the_first_page(string listing)
+    {
+        var owner = await _vault.SignUpAsync("alice");
+        Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync(listing + "?continuation=")).StatusCode);
+    }
 }

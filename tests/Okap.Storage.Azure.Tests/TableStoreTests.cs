@@ -146,7 +146,7 @@ public sealed class TableStoreTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal([2, 2], pendingSizes);
 
         Assert.Equal(["req_other"], (await _stores.Requests.ListAsync("own_b", null, 10, null, Ct)).Items.Select(r => r.Id));
-        await Assert.ThrowsAsync<ArgumentException>(() => _stores.Requests.ListAsync("own_a", null, 3, "not-a-token", Ct));
+        await Assert.ThrowsAsync<Okap.Core.Stores.InvalidContinuationException>(() => _stores.Requests.ListAsync("own_a", null, 3, "not-a-token", Ct));
     }
 
     // ---------- tokens ----------

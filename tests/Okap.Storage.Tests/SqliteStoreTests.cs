@@ -316,11 +316,11 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task InvalidContinuationToken_IsAnArgumentException()
+    public async Task An_invalid_continuation_token_is_an_InvalidContinuationException()
     {
         var stores = NewStores();
-        await Assert.ThrowsAsync<ArgumentException>(() => stores.Tokens.ListAsync("own_x", 10, "not-a-token!", default));
-        await Assert.ThrowsAsync<ArgumentException>(() => stores.Requests.ListAsync("own_x", null, 10, Convert.ToBase64String(Encoding.UTF8.GetBytes("garbage")), default));
+        await Assert.ThrowsAsync<Okap.Core.Stores.InvalidContinuationException>(() => stores.Tokens.ListAsync("own_x", 10, "not-a-token!", default));
+        await Assert.ThrowsAsync<Okap.Core.Stores.InvalidContinuationException>(() => stores.Requests.ListAsync("own_x", null, 10, Convert.ToBase64String(Encoding.UTF8.GetBytes("garbage")), default));
         await Assert.ThrowsAnyAsync<ArgumentException>(() => stores.Audit.ListAsync("own_x", new AuditQuery(PageSize: 0), default));
     }
 

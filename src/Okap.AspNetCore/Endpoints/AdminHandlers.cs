@@ -46,7 +46,7 @@ public sealed class AdminHandlers(
             status = parsed;
         }
         if (PageSize(context) is not { } size) return Errors.Invalid("page_size", "page_size is 1 to 200");
-        var page = await requests.ListAsync(owner, status == RequestStatus.Expired ? RequestStatus.Pending : status, size, query["continuation"], ct);
+        var page = await requests.ListAsync(owner, status == RequestStatus.Expired ? RequestStatus.Pending : status, size, Empty(query["continuation"]), ct);
         var now = time.GetUtcNow();
         var items = page.Items.Select(r => AdminMapping.ToView(r, now));
         // Stored status "pending" splits into pending and expired by time.
@@ -103,7 +103,7 @@ public sealed class AdminHandlers(
     public Task<IResult> ListTokensAsync(HttpContext context) => AsOwner(context, async (owner, ct) =>
     {
         if (PageSize(context) is not { } size) return Errors.Invalid("page_size", "page_size is 1 to 200");
-        var page = await tokens.ListAsync(owner, size, context.Request.Query["continuation"], ct);
+        var page = await tokens.ListAsync(owner, size, Empty(context.Request.Query["continuation"]), ct);
         var now = time.GetUtcNow();
         return TypedResults.Json(new PageView<TokenView>(page.Items.Select(t => AdminMapping.ToView(t, now)).ToArray(), page.ContinuationToken),
             AdminJsonContext.Default.PageViewTokenView);
@@ -340,7 +340,15 @@ public sealed class AdminHandlers(
     private async Task<IResult> AsOwner(HttpContext context, Func<string, CancellationToken, Task<IResult>> action)
     {
         var (owner, error) = await access.RequireOwnerAsync(context);
-        return error ?? await action(owner!, context.RequestAborted);
+        if (error is not null) return error;
+        try
+        {
+            return await action(owner!, context.RequestAborted);
+        }
+        catch (InvalidContinuationException)
+        {
+            return Errors.Invalid("continuation", "not a continuation token this listing returned; list again without it");
+        }
     }
 
     private static IResult Map<T, TView>(Result<T> result, Func<T, TView> view, System.Text.Json.Serialization.Metadata.JsonTypeInfo<TView> typeInfo, string what,

@@ -14,6 +14,10 @@ public sealed record Limits
     /// <summary>True when any spend cap is set, so every call must be priced.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool HasSpendCap => MonthlySpendMicros is not null || DailySpendMicros is not null;
+
+    /// <summary>True when any limit is set: such a grant may call only routes the vault meters (a batch counts as one call).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool HasAnyLimit => HasSpendCap || RequestsPerMinute is not null || RequestsPerDay is not null || TokensPerRequest is not null;
 }
 
 /// <summary>Access to one provider: which models and capabilities, within which limits, until when.</summary>

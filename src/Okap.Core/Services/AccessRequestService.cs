@@ -30,8 +30,8 @@ public sealed class AccessRequestService(IVaultStores stores, AuditLog audit, Ti
     /// <summary>
     /// The Python SDK has no poll handle: an app whose held call ran out simply sends the same request again. So an
     /// SDK-shape request identical to an earlier one from the same address (same app, same grants) resumes that
-    /// request while it is pending, or picks up its token if it was approved and not yet handed over, instead of
-    /// asking the person a second time.
+    /// request while it is pending, or picks up its token if the owner approved it within
+    /// <see cref="VaultOptions.SdkPickupWindow"/> and it was not yet handed over, instead of asking the person a second time.
     /// </summary>
     public async Task<CreatedRequest> CreateOrResumeAsync(string ownerId, AccessRequestDraft draft, string? clientAddress, CancellationToken ct)
     {
@@ -50,7 +50,10 @@ public sealed class AccessRequestService(IVaultStores stores, AuditLog audit, Ti
                     continue;
                 }
                 var status = earlier.EffectiveStatus(now);
-                if (status == RequestStatus.Pending || (status == RequestStatus.Approved && earlier.DecidedBy == "owner"))
+                // An approved request is picked up only soon after the decision: a replay of the body from the same
+                // address (behind a shared proxy, anyone's) later on finds nothing to take and asks the person anew.
+                if (status == RequestStatus.Pending || (status == RequestStatus.Approved && earlier.DecidedBy == "owner"
+                    && earlier.DecidedAt is { } decidedAt && now - decidedAt <= _options.SdkPickupWindow && _options.SdkPickupWindow > TimeSpan.Zero))
                 {
                     // Listings carry no concurrency stamp; the hand-over needs a fresh read.
                     if (await stores.Requests.GetAsync(ownerId, earlier.Id, ct) is { } current) return new CreatedRequest(current, null);

@@ -183,7 +183,8 @@ public sealed class OwnerResolver(IOwnerStore owners, Microsoft.Extensions.Optio
     {
         var addressing = options.Value.Addressing;
         var baseDomain = addressing.BaseDomain?.Trim().TrimEnd('.').ToLowerInvariant();
-        var hostName = host?.ToLowerInvariant();
+        // "alice.vault.example.com." is alice's host, written fully qualified: it must not fall through to the default owner.
+        var hostName = host is [.., '.'] ? host[..^1].ToLowerInvariant() : host?.ToLowerInvariant();
         if (!string.IsNullOrEmpty(baseDomain) && hostName is not null && hostName.EndsWith("." + baseDomain, StringComparison.Ordinal))
         {
             var label = hostName[..^(baseDomain.Length + 1)];

@@ -82,7 +82,7 @@ public sealed class TokenService(ITokenStore tokens, AuditLog audit, TimeProvide
 
 /// <summary>An owner's master keys: the key goes to the secret store, only metadata (last four characters, dates) to the store.</summary>
 public sealed class MasterKeyService(IKeyMetadataStore metadata, ISecretStore secrets, AuditLog audit, TimeProvider time,
-    IEnumerable<IOwnerSettingsListener> listeners, IEnumerable<IMasterKeyCheck> checks)
+    IEnumerable<IOwnerSettingsListener> listeners, IEnumerable<IMasterKeyCheck> checks, ManagedIdentityGrants managedIdentity)
 {
     public const int MaxKeyLength = 4096;
 
@@ -100,6 +100,11 @@ public sealed class MasterKeyService(IKeyMetadataStore metadata, ISecretStore se
     {
         var validated = Validate(provider, key, label, baseUrl, ref authKind, allowInsecureUpstreams);
         if (validated is not null) return Result<SavedMasterKey>.Invalid(validated.Field, validated.Message);
+        // Before the key check, which would otherwise send the vault's identity to a host this owner was never granted.
+        if (authKind == MasterKeyAuthKinds.ManagedIdentity && managedIdentity.Check(ownerId, baseUrl) is { Allowed: false } refused)
+        {
+            return Result<SavedMasterKey>.Invalid("auth_kind", "managed-identity is not allowed here: " + refused.Reason);
+        }
         if (!check && baseUrl is null) return Result<SavedMasterKey>.Invalid("check", "a key for the provider's own endpoint is always checked; only a base_url of your own may skip the check");
         key = key?.Trim();
 
@@ -113,7 +118,6 @@ public sealed class MasterKeyService(IKeyMetadataStore metadata, ISecretStore se
         {
             checkResult = new MasterKeyCheckResult(MasterKeyCheckOutcome.Skipped, "the check was turned off");
         }
-
         var now = time.GetUtcNow();
         var keyless = authKind is MasterKeyAuthKinds.ManagedIdentity or MasterKeyAuthKinds.None;
         var existing = await metadata.GetAsync(ownerId, provider, ct);
@@ -159,6 +163,8 @@ public sealed class MasterKeyService(IKeyMetadataStore metadata, ISecretStore se
                 return new("base_url", "base_url must be an absolute http(s) URL without query, fragment or credentials");
             }
             if (uri.Scheme != Uri.UriSchemeHttps && !allowInsecureUpstreams) return new("base_url", "base_url must use https");
+            // "api.openai.com." is the same machine as "api.openai.com" to DNS but not to a host allow-list.
+            if (uri.IdnHost.EndsWith('.')) return new("base_url", "base_url host must not end with a dot");
         }
         if (authKind != MasterKeyAuthKinds.Key && baseUrl is null && provider != "ollama")
         {

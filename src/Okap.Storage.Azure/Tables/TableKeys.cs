@@ -81,7 +81,7 @@ internal static class ContinuationTokens
         }
         catch (Exception e) when (e is FormatException or JsonException)
         {
-            throw new ArgumentException("The continuation token is not valid.", nameof(token));
+            throw new Okap.Core.Stores.InvalidContinuationException(nameof(token));
         }
     }
 }

@@ -1,4 +1,4 @@
-// Test parameters: the global edge on, two regions, a custom domain and Entra auth.
+// Test parameters: the global edge on, two regions, a custom domain (and one for the proxy alone) and Entra auth.
 using '../../../infra/main.bicep'
 
 param environmentName = 'okap-edge-test'
@@ -9,6 +9,7 @@ param appLocations = [
 ]
 param enableFrontDoor = true
 param frontDoorCustomDomainHostName = 'vault.example.com'
+param frontDoorProxyCustomDomainHostName = 'api.vault.example.com'
 param restrictAppsToFrontDoor = true
 param enableEntraAuth = true
 param authClientId = '00000000-0000-0000-0000-000000000001'

@@ -13,16 +13,18 @@ using Okap.Testing;
 
 namespace Okap.Proxy.Tests.Infrastructure;
 
-/// <summary>Fake managed identity.</summary>
+/// <summary>Fake managed identities: the token names the identity it stands for.</summary>
 public sealed class FakeTokenSource : IUpstreamTokenSource
 {
-    public ValueTask<string> GetTokenAsync(CancellationToken ct) => ValueTask.FromResult("entra-token-fake");
+    public ValueTask<string> GetTokenAsync(string? clientId, CancellationToken ct) => ValueTask.FromResult(clientId is null ? "entra-token-fake" : "entra-token-" + clientId);
 }
 
 /// <summary>A vault (real Kestrel on 127.0.0.1:0) with in-memory stores and the proxy, in front of a <see cref="FakeProvider"/>.</summary>
 public sealed class VaultHost : IAsyncDisposable
 {
     public const string Owner = "own_test";
+    /// <summary>The user-assigned identity the test operator gives owner <c>own_mi_alice</c>.</summary>
+    public const string AliceIdentity = "3d2c7a4e-8f7b-4a36-9d1e-5a6b7c8d9e0f";
     public StoreHealth Health { get; } = new();
     public InMemoryTokenStore Tokens { get; }
     public InMemoryKeyMetadataStore Keys { get; }
@@ -57,6 +59,12 @@ public sealed class VaultHost : IAsyncDisposable
             ["Okap:Proxy:AllowInsecureOwnerUpstreams"] = "true",
             ["Okap:Proxy:AllowPrivateOwnerUpstreams"] = "true",
             ["Okap:Proxy:ManagedIdentityHosts:0"] = "127.0.0.1",
+            ["Okap:Proxy:ManagedIdentityHosts:1"] = "localhost",
+            ["Okap:ManagedIdentity:Owners:own_azure_mi:Hosts:0"] = "127.0.0.1",
+            ["Okap:ManagedIdentity:Owners:own_mi:Hosts:0"] = "127.0.0.1",
+            ["Okap:ManagedIdentity:Owners:own_mi_alice:Hosts:0"] = "localhost",
+            ["Okap:ManagedIdentity:Owners:own_mi_alice:ClientId"] = VaultHost.AliceIdentity,
+            ["Okap:ManagedIdentity:Owners:own_mi_bob:Hosts:0"] = "127.0.0.1",
             ["Okap:Proxy:UpstreamTimeout"] = "00:00:01.500",
             ["Okap:Proxy:StoreTimeout"] = "00:00:01",
             ["Okap:Proxy:FlushInterval"] = "00:00:01",

@@ -73,13 +73,27 @@ public sealed class EnforcementTests(VaultFixture f)
         Assert.Contains("fake: no such route", await res.Content.ReadAsStringAsync());
     }
 
-    [Fact]
-    public async Task Other_paths_count_against_rate_limits()
+    [Theory]
+    [InlineData("tokens_per_request")]
+    [InlineData("requests_per_minute")]
+    [InlineData("requests_per_day")]
+    public async Task Unmetered_routes_are_refused_to_a_token_with_only_a_size_or_rate_limit(string limit)
     {
-        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { RequestsPerMinute = 1 }));
+        var limits = limit switch
+        {
+            "tokens_per_request" => new Limits { TokensPerRequest = 100 },
+            "requests_per_minute" => new Limits { RequestsPerMinute = 1000 },
+            _ => new Limits { RequestsPerDay = 1000 },
+        };
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: limits));
         using var client = Vault.Client(token);
-        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/v1/openai/files")).StatusCode);
-        await (await client.GetAsync("/v1/openai/files")).AssertError(429, "rate_limit_exceeded");
+        var before = Fake.Seen.Count;
+        await (await client.SendAsync(Http.Post("/v1/openai/batches", """{"input_file_id":"file-1","endpoint":"/v1/chat/completions","completion_window":"24h"}"""))).AssertError(403, "capability_not_allowed");
+        await (await client.SendAsync(Http.Post("/v1/openai/uploads", """{"purpose":"batch","filename":"a.jsonl","bytes":1,"mime_type":"text/jsonl"}"""))).AssertError(403, "capability_not_allowed");
+        await (await client.GetAsync("/v1/openai/files")).AssertError(403, "capability_not_allowed");
+        Assert.Equal(before, Fake.Seen.Count);
+        // Model calls within the limit still pass.
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat(extra: ",\"max_tokens\":10")))).StatusCode);
     }
 
     [Fact]
@@ -232,5 +246,40 @@ public sealed class EnforcementTests(VaultFixture f)
         using var client = Vault.Client(token);
         await (await client.GetAsync("/v1/OpenAI/models")).AssertError(404, "not_found");
         await (await client.GetAsync("/v1/openai/a%5C..%5Cb")).AssertError(404, "not_found");
+    }
+
+    [Theory]
+    [InlineData("/v1/openai//chat/completions")]
+    [InlineData("/v1/openai/chat//completions")]
+    [InlineData("/v1/openai/chat/completions//")]
+    [InlineData("/v1/openai/%2Fchat/completions")]
+    [InlineData("/v1/openai/chat%2fcompletions")]
+    public async Task Empty_segments_and_encoded_slashes_are_404_and_never_forwarded(string path)
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai"));
+        using var client = Vault.Client(token);
+        var before = Fake.Seen.Count;
+        await (await client.SendAsync(Http.Post(path, Http.Chat()))).AssertError(404, "not_found");
+        Assert.Equal(before, Fake.Seen.Count);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x22, 0x5C, 0x75, 0x64, 0x38, 0x30, 0x30, 0x22 })] // "\ud800": an escaped lone surrogate
+    [InlineData(new byte[] { 0x22, 0x67, 0x70, 0x74, 0xFF, 0xFE, 0x22 })]       // "gpt\xFF\xFE": invalid UTF-8
+    [InlineData(new byte[] { 0x22, 0xED, 0xA0, 0x80, 0x22 })]                   // a surrogate encoded as UTF-8
+    public async Task A_model_that_is_not_valid_text_is_a_clear_400(byte[] model)
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai", ["gpt-4o-mini"]));
+        using var client = Vault.Client(token);
+        var body = new List<byte>("{\"model\":"u8.ToArray());
+        body.AddRange(model);
+        body.AddRange(",\"messages\":[]}"u8.ToArray());
+        var content = new ByteArrayContent(body.ToArray());
+        content.Headers.ContentType = new("application/json");
+        var before = Fake.Seen.Count;
+        var res = await client.PostAsync("/v1/openai/chat/completions", content);
+        await res.AssertError(400, "invalid_request");
+        Assert.Contains("model is not valid text", (string?)(await res.BodyJson())["error"]!["message"]);
+        Assert.Equal(before, Fake.Seen.Count);
     }
 }

@@ -12,6 +12,8 @@ public sealed class HandlerHelpersTests
     [InlineData("a/./b", false)]
     [InlineData("a/..", false)]
     [InlineData("a//b", false)]
+    [InlineData("/chat/completions", false)]
+    [InlineData("a%2fb", false)]
     [InlineData("a\\b", false)]
     [InlineData("a\nb", false)]
     public void Safe_paths(string path, bool safe) => Assert.Equal(safe, ProxyHandler.IsSafePath(path));
