@@ -26,9 +26,9 @@ public sealed class OkapTelemetryOptions
 
     /// <summary>
     /// Client id of the user-assigned managed identity that sends to Azure Monitor (Entra authentication; the component's
-    /// local authentication may then be off). Defaults to the <c>ClientId</c> in <c>APPLICATIONINSIGHTS_AUTHENTICATION_STRING</c>
-    /// when that says <c>Authorization=AAD</c>, then to <c>AZURE_CLIENT_ID</c>. With neither, the connection string's
-    /// instrumentation key alone is used.
+    /// local authentication may then be off). When empty and <c>APPLICATIONINSIGHTS_AUTHENTICATION_STRING</c> says
+    /// <c>Authorization=AAD</c>, its <c>ClientId</c> is used (else <c>AZURE_CLIENT_ID</c>, else the system-assigned
+    /// identity). With neither, the connection string's instrumentation key alone is used.
     /// </summary>
     public string? AzureMonitorManagedIdentityClientId { get; set; }
 
