@@ -101,8 +101,8 @@ param frontDoorProxyCustomDomainHostName string = ''
 @description('When Front Door is enabled, accept inbound traffic to the function apps only from this Front Door profile (AzureFrontDoor.Backend service tag + X-Azure-FDID header).')
 param restrictAppsToFrontDoor bool = true
 
-@description('Path probed by Front Door on each origin.')
-param healthProbePath string = '/okap/health'
+@description('Path probed by Front Door on each origin: /okap/ready answers 503 while the app cannot reach Table Storage or Key Vault, so Front Door fails over to an origin that can (/okap/health only says the process is up).')
+param healthProbePath string = '/okap/ready'
 
 // ---------------------------------------------------------------------------
 // Names and constants

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Okap.Bench;
+using static Okap.Bench.Load;
 using Okap.Core;
 using Okap.Core.Model;
 using Okap.Core.Stores;
@@ -17,6 +18,7 @@ using Okap.Core.Stores;
 // Okap.Bench: direct calls to a fake provider vs. the same calls through the vault, all on loopback.
 // Three processes: this load generator, the fake provider (--role fake) and the vault (--role vault).
 //   dotnet run -c Release --project bench/Okap.Bench [-- --seconds 8]
+// --cost: CPU per call, RSS and latency of the vault under several runtime configurations, side by side in one run.
 
 var role = Arg("--role");
 if (role == "fake") { await RunFakeAsync(); return; }
@@ -27,6 +29,12 @@ var rate = int.TryParse(Arg("--rate"), out var r) ? r : 1000;
 var concurrency = int.TryParse(Arg("--concurrency"), out var c) ? c : 16;
 var saturation = int.TryParse(Arg("--saturation"), out var sat) ? sat : 64;
 var token = Secrets.NewToken();
+
+if (Environment.GetCommandLineArgs().Contains("--cost"))
+{
+    await CostBench.RunAsync(token, seconds, Arg("--configs"));
+    return;
+}
 
 using var fake = StartChild("--role fake");
 var fakeUrl = await ReadUrlAsync(fake);
@@ -76,47 +84,15 @@ Report($"saturation (concurrency {saturation}): direct {ds.Rps:F0} req/s | vault
 var (dt, vt) = await FirstByteAsync(http, direct, proxied, streamBody, 400);
 Report($"stream first byte: direct p50 {dt.P50:F3} ms p99 {dt.P99:F3} ms | vault p50 {vt.P50:F3} ms p99 {vt.P99:F3} ms | added p50 {vt.P50 - dt.P50:F3} ms p99 {vt.P99 - dt.P99:F3} ms");
 
-// 5. Vault memory.
+// 5. Vault memory and CPU (whole run, load generator phases and idle gaps included).
 var (rss, hwm) = Memory(vault.Id);
+Report($"vault CPU over the run: {vault.TotalProcessorTime.TotalSeconds:F2} s; per-call CPU at a fixed rate: --cost");
 Report($"load average at end: {File.ReadAllText("/proc/loadavg").Trim()}");
 Report($"vault memory: RSS {rss / 1024.0:F1} MB now, peak {hwm / 1024.0:F1} MB");
 
 fake.Kill();
 vault.Kill();
 return;
-
-static string? Arg(string name)
-{
-    var args = Environment.GetCommandLineArgs();
-    var i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-}
-
-static Process StartChild(string arguments)
-{
-    var psi = new ProcessStartInfo(Environment.ProcessPath!, arguments) { RedirectStandardOutput = true, UseShellExecute = false };
-    var entry = System.Reflection.Assembly.GetEntryAssembly()!.Location;
-    if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") psi.Arguments = $"\"{entry}\" {arguments}";
-    return Process.Start(psi)!;
-}
-
-static async Task<string> ReadUrlAsync(Process p)
-{
-    while (await p.StandardOutput.ReadLineAsync() is { } line)
-        if (line.StartsWith("URL ", StringComparison.Ordinal)) return line[4..];
-    throw new InvalidOperationException("child exited");
-}
-
-static (long RssKb, long PeakKb) Memory(int pid)
-{
-    long rss = 0, hwm = 0;
-    foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-    {
-        if (line.StartsWith("VmRSS:")) rss = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-        if (line.StartsWith("VmHWM:")) hwm = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-    }
-    return (rss, hwm);
-}
 
 static async Task<(Stats Direct, Stats Vault)> AlternateAsync(int seconds, Func<Target, TimeSpan, Task<Stats>> run, Target direct, Target vault)
 {
@@ -128,62 +104,6 @@ static async Task<(Stats Direct, Stats Vault)> AlternateAsync(int seconds, Func<
         v.Add(await run(vault, TimeSpan.FromSeconds(1)));
     }
     return (Stats.Merge(d), Stats.Merge(v));
-}
-
-static async Task<Stats> ClosedLoopAsync(HttpClient http, Target target, byte[] body, int concurrency, TimeSpan duration)
-{
-    var samples = new List<double>[concurrency];
-    var errors = 0;
-    var sw = Stopwatch.StartNew();
-    var workers = Enumerable.Range(0, concurrency).Select(async w =>
-    {
-        var list = samples[w] = new List<double>(100_000);
-        while (sw.Elapsed < duration)
-        {
-            var start = Stopwatch.GetTimestamp();
-            try
-            {
-                using var res = await http.SendAsync(target.Request(body));
-                await res.Content.CopyToAsync(Stream.Null);
-                if (res.StatusCode != HttpStatusCode.OK) Interlocked.Increment(ref errors);
-            }
-            catch (HttpRequestException) { Interlocked.Increment(ref errors); }
-            list.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-        }
-    }).ToArray();
-    await Task.WhenAll(workers);
-    return Stats.From(samples.SelectMany(x => x).ToArray(), sw.Elapsed, errors);
-}
-
-static async Task<Stats> OpenLoopAsync(HttpClient http, Target target, byte[] body, int rate, TimeSpan duration)
-{
-    var total = (int)(rate * duration.TotalSeconds);
-    var samples = new double[total];
-    var errors = 0;
-    var tasks = new Task[total];
-    var start = Stopwatch.GetTimestamp();
-    var interval = Stopwatch.Frequency / (double)rate;
-    for (var i = 0; i < total; i++)
-    {
-        var due = start + (long)(i * interval);
-        // No spinning (it would take a core from the servers): sleep ~1 ms, then send everything that has fallen due.
-        while (Stopwatch.GetTimestamp() < due) await Task.Delay(1);
-        var index = i;
-        tasks[i] = Task.Run(async () =>
-        {
-            var sent = Stopwatch.GetTimestamp();
-            try
-            {
-                using var res = await http.SendAsync(target.Request(body));
-                await res.Content.CopyToAsync(Stream.Null);
-                if (res.StatusCode != HttpStatusCode.OK) Interlocked.Increment(ref errors);
-            }
-            catch (HttpRequestException) { Interlocked.Increment(ref errors); }
-            samples[index] = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
-        });
-    }
-    await Task.WhenAll(tasks);
-    return Stats.From(samples, Stopwatch.GetElapsedTime(start), errors);
 }
 
 static async Task<(Stats Direct, Stats Vault)> FirstByteAsync(HttpClient http, Target direct, Target vault, byte[] body, int count)
@@ -259,6 +179,8 @@ static async Task RunVaultAsync(string upstream, string token)
     builder.Services.AddSingleton<ISecretStore>(secrets);
     builder.Services.AddSingleton<IUsageStore, MemUsageStore>();
     builder.Services.AddOkapProxy(builder.Configuration);
+    // Off unless the environment says Okap__Telemetry__Enabled=true (then collected with no exporter: the cost of collecting).
+    builder.Services.AddOkapTelemetry(builder.Configuration);
     var app = builder.Build();
     app.MapOkapProxy();
     var now = DateTimeOffset.UtcNow;

@@ -1,4 +1,4 @@
-metadata description = 'Front Door origin group (health probe on /okap/health), one origin per OKAP Vault function app, and a catch-all HTTPS-only route with caching disabled.'
+metadata description = 'Front Door origin group (readiness probe on /okap/ready: an origin whose store or Key Vault does not answer gets no traffic), one origin per OKAP Vault function app, and a catch-all HTTPS-only route with caching disabled.'
 
 @description('Name of the existing Front Door profile.')
 param profileName string
@@ -23,7 +23,7 @@ param separateProxy bool = false
 param originHostHeader string = 'X-Okap-Origin-Host'
 
 @description('Path of the health probe sent to each origin.')
-param healthProbePath string = '/okap/health'
+param healthProbePath string = '/okap/ready'
 
 @description('HTTP method of the health probe.')
 @allowed([

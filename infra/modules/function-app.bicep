@@ -175,6 +175,9 @@ var baseSettings = {
   // Application Insights with Entra (managed identity) authentication; local auth is disabled on the component.
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // The worker's OpenTelemetry exporter (src/Okap.Telemetry) sends with the same identity; no exporter self-reports.
+  Okap__Telemetry__AzureMonitorManagedIdentityClientId: identityClientId
+  APPLICATIONINSIGHTS_STATSBEAT_DISABLED: 'true'
   // OKAP Vault.
   Okap__PublicUrl: empty(publicUrl) ? 'https://${site.properties.defaultHostName}' : publicUrl
   Okap__Store: 'Azure'

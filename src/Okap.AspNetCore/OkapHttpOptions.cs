@@ -12,6 +12,10 @@ public sealed class OkapHttpOptions
     /// <summary>Requests per minute one client address may make to the public OKAP routes and to sign-in.</summary>
     [Range(1, 100_000)]
     public int PublicRequestsPerMinute { get; set; } = 30;
+
+    /// <summary>How long <c>/okap/ready</c> reuses its last store and secret store check (edge probes arrive from many locations).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan ReadinessCacheTtl { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>Owner sign-in settings (<c>Okap:Auth</c>).</summary>

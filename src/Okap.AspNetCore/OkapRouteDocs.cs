@@ -12,6 +12,7 @@ internal static class OkapRouteDocs
         ["OkapAuthorize"] = (typeof(OkapAuthorizeRequest), typeof(OkapAuthorizeResponse)),
         ["OkapAuthorizePoll"] = (null, typeof(OkapAuthorizeResponse)),
         ["Health"] = (null, typeof(MessageView)),
+        ["Ready"] = (null, typeof(Health.ReadinessView)),
         ["AccountSession"] = (null, typeof(SessionView)),
         ["AccountSetup"] = (typeof(CreateAccountBody), typeof(MessageView)),
         ["AccountLogin"] = (typeof(SignInBody), typeof(MessageView)),

@@ -13,7 +13,7 @@ public static class OkapRoutes
     public sealed record Route(string Method, string Pattern, string Name, Func<HttpContext, IServiceProvider, Task<IResult>> Handler);
 
     /// <summary>
-    /// Every route. All but the health check refuse (404) on the proxy's own origin when it has one
+    /// Every route. All but the liveness and readiness checks refuse (404) on the proxy's own origin when it has one
     /// (<see cref="Core.VaultOrigins"/>): nothing of an owner's session may be reachable where upstream answers are served.
     /// </summary>
     public static IReadOnlyList<Route> All { get; } = Guard(
@@ -23,6 +23,7 @@ public static class OkapRoutes
         new("POST", "/okap/authorize", "OkapAuthorize", (c, s) => Get<OkapProtocolHandlers>(s).AuthorizeAsync(c)),
         new("GET", "/okap/authorize/{id}", "OkapAuthorizePoll", (c, s) => Get<OkapProtocolHandlers>(s).PollAsync(c, Value(c, "id"))),
         new("GET", "/okap/health", "Health", (c, s) => Task.FromResult(Get<OkapProtocolHandlers>(s).Health())),
+        new("GET", "/okap/ready", "Ready", (c, s) => Get<Health.ReadinessHandler>(s).ReadyAsync(c)),
 
         // Owner sign-in.
         new("GET", "/okap/account/session", "AccountSession", (c, s) => Get<AccountHandlers>(s).SessionAsync(c)),
@@ -67,7 +68,8 @@ public static class OkapRoutes
         for (var i = 0; i < routes.Length; i++)
         {
             var inner = routes[i].Handler;
-            if (routes[i].Name == "Health") continue;
+            // Probes reach every origin, the proxy's own included.
+            if (routes[i].Name is "Health" or "Ready") continue;
             routes[i] = routes[i] with
             {
                 Handler = (c, s) => Get<Core.VaultOrigins>(s) is var origins && origins.ServesPage(origins.RequestHost(c.Request.Host.Value, h => c.Request.Headers[h].ToString()))

@@ -36,6 +36,10 @@ public static class OkapServiceCollectionExtensions
         services.AddSingleton<AccountHandlers>();
         services.AddSingleton<AdminHandlers>();
         services.AddSingleton<PageHandlers>();
+        services.AddSingleton<Health.ReadinessHandler>();
+        services.AddHealthChecks()
+            .AddCheck<Health.StoreReadinessCheck>("store", tags: [Health.ReadinessHandler.Tag], timeout: TimeSpan.FromSeconds(5))
+            .AddCheck<Health.SecretStoreReadinessCheck>("secret_store", tags: [Health.ReadinessHandler.Tag], timeout: TimeSpan.FromSeconds(5));
         services.AddOpenApi("okap");
         // The OpenAPI document describes the wire names (snake_case) the handlers' source-generated serializers write.
         services.ConfigureHttpJsonOptions(o =>

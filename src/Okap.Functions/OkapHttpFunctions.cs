@@ -30,6 +30,9 @@ public static class OkapHttpFunctions
     [Function(nameof(Health))]
     public static Task Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/health")] HttpRequest req) => Run(req, nameof(Health));
 
+    [Function(nameof(Ready))]
+    public static Task Ready([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/ready")] HttpRequest req) => Run(req, nameof(Ready));
+
     // Owner sign-in.
     [Function(nameof(AccountSession))]
     public static Task AccountSession([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/account/session")] HttpRequest req) => Run(req, nameof(AccountSession));

@@ -1,6 +1,7 @@
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Azure.Functions.Worker.OpenTelemetry;
 using Okap.AspNetCore;
 using Okap.Functions;
 
@@ -11,6 +12,8 @@ builder.Services.AddOkap(builder.Configuration);
 builder.Services.AddOkapStores(builder.Configuration, builder.Environment);
 builder.Services.AddOkapProxy(builder.Configuration);
 builder.Services.AddOkapOpenApiDescription();
+// The worker's defaults add the function invocation spans and join the host's trace.
+builder.Services.AddOkapTelemetry(builder.Configuration, otel => otel.UseFunctionsWorkerDefaults());
 
 var app = builder.Build();
 

@@ -17,6 +17,7 @@ internal static class ProxyErrors
     public static async Task WriteAsync(HttpContext context, int status, string type, string message, string? provider, TimeSpan? retryAfter = null)
     {
         var response = context.Response;
+        ProxyTelemetry.Refused(context, type);
         if (response.HasStarted) return;
         response.Headers.Clear();
         response.StatusCode = status;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -63,6 +64,7 @@ public sealed class ProxyHandler
     /// <summary>Proxies <paramref name="context"/>'s request to <paramref name="provider"/>; <paramref name="path"/> is the part after <c>/v1/{provider}/</c>.</summary>
     public async Task HandleAsync(HttpContext context, string provider, string? path)
     {
+        var telemetry = ProxyTelemetry.Start(context);
         try
         {
             await HandleCoreAsync(context, provider, path ?? string.Empty).ConfigureAwait(false);
@@ -85,6 +87,10 @@ public sealed class ProxyHandler
         {
             await ProxyErrors.WriteAsync(context, ex.StatusCode == 413 ? 413 : 400, ex.StatusCode == 413 ? OkapErrorTypes.PayloadTooLarge : OkapErrorTypes.InvalidRequest,
                 "The request body could not be read.", provider).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (telemetry is not null) ProxyTelemetry.Complete(telemetry, context);
         }
     }
 
@@ -137,6 +143,7 @@ public sealed class ProxyHandler
         // 2. What the route does.
         var descriptor = ProviderCatalog.Resolve(provider);
         var route = RouteClassifier.Classify(descriptor.Format, request.Method, path);
+        ProxyTelemetry.Describe(context, provider, route.Kind, route.PathModel);
         var limits = grant.Limits;
         // Batches, files and uploads run work the vault cannot see per call: a token with any model, capability or limit
         // restriction (tokens_per_request and rate limits included, since one batch is one call) may not use them.
@@ -210,6 +217,7 @@ public sealed class ProxyHandler
         var provider = descriptor.Id;
         var limits = grant.Limits;
         var model = route.PathModel ?? facts.Model;
+        if (facts.Model is not null) ProxyTelemetry.Describe(context, provider, route.Kind, model);
 
         // 4. Model allow-list.
         if (route.IsMetered && grant.Models.Count > 0 && !(grant.AllowsModel(model) || (model is not null && grant.AllowsModel("models/" + model))))
@@ -357,8 +365,10 @@ public sealed class ProxyHandler
             ForwarderError error;
             try
             {
+                ProxyTelemetry.UpstreamStarted(context);
                 error = await _forwarder.SendAsync(context, target.BaseUrl, target.OwnerDefined ? _client.OwnerInvoker : _client.Invoker, _requestConfig, ProxyTransformer.Instance).ConfigureAwait(false);
                 if (meter is not null) await meter.CompleteAsync(forwardHeld: error == ForwarderError.None, context.RequestAborted).ConfigureAwait(false);
+                ProxyTelemetry.UpstreamEnded(context);
             }
             finally
             {
@@ -373,7 +383,9 @@ public sealed class ProxyHandler
                 if (produced)
                 {
                     var usage = meter!.Scanner!.GetUsageOrEstimate(bodyLength, completed: error == ForwarderError.None);
-                    _ledger.Settle(reservation, usage, price?.CostMicros(usage) ?? 0);
+                    var cost = price?.CostMicros(usage) ?? 0;
+                    _ledger.Settle(reservation, usage, cost);
+                    ProxyTelemetry.Settled(context, usage, cost, priced: price is not null);
                 }
                 else
                 {
@@ -406,9 +418,15 @@ public sealed class ProxyHandler
     {
         var load = _ledger.EnsureReadyAsync(token.OwnerId, token.Id, provider, limits, worst, _usage, CancellationToken.None);
         if (load.IsCompletedSuccessfully) return;
+        var started = Stopwatch.GetTimestamp();
         try
         {
             await load.AsTask().WaitAsync(_options.StoreTimeout).ConfigureAwait(false);
+            ProxyTelemetry.StoreCall("usage.load", started, null);
+        }
+        catch (Exception ex) when (ProxyTelemetry.StoreFailed("usage.load", started, ex))
+        {
+            throw;
         }
         catch (Exception ex) when (ex is not VaultUnavailableException)
         {

@@ -69,6 +69,7 @@ internal sealed class ProxyTransformer : HttpTransformer
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
+        if (proxyResponse is not null) ProxyTelemetry.UpstreamFirstByte(httpContext);
         var result = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken).ConfigureAwait(false);
         var response = httpContext.Response;
         var call = httpContext.Features.Get<ProxyCall>();

@@ -32,8 +32,9 @@ internal sealed class TokenCache
 
     public ValueTask<TokenRecord?> FindAsync(string hash)
     {
-        if (_entries.TryGetValue(hash, out var e) && _time.GetTimestamp() - e.ReadAt < _ttlTicks) return new(e.Token);
-        return new(LoadAsync(hash));
+        var hit = _entries.TryGetValue(hash, out var e) && _time.GetTimestamp() - e.ReadAt < _ttlTicks;
+        ProxyTelemetry.CacheLookup("token", hit);
+        return hit ? new(e!.Token) : new(LoadAsync(hash));
     }
 
     private async Task<TokenRecord?> LoadAsync(string hash)
@@ -53,11 +54,17 @@ internal sealed class TokenCache
     {
         await Task.Yield();
         var readAt = _time.GetTimestamp();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var token = await _store.FindByHashAsync(hash, CancellationToken.None).ConfigureAwait(false);
+            ProxyTelemetry.StoreCall("token.find", started, null);
             _entries[hash] = new Entry(token, readAt);
             return token;
+        }
+        catch (Exception ex) when (ProxyTelemetry.StoreFailed("token.find", started, ex))
+        {
+            throw;
         }
         catch (Exception ex) when (ex is not VaultUnavailableException)
         {

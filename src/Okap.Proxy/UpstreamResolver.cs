@@ -66,14 +66,16 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
 
     public ValueTask<UpstreamResolution> ResolveAsync(string ownerId, ProviderDescriptor provider)
     {
-        if (_targets.TryGetValue((ownerId, provider.Id), out var c) && _time.GetTimestamp() - c.ReadAt < _ttlTicks) return new(c.Resolution);
-        return new(LoadAsync(ownerId, provider));
+        var hit = _targets.TryGetValue((ownerId, provider.Id), out var c) && _time.GetTimestamp() - c.ReadAt < _ttlTicks;
+        ProxyTelemetry.CacheLookup("upstream", hit);
+        return hit ? new(c!.Resolution) : new(LoadAsync(ownerId, provider));
     }
 
     public ValueTask<IReadOnlyList<PriceOverride>> PriceOverridesAsync(string ownerId)
     {
-        if (_prices.TryGetValue(ownerId, out var c) && _time.GetTimestamp() - c.ReadAt < _ttlTicks) return new(c.Prices);
-        return new(LoadPricesAsync(ownerId));
+        var hit = _prices.TryGetValue(ownerId, out var c) && _time.GetTimestamp() - c.ReadAt < _ttlTicks;
+        ProxyTelemetry.CacheLookup("prices", hit);
+        return hit ? new(c!.Prices) : new(LoadPricesAsync(ownerId));
     }
 
     /// <summary>Forgets what is cached for an owner (after a key or price change on this instance).</summary>
@@ -99,7 +101,7 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
     private async Task<IReadOnlyList<PriceOverride>> LoadPricesAsync(string ownerId)
     {
         var readAt = _time.GetTimestamp();
-        var prices = await Guard(ct => _priceStore.ListAsync(ownerId, ct)).ConfigureAwait(false);
+        var prices = await Guard("prices.list", ct => _priceStore.ListAsync(ownerId, ct)).ConfigureAwait(false);
         _prices[ownerId] = new CachedPrices(prices, readAt);
         return prices;
     }
@@ -107,7 +109,7 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
     private async Task<UpstreamResolution> LoadAsync(string ownerId, ProviderDescriptor provider)
     {
         var readAt = _time.GetTimestamp();
-        var info = await Guard(ct => _keys.GetAsync(ownerId, provider.Id, ct)).ConfigureAwait(false);
+        var info = await Guard("key.get", ct => _keys.GetAsync(ownerId, provider.Id, ct)).ConfigureAwait(false);
         var resolution = await BuildAsync(ownerId, provider, info).ConfigureAwait(false);
         _targets[(ownerId, provider.Id)] = new CachedTarget(resolution, readAt);
         return resolution;
@@ -170,7 +172,7 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
             return new UpstreamResolution(new UpstreamTarget(baseUrl, null, null, false), 0, null, null);
         }
 
-        var secret = info is null ? null : await Guard(ct => _secrets.GetAsync(ownerId, provider.Id, ct)).ConfigureAwait(false);
+        var secret = info is null ? null : await Guard("secret.get", ct => _secrets.GetAsync(ownerId, provider.Id, ct)).ConfigureAwait(false);
         if (string.IsNullOrEmpty(secret))
         {
             if (provider.KeyOptional) return new UpstreamResolution(new UpstreamTarget(baseUrl, null, null, false), 0, null, null);
@@ -196,12 +198,19 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
 
     private static UpstreamResolution Error(int status, string type, string message) => new(null, status, type, message);
 
-    private async Task<T> Guard<T>(Func<CancellationToken, Task<T>> call)
+    private async Task<T> Guard<T>(string operation, Func<CancellationToken, Task<T>> call)
     {
         using var cts = new CancellationTokenSource(_options.StoreTimeout, _time);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            return await call(cts.Token).WaitAsync(_options.StoreTimeout, _time).ConfigureAwait(false);
+            var result = await call(cts.Token).WaitAsync(_options.StoreTimeout, _time).ConfigureAwait(false);
+            ProxyTelemetry.StoreCall(operation, started, null);
+            return result;
+        }
+        catch (Exception ex) when (ProxyTelemetry.StoreFailed(operation, started, ex))
+        {
+            throw;
         }
         catch (VaultUnavailableException)
         {

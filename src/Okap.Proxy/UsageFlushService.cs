@@ -31,6 +31,8 @@ public sealed class UsageFlushService : BackgroundService
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly UsageSpool _spool;
     private readonly List<(UsageBatch Batch, string? SpoolFile)> _outbox = [];
+    // When each batch of this process was taken from the ledger, for the flush lag metric (guarded by _gate).
+    private readonly Dictionary<UsageBatch, long> _takenAt = new(ReferenceEqualityComparer.Instance);
     private long _seq;
     private bool _spoolLoaded;
 
@@ -128,7 +130,9 @@ public sealed class UsageFlushService : BackgroundService
             var pending = _ledger.TakePending();
             if (pending.Deltas.Count > 0)
             {
-                lock (_outbox) _outbox.Add((new UsageBatch(_ledger.HolderId, ++_seq, pending.Deltas), null));
+                var batch = new UsageBatch(_ledger.HolderId, ++_seq, pending.Deltas);
+                _takenAt[batch] = _time.GetTimestamp();
+                lock (_outbox) _outbox.Add((batch, null));
             }
             // In order, each unchanged until written: the store's per-writer mark then makes every retry harmless.
             while (true)
@@ -139,12 +143,16 @@ public sealed class UsageFlushService : BackgroundService
                     if (_outbox.Count == 0) break;
                     next = _outbox[0];
                 }
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 try
                 {
                     await _usage.AddBatchAsync(next.Batch, ct).ConfigureAwait(false);
+                    ProxyTelemetry.StoreCall("usage.write", started, null);
+                    if (_takenAt.Remove(next.Batch, out var takenAt)) ProxyTelemetry.FlushLag(_time.GetElapsedTime(takenAt));
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
                 {
+                    ProxyTelemetry.StoreCall("usage.write", started, ex);
                     Log.FlushFailed(_logger, next.Batch.Deltas.Count, (ex as UsagePartlyWrittenException)?.InnerException?.GetType().Name ?? ex.GetType().Name);
                     break;
                 }

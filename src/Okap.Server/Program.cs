@@ -7,6 +7,7 @@ builder.Services.AddOkap(builder.Configuration);
 builder.Services.AddOkapStores(builder.Configuration, builder.Environment);
 builder.Services.AddOkapProxy(builder.Configuration);
 builder.Services.AddOkapForwardedHeaders(builder.Configuration);
+builder.Services.AddOkapTelemetry(builder.Configuration);
 
 var app = builder.Build();
 

@@ -30,12 +30,12 @@ public sealed class FrontDoorTests(CompiledInfra infra)
     }
 
     [Fact]
-    public void Front_door_health_probe_targets_okap_health_over_https()
+    public void Front_door_health_probe_targets_okap_ready_over_https()
     {
         var group = infra.Main.Single("Microsoft.Cdn/profiles/originGroups");
         var probe = group.Get("properties", "healthProbeSettings");
 
-        Assert.Equal("/okap/health", ArmTemplate.Resolve(probe.GetProperty("probePath"), group.Scope).GetString());
+        Assert.Equal("/okap/ready", ArmTemplate.Resolve(probe.GetProperty("probePath"), group.Scope).GetString());
         Assert.Equal("Https", probe.GetProperty("probeProtocol").GetString());
         Assert.Contains(ArmTemplate.Resolve(probe.GetProperty("probeRequestType"), group.Scope).GetString(), new[] { "GET", "HEAD" });
     }

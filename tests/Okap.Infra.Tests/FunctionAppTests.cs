@@ -119,6 +119,9 @@ public sealed class FunctionAppTests(CompiledInfra infra)
             "format('ClientId={0};Authorization=AAD', parameters('identityClientId'))",
             Setting("APPLICATIONINSIGHTS_AUTHENTICATION_STRING"));
         Assert.Contains("ConnectionString", Setting("APPLICATIONINSIGHTS_CONNECTION_STRING"), StringComparison.Ordinal);
+        // The worker's OpenTelemetry exporter uses the same identity and does not report about itself.
+        Assert.Equal("parameters('identityClientId')", Setting("Okap__Telemetry__AzureMonitorManagedIdentityClientId"));
+        Assert.Equal("'true'", Setting("APPLICATIONINSIGHTS_STATSBEAT_DISABLED"));
     }
 
     [Fact]

@@ -41,11 +41,17 @@ public sealed class VaultFactory : WebApplicationFactory<Program>
     /// <summary>Prefix of this vault's tables on Azurite (each factory has its own).</summary>
     public string TablePrefix => _tablePrefix;
     private readonly FakeKeyVault _keyVault = new();
+
+    /// <summary>The Key Vault fake behind the secret store on Azure (OKAP_TEST_STORE=azure).</summary>
+    public FakeKeyVault KeyVault => _keyVault;
     private string? _azuriteConnection;
 
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "okap-tests-" + Guid.NewGuid().ToString("N"));
     public LogCapture Logs { get; } = new();
     public FakeTimeProvider? Time { get; init; }
+
+    /// <summary>Extra service registrations (after the server's own).</summary>
+    public Action<IServiceCollection>? TestServices { get; init; }
     public Dictionary<string, string?> Settings { get; } = new()
     {
         ["Okap:PublicUrl"] = "http://localhost",
@@ -78,15 +84,35 @@ public sealed class VaultFactory : WebApplicationFactory<Program>
             logging.AddProvider(Logs);
         });
         if (Time is not null) builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));
+        if (TestServices is not null) builder.ConfigureTestServices(TestServices);
         // The in-memory test server leaves the client address empty; Kestrel always has one.
         builder.ConfigureTestServices(services => services.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter, Okap.Testing.LoopbackClientAddress>());
     }
 
-    /// <summary>A client on the given host (the vault resolves per-person addresses from it), keeping cookies.</summary>
+    private bool _kestrel;
+
+    /// <summary>Serves over real sockets (Kestrel on a free 127.0.0.1 port) instead of the in-memory test server.</summary>
+    public void UseLoopbackKestrel()
+    {
+        _kestrel = true;
+        // The server's appsettings.json binds :5080.
+        Settings["Kestrel:Endpoints:Http:Url"] = "http://127.0.0.1:0";
+        UseKestrel();
+    }
+
+    /// <summary>A client on the given host (the vault resolves per-person addresses from it), keeping cookies; with Kestrel, on its loopback address.</summary>
     public HttpClient ClientFor(string host = "localhost")
     {
-        var client = CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri($"http://{host}"), AllowAutoRedirect = false, HandleCookies = true });
+        var client = CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = _kestrel ? KestrelAddress() : new Uri($"http://{host}"), AllowAutoRedirect = false, HandleCookies = true });
         return client;
+    }
+
+    private Uri KestrelAddress()
+    {
+        StartServer();
+        var addresses = Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
+            .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses;
+        return new Uri(addresses.First());
     }
 
     /// <summary>Registers an account and returns a signed-in client with its anti-forgery header set.</summary>

@@ -172,7 +172,7 @@ public sealed partial class BudgetLedger
     {
         if (lease.Renewal is { IsCompleted: false } running) return running;
         var store = lease.Store!;
-        var renewal = Task.Run(() => RenewAsync(account, lease, store, final));
+        var renewal = Task.Run(() => RenewCountedAsync(account, lease, store, final));
         // A refill started from the request path is not awaited by anyone: observe its failure (it is retried later).
         renewal.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return lease.Renewal = renewal;
@@ -182,6 +182,20 @@ public sealed partial class BudgetLedger
     /// Sends this instance's report and request for one grant, with a conditional write; retried on conflict. A request
     /// that failed (store unreachable, reply lost) is kept and sent again, unchanged, before any new one.
     /// </summary>
+    private async Task RenewCountedAsync(GrantAccount account, GrantLease lease, IUsageStore store, bool final)
+    {
+        try
+        {
+            await RenewAsync(account, lease, store, final).ConfigureAwait(false);
+        }
+        catch
+        {
+            Diagnostics.OkapCoreMetrics.LeaseRenewed(ok: false, final);
+            throw;
+        }
+        Diagnostics.OkapCoreMetrics.LeaseRenewed(ok: true, final);
+    }
+
     private async Task RenewAsync(GrantAccount account, GrantLease lease, IUsageStore store, bool final)
     {
         LeaseRequest request;

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Okap.Core.Diagnostics;
 using Okap.Core.Model;
 using Okap.Core.Requests;
 using Okap.Core.Stores;
@@ -171,14 +172,22 @@ public sealed class AccessRequestService(IVaultStores stores, AuditLog audit, Ti
     public async Task<AccessRequest?> WaitForDecisionAsync(string ownerId, string requestId, TimeSpan maxWait, CancellationToken ct)
     {
         var deadline = time.GetUtcNow() + maxWait;
-        while (true)
+        OkapCoreMetrics.DecisionWaitStarted();
+        try
         {
-            var request = await stores.Requests.GetAsync(ownerId, requestId, ct);
-            var now = time.GetUtcNow();
-            if (request is null || request.EffectiveStatus(now) != RequestStatus.Pending || now >= deadline) return request;
-            var delay = deadline - now;
-            if (delay > _options.DecisionPollInterval) delay = _options.DecisionPollInterval;
-            await Task.Delay(delay, time, ct);
+            while (true)
+            {
+                var request = await stores.Requests.GetAsync(ownerId, requestId, ct);
+                var now = time.GetUtcNow();
+                if (request is null || request.EffectiveStatus(now) != RequestStatus.Pending || now >= deadline) return request;
+                var delay = deadline - now;
+                if (delay > _options.DecisionPollInterval) delay = _options.DecisionPollInterval;
+                await Task.Delay(delay, time, ct);
+            }
+        }
+        finally
+        {
+            OkapCoreMetrics.DecisionWaitEnded();
         }
     }
 
