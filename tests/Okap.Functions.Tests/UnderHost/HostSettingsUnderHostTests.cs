@@ -49,25 +49,72 @@ public sealed class HostSettingsUnderHostTests(FunctionsPass pass)
         Assert.Contains("Executed 'Functions.Proxy'", log);
         Assert.Contains("Executed 'Functions.CreatePolicy'", log);
         Assert.DoesNotContain(marker, log);
+        // What the worker logs inside an invocation reaches the host as Function.{name}.User: the forwarder's
+        // per-call "Proxying to {upstream URL}" lines stay out (Function.Proxy.User at Warning).
+        Assert.DoesNotContain("Proxying to", log);
+        Assert.DoesNotContain(pass.Fake.Url, log);
     }
 
-    [HostFact]
-    public async Task A_stream_longer_than_the_hosts_default_request_handling_is_forwarded_to_the_end()
+    /// <summary>A streamed completion of three words 4 s apart (a 12 s answer with long silences) on <paramref name="vault"/>.</summary>
+    private static async Task<(HttpStatusCode Status, List<(TimeSpan At, string Data)> Arrivals, Exception? Cut)> LongStreamAsync(VaultUnderTest vault)
     {
-        var owner = await pass.Shared.SignUpAsync();
+        var owner = await vault.SignUpAsync();
         await owner.SetKeyAsync("sk-long-stream-" + Guid.NewGuid().ToString("N"));
         var (token, _) = await owner.TokenAsync("Long stream " + Guid.NewGuid().ToString("N")[..8]);
         var call = ProxyBehaviour.Chat(token, stream: true);
-        call.Headers.Add("x-fake-delay-ms", "4000"); // three words 4 s apart: a 12 s answer with long silences
-
+        call.Headers.Add("x-fake-delay-ms", "4000");
         var clock = Stopwatch.StartNew();
-        using var response = await pass.Shared.Client().SendAsync(call, HttpCompletionOption.ResponseHeadersRead);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var arrivals = await ProxyBehaviour.ReadEventsAsync(response, clock);
+        using var response = await vault.Client().SendAsync(call, HttpCompletionOption.ResponseHeadersRead);
+        var arrivals = new List<(TimeSpan At, string Data)>();
+        try
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                if (line.StartsWith("data: ", StringComparison.Ordinal)) arrivals.Add((clock.Elapsed, line[6..]));
+            }
+            return (response.StatusCode, arrivals, null);
+        }
+        catch (IOException cut) // ended early: HttpIOException, or a reset connection
+        {
+            return (response.StatusCode, arrivals, cut);
+        }
+    }
 
+    [HostFact]
+    public async Task A_stream_with_long_silences_is_forwarded_to_the_end_within_the_shipped_function_timeout()
+    {
+        var (status, arrivals, cut) = await LongStreamAsync(pass.Shared);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Null(cut);
         Assert.Equal("[DONE]", arrivals[^1].Data);
         var words = ProxyBehaviour.Words(arrivals);
         Assert.Equal(3, words.Count);
         Assert.True(words[^1].At - words[0].At >= TimeSpan.FromSeconds(7), $"events arrived at {ProxyBehaviour.Timeline(arrivals)}");
+    }
+
+    /// <summary>
+    /// Why host.json's <c>functionTimeout</c> is generous: under the host it bounds a streamed answer too. The same
+    /// stream on a host whose timeout is overridden to 4 s (as an app setting can) is cut, and the host restarts the
+    /// worker, which ends every other call that worker was serving.
+    /// </summary>
+    [HostFact]
+    public async Task The_function_timeout_bounds_a_stream_and_a_stream_that_outlives_it_is_cut()
+    {
+        var port = FunctionsHost.FreePort();
+        var environment = pass.Environment("timeout", port, new Dictionary<string, string>(pass.CommonSettings()) { ["Okap:Auth:AllowRegistration"] = "true" });
+        environment["AzureFunctionsJobHost__functionTimeout"] = "00:00:04";
+        await using var host = await FunctionsHost.StartAsync(pass.AppFolder, environment, port, TimeSpan.FromMinutes(2));
+        var vault = new HostedVault(host, pass.Azurite.ConnectionString, "timeout", baseDomain: null);
+
+        var (status, arrivals, cut) = await LongStreamAsync(vault);
+
+        Assert.Equal(HttpStatusCode.OK, status); // the answer had begun
+        Assert.NotNull(cut);
+        Assert.DoesNotContain(arrivals, a => a.Data == "[DONE]");
+        Assert.True(ProxyBehaviour.Words(arrivals).Count < 3, $"events arrived at {ProxyBehaviour.Timeline(arrivals)}");
+        await host.WaitForOutputAsync(o => o.Contains("Timeout value of 00:00:04 exceeded by function 'Functions.Proxy'", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.Contains("Restarting worker process", host.Output);
     }
 }
