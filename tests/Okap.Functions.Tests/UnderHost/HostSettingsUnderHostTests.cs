@@ -68,11 +68,7 @@ public sealed class HostSettingsUnderHostTests(FunctionsPass pass)
         var arrivals = new List<(TimeSpan At, string Data)>();
         try
         {
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-            while (await reader.ReadLineAsync() is { } line)
-            {
-                if (line.StartsWith("data: ", StringComparison.Ordinal)) arrivals.Add((clock.Elapsed, line[6..]));
-            }
+            await ProxyBehaviour.ReadEventsAsync(response, clock, arrivals);
             return (response.StatusCode, arrivals, null);
         }
         catch (IOException cut) // ended early: HttpIOException, or a reset connection

@@ -1,9 +1,4 @@
-using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Okap.Testing.Vaults;
-using Xunit;
 
 namespace Okap.Testing.Behaviour;
 

@@ -1,6 +1,4 @@
 using System.Reflection;
-using Okap.Testing.Vaults;
-using Xunit;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
@@ -37,6 +35,8 @@ public abstract class BehaviourPass : IAsyncLifetime
     public IReadOnlyDictionary<string, string> CommonSettings() => new Dictionary<string, string>
     {
         ["Okap:Proxy:Providers:openai:BaseUrl"] = Fake.Url + "/openai/v1",
+        // A new key is tried with its provider before it is saved: every provider the suite keeps a key for is the fake.
+        ["Okap:Proxy:Providers:anthropic:BaseUrl"] = Fake.Url + "/anthropic",
         ["Okap:Proxy:FlushInterval"] = "00:00:00.500",
         ["Okap:DecisionWait"] = "00:00:04",
         ["Okap:DecisionPollInterval"] = "00:00:00.100",
@@ -126,9 +126,12 @@ public abstract class PassConditionAttribute : Attribute
     /// <summary>Null when the pass can run here.</summary>
     public abstract string? SkipReason { get; }
 
-    internal static string? SkipReasonFor(ITestMethod method) =>
+    /// <summary>One skipped test case with the reason when the test's class names a pass that cannot run here, else null.</summary>
+    internal static IXunitTestCase[]? Skipped(IMessageSink sink, ITestFrameworkDiscoveryOptions options, ITestMethod method) =>
         (method.TestClass.Class as IReflectionTypeInfo)?.Type.GetCustomAttributes<PassConditionAttribute>(inherit: true)
-            .Select(c => c.SkipReason).FirstOrDefault(r => r is not null);
+            .Select(c => c.SkipReason).FirstOrDefault(r => r is not null) is { } reason
+            ? [new XunitSkippedDataRowTestCase(sink, options.MethodDisplayOrDefault(), options.MethodDisplayOptionsOrDefault(), method, reason)]
+            : null;
 }
 
 /// <summary>A fact of the behaviour suite: runs in each pass, or is reported skipped where the pass's <see cref="PassConditionAttribute"/> says so.</summary>
@@ -141,22 +144,20 @@ public sealed class PassFactAttribute : FactAttribute;
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class PassTheoryAttribute : TheoryAttribute;
 
+/// <summary>Finds the suite's facts: skipped with the pass's reason where it cannot run, else as xunit would.</summary>
 public sealed class PassFactDiscoverer(IMessageSink sink) : IXunitTestCaseDiscoverer
 {
     private readonly FactDiscoverer _inner = new(sink);
 
     public IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions options, ITestMethod testMethod, IAttributeInfo factAttribute) =>
-        PassConditionAttribute.SkipReasonFor(testMethod) is { } reason
-            ? [new XunitSkippedDataRowTestCase(sink, options.MethodDisplayOrDefault(), options.MethodDisplayOptionsOrDefault(), testMethod, reason)]
-            : _inner.Discover(options, testMethod, factAttribute);
+        PassConditionAttribute.Skipped(sink, options, testMethod) ?? _inner.Discover(options, testMethod, factAttribute);
 }
 
+/// <summary>Theory form of <see cref="PassFactDiscoverer"/>: one skipped case where the pass cannot run.</summary>
 public sealed class PassTheoryDiscoverer(IMessageSink sink) : IXunitTestCaseDiscoverer
 {
     private readonly TheoryDiscoverer _inner = new(sink);
 
     public IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions options, ITestMethod testMethod, IAttributeInfo factAttribute) =>
-        PassConditionAttribute.SkipReasonFor(testMethod) is { } reason
-            ? [new XunitSkippedDataRowTestCase(sink, options.MethodDisplayOrDefault(), options.MethodDisplayOptionsOrDefault(), testMethod, reason)]
-            : _inner.Discover(options, testMethod, factAttribute);
+        PassConditionAttribute.Skipped(sink, options, testMethod) ?? _inner.Discover(options, testMethod, factAttribute);
 }

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Okap.Testing.Vaults;
-using Xunit;
 
 namespace Okap.Testing.Behaviour;
 

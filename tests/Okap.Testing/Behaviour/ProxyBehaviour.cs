@@ -1,10 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Okap.Testing.Vaults;
-using Xunit;
+using System.Text.RegularExpressions;
 
 namespace Okap.Testing.Behaviour;
 
@@ -34,7 +30,9 @@ public abstract class ProxyBehaviour(BehaviourPass pass)
         return call;
     }
 
-    private SeenRequest? SeenWith(string masterKey) => pass.Fake.Last(s => s.Header("authorization") == "Bearer " + masterKey);
+    /// <summary>The last chat call the fake received with <paramref name="masterKey"/> (not the check of a new key).</summary>
+    private SeenRequest? SeenWith(string masterKey) =>
+        pass.Fake.Last(s => s.Path.EndsWith("/chat/completions", StringComparison.Ordinal) && s.Header("authorization") == "Bearer " + masterKey);
 
     [PassFact]
     public async Task Json_call_is_forwarded_with_the_master_key_and_its_use_is_audited_and_counted()
@@ -51,16 +49,24 @@ public abstract class ProxyBehaviour(BehaviourPass pass)
         Assert.NotNull(seen);
         Assert.DoesNotContain(token, string.Join(' ', seen.Headers.Values) + seen.Query + seen.Body);
 
-        // Counters reach the store in batches (every 0.5 s here).
-        JsonArray? used = null;
-        for (var i = 0; i < 100 && (used is null || used.Count == 0); i++)
+        // Counters reach the store in batches (every 0.5 s here), one token.used entry a batch; a batch may hold a call
+        // whose tokens settle in the next one. Together they must account for exactly the three calls.
+        var totals = (Calls: 0L, Input: 0L, Output: 0L);
+        for (var i = 0; i < 100 && totals != (3, 300, 150); i++)
         {
             await Task.Delay(100);
-            used = (await owner.Admin.GetFromJsonAsync<JsonObject>("/okap/admin/audit?event=token.used"))!["items"]!.AsArray();
+            var used = (await owner.Admin.GetFromJsonAsync<JsonObject>("/okap/admin/audit?event=token.used"))!["items"]!.AsArray();
+            Assert.All(used, e => Assert.Equal(tokenId, e!["token_id"]!.GetValue<string>()));
+            totals = (0, 0, 0);
+            foreach (var entry in used)
+            {
+                var detail = Regex.Match(entry!["detail"]!.GetValue<string>(), @"^openai: (\d+) calls, (\d+) input / (\d+) output tokens");
+                Assert.True(detail.Success, entry.ToJsonString());
+                totals = (totals.Calls + long.Parse(detail.Groups[1].Value, CultureInfo.InvariantCulture),
+                    totals.Input + long.Parse(detail.Groups[2].Value, CultureInfo.InvariantCulture), totals.Output + long.Parse(detail.Groups[3].Value, CultureInfo.InvariantCulture));
+            }
         }
-        var entry = Assert.Single(used!);
-        Assert.Equal(tokenId, entry!["token_id"]!.GetValue<string>());
-        Assert.StartsWith("openai: 3 calls, 300 input / 150 output tokens", entry["detail"]!.GetValue<string>());
+        Assert.Equal((3L, 300L, 150L), totals);
 
         var month = (await owner.Admin.GetFromJsonAsync<JsonObject>($"/okap/admin/tokens/{tokenId}/usage"))!["grants"]![0]!["month"]!;
         Assert.Equal(3, month["requests"]!.GetValue<long>());
@@ -90,10 +96,10 @@ public abstract class ProxyBehaviour(BehaviourPass pass)
         Assert.True(words[^1].At - words[0].At >= TimeSpan.FromSeconds(1.2), $"events arrived at {Timeline(arrivals)}");
     }
 
-    /// <summary>Every <c>data:</c> line of an SSE answer, with when it arrived.</summary>
-    public static async Task<List<(TimeSpan At, string Data)>> ReadEventsAsync(HttpResponseMessage response, Stopwatch clock)
+    /// <summary>Every <c>data:</c> line of an SSE answer, with when it arrived, added to <paramref name="arrivals"/> as it comes (an answer cut short keeps what arrived).</summary>
+    public static async Task<List<(TimeSpan At, string Data)>> ReadEventsAsync(HttpResponseMessage response, Stopwatch clock, List<(TimeSpan At, string Data)>? arrivals = null)
     {
-        var arrivals = new List<(TimeSpan At, string Data)>();
+        arrivals ??= [];
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         while (await reader.ReadLineAsync() is { } line)
         {

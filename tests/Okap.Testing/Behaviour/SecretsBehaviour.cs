@@ -1,8 +1,4 @@
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json.Nodes;
-using Okap.Testing.Vaults;
-using Xunit;
 
 namespace Okap.Testing.Behaviour;
 
