@@ -28,9 +28,17 @@ public sealed class HostJsonTests
     [Fact]
     public void The_workers_console_is_kept_so_the_setup_link_is_shown()
     {
-        // Under the host, what the worker prints arrives as Host.Function.Console (UnderHost/AccountUnderHostTests
+        // Under the host, what the worker prints arrives as Host.Function.Console (UnderHost/HostSettingsUnderHostTests
         // proves the link is shown; this names the setting).
         Assert.Equal("Information", HostJson().GetProperty("logging").GetProperty("logLevel").GetProperty("Host.Function.Console").GetString());
+    }
+
+    [Fact]
+    public void The_proxys_per_call_forwarder_lines_are_kept_out_of_the_log()
+    {
+        // Under the host the worker's own logs arrive as Function.{name}.User; for the proxy that is one
+        // "Proxying to {upstream URL}" line a call (UnderHost/HostSettingsUnderHostTests checks the log itself).
+        Assert.Equal("Warning", HostJson().GetProperty("logging").GetProperty("logLevel").GetProperty("Function.Proxy.User").GetString());
     }
 
     [Fact]

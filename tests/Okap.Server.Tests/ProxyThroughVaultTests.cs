@@ -49,62 +49,6 @@ public sealed class ProxyThroughVaultTests(ITestOutputHelper output) : IAsyncLif
         return await _vault.CreateClient().SendAsync(call);
     }
 
-    [Fact]
-    public async Task Replacing_a_master_key_takes_effect_on_the_next_call()
-    {
-        var (owner, token, _) = await TokenAsync();
-        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token)).StatusCode);
-        Assert.Equal("Bearer sk-first-master-key-0001", _fake.Last()!.Header("authorization"));
-
-        (await owner.PutAsJsonAsync("/okap/admin/keys/openai", new { key = "sk-second-master-key-0002" })).EnsureSuccessStatusCode();
-
-        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token)).StatusCode);
-        Assert.Equal("Bearer sk-second-master-key-0002", _fake.Last()!.Header("authorization"));
-        Assert.DoesNotContain(token, _fake.Seen.Select(s => string.Join(' ', s.Headers.Values) + s.Query + s.Body));
-
-        (await owner.DeleteAsync("/okap/admin/keys/openai")).EnsureSuccessStatusCode();
-        var noKey = await ChatAsync(token);
-        Assert.Equal(HttpStatusCode.Forbidden, noKey.StatusCode);
-        Assert.Equal("no_master_key", (await noKey.JsonAsync())["error"]!["type"]!.GetValue<string>());
-    }
-
-    [Fact]
-    public async Task Token_use_appears_in_the_audit_trail_and_usage_with_the_remaining_budget()
-    {
-        var (owner, token, tokenId) = await TokenAsync();
-        for (var i = 0; i < 3; i++) Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token)).StatusCode);
-
-        JsonArray? used = null;
-        for (var i = 0; i < 100 && (used is null || used.Count == 0); i++)
-        {
-            await Task.Delay(100);
-            used = (await owner.GetFromJsonAsync<JsonObject>("/okap/admin/audit?event=token.used"))!["items"]!.AsArray();
-        }
-        var entry = Assert.Single(used!);
-        Assert.Equal("My AI App", entry!["app_name"]!.GetValue<string>());
-        Assert.Equal(tokenId, entry["token_id"]!.GetValue<string>());
-        Assert.StartsWith("openai: 3 calls, 300 input / 150 output tokens", entry["detail"]!.GetValue<string>());
-
-        var usage = await owner.GetFromJsonAsync<JsonObject>($"/okap/admin/tokens/{tokenId}/usage");
-        var month = usage!["grants"]![0]!["month"]!;
-        Assert.Equal(3, month["requests"]!.GetValue<long>());
-        Assert.Equal(10m, month["cap_usd"]!.GetValue<decimal>());
-        Assert.Equal(10m - month["cost_usd"]!.GetValue<decimal>() - month["reserved_usd"]!.GetValue<decimal>(), month["remaining_usd"]!.GetValue<decimal>());
-        Assert.True(month["cost_usd"]!.GetValue<decimal>() > 0);
-    }
-
-    [Fact]
-    public async Task Revoked_token_is_refused_by_the_proxy_within_a_second()
-    {
-        var (owner, token, tokenId) = await TokenAsync();
-        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token)).StatusCode);
-        (await owner.PostAsync($"/okap/admin/tokens/{tokenId}/revoke", null)).EnsureSuccessStatusCode();
-        await Task.Delay(1100);
-        var refused = await ChatAsync(token);
-        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
-        Assert.Equal("token_revoked", (await refused.JsonAsync())["error"]!["type"]!.GetValue<string>());
-    }
-
     /// <summary>
     /// Issue budget: at steady state the proxy makes at most 0.1 storage transactions per call (token and key
     /// lookups cached, counters flushed in batches). Counted on the wire to Azurite: every Table request whose URL

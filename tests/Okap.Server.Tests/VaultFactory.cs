@@ -9,7 +9,6 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
-using Azure.Data.Tables;
 using Okap.Core.Stores;
 using Okap.Storage.Azure;
 using Okap.Storage.Azure.KeyVault;
@@ -125,30 +124,33 @@ public sealed class VaultFactory : WebApplicationFactory<Program>
         return client;
     }
 
-    public static async Task ArmCsrfAsync(HttpClient client)
+    public static Task ArmCsrfAsync(HttpClient client) => VaultUnderTest.ArmCsrfAsync(client);
+
+    /// <summary>
+    /// Starts the server on a real loopback socket (Kestrel, not the in-memory test server) with <c>Okap:PublicUrl</c>
+    /// set to it, so clients talk to it over HTTP as to any other host. Returns the root URL.
+    /// </summary>
+    public string StartOnLoopback()
     {
-        var session = await client.GetFromJsonAsync<JsonObject>("/okap/account/session");
-        client.DefaultRequestHeaders.Remove("X-CSRF-TOKEN");
-        client.DefaultRequestHeaders.Add("X-CSRF-TOKEN", session!["csrf_token"]!.GetValue<string>());
+        var url = $"http://127.0.0.1:{FreePort()}";
+        Settings["Kestrel:Endpoints:Http:Url"] = url;
+        Settings["Okap:PublicUrl"] = url;
+        UseKestrel();
+        StartServer();
+        return url;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Everything stored: every byte of the SQLite database and its write-ahead log, or every Azurite entity and Key Vault secret as text.</summary>
     public byte[] DatabaseBytes()
     {
-        if (OnAzure)
-        {
-            var text = new System.Text.StringBuilder();
-            var service = new TableServiceClient(_azuriteConnection);
-            foreach (var table in service.Query(t => t.Name.CompareTo(_tablePrefix) >= 0))
-            {
-                if (!table.Name.StartsWith(_tablePrefix, StringComparison.Ordinal)) continue;
-                foreach (var entity in service.GetTableClient(table.Name).Query<TableEntity>())
-                {
-                    foreach (var (key, value) in entity) text.Append(key).Append('=').Append(value).Append('\n');
-                }
-            }
-            return System.Text.Encoding.UTF8.GetBytes(text.ToString());
-        }
+        if (OnAzure) return System.Text.Encoding.UTF8.GetBytes(AzuriteProcess.TablesText(_azuriteConnection!, _tablePrefix));
         var bytes = new List<byte>();
         foreach (var file in Directory.GetFiles(DataDirectory, "*", SearchOption.AllDirectories))
         {
@@ -187,45 +189,6 @@ public sealed class LogCapture : ILoggerProvider
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
             lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
     }
-}
-
-/// <summary>Request bodies as the Python SDK and spec clients send them.</summary>
-public static class Bodies
-{
-    public static object Sdk(string provider = "openai", string app = "My AI App", object? limits = null, string[]? models = null, string[]? capabilities = null, string? expires = null) => new Dictionary<string, object?>
-    {
-        ["okap"] = "1.0",
-        ["provider"] = provider,
-        ["models"] = models ?? ["gpt-4o-mini", "gpt-4"],
-        ["capabilities"] = capabilities ?? ["chat"],
-        ["limits"] = limits ?? new { monthly_spend = 10.0, requests_per_minute = 60 },
-        ["expires"] = expires ?? DateTime.UtcNow.AddDays(30).ToString("yyyy-MM-dd"),
-        ["reason"] = "For AI-powered features",
-        ["app_name"] = app,
-        ["app_url"] = "https://app.example.com",
-    }.Where(kv => kv.Value is not null).ToDictionary();
-
-    public static object Spec(string app = "Example App", params string[] providers) => new
-    {
-        okap = "1.0",
-        authorization_details = (providers.Length == 0 ? ["openai"] : providers).Select(p => new
-        {
-            type = "ai_model_access",
-            provider = p,
-            models = p == "openai" ? new[] { "gpt-4" } : [],
-            capabilities = new[] { "chat", "embeddings" },
-            limits = new { monthly_spend = 10.00, daily_spend = 1.00, requests_per_minute = 60, requests_per_day = 1000 },
-            reason = "human-readable",
-        }).ToArray(),
-        client = new { name = app, url = "https://app.example.com", callback = "https://app.example.com/callback" },
-    };
-
-    public static async Task<JsonObject> JsonAsync(this HttpResponseMessage response) =>
-        JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
-
-    public static StringContent Raw(string json, string contentType = "application/json") => new(json, new MediaTypeHeaderValue(contentType));
-
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
 }
 
 /// <summary>A test that needs Azure Table Storage: it runs in the suite's Azurite pass (OKAP_TEST_STORE=azure) and is reported skipped in the SQLite pass.</summary>

@@ -169,6 +169,22 @@ public sealed class AzuriteProcess : IAsyncDisposable
         return stores;
     }
 
+    /// <summary>Every entity of every table whose name starts with <paramref name="tablePrefix"/>, as <c>name=value</c> lines.</summary>
+    public static string TablesText(string connectionString, string tablePrefix)
+    {
+        var text = new StringBuilder();
+        var service = new Azure.Data.Tables.TableServiceClient(connectionString);
+        foreach (var table in service.Query(t => t.Name.CompareTo(tablePrefix) >= 0))
+        {
+            if (!table.Name.StartsWith(tablePrefix, StringComparison.Ordinal)) continue;
+            foreach (var entity in service.GetTableClient(table.Name).Query<Azure.Data.Tables.TableEntity>())
+            {
+                foreach (var (key, value) in entity) text.Append(key).Append('=').Append(value).Append('\n');
+            }
+        }
+        return text.ToString();
+    }
+
     /// <summary><c>tests/azurite</c>, found from the test assembly's folder upwards.</summary>
     public static string Folder => NodePackages.Folder("azurite");
 

@@ -1,15 +1,10 @@
-using System.Net;
-using System.Net.Http.Json;
 
-namespace Okap.Server.Tests;
+namespace Okap.Testing.Behaviour;
 
-public sealed class BadInputTests : IDisposable
+/// <summary>Bad input on the public routes (400 naming the field, 413, 415) and the admin API's validation and sign-in.</summary>
+public abstract class InputAndAdminBehaviour(BehaviourPass pass)
 {
-    private readonly VaultFactory _vault = new();
-
-    public void Dispose() => _vault.Dispose();
-
-    [Theory]
+    [PassTheory]
     [InlineData("/okap/request", """{"okap":"1.0","provider":"nope","app_name":"a"}""", "provider")]
     [InlineData("/okap/request", """{"okap":"1.0","app_name":"a"}""", "provider")]
     [InlineData("/okap/request", """{"okap":"2.0","provider":"openai"}""", "okap")]
@@ -33,8 +28,8 @@ public sealed class BadInputTests : IDisposable
     [InlineData("/okap/authorize", """{"authorization_details":[{"type":"ai_model_access","provider":"openai","base_url":"http://evil"}],"client":{"name":"a"}}""", "authorization_details[0].base_url")]
     public async Task Bad_request_gets_400_naming_the_field(string path, string json, string field)
     {
-        await _vault.SignUpAsync("alice");
-        var response = await _vault.ClientFor().PostAsync(path, Bodies.Raw(json));
+        await pass.SingleOwnerAsync();
+        var response = await pass.Single.Client().PostAsync(path, Bodies.Raw(json));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var error = (await response.JsonAsync())["error"]!;
@@ -43,7 +38,7 @@ public sealed class BadInputTests : IDisposable
         Assert.StartsWith(field, error["message"]!.GetValue<string>());
     }
 
-    [Theory]
+    [PassTheory]
     [InlineData("/okap/request")]
     [InlineData("/okap/authorize")]
     [InlineData("/okap/account/login")]
@@ -51,58 +46,46 @@ public sealed class BadInputTests : IDisposable
     public async Task Body_over_64_KiB_is_refused_with_413(string path)
     {
         var huge = "{\"provider\":\"openai\",\"reason\":\"" + new string('x', 70 * 1024) + "\"}";
-        var response = await _vault.ClientFor().PostAsync(path, Bodies.Raw(huge));
+        var response = await pass.Single.Client().PostAsync(path, Bodies.Raw(huge));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
     }
 
-    [Fact]
-    public async Task Long_texts_are_refused()
-    {
-        await _vault.SignUpAsync("alice");
-        var response = await _vault.ClientFor().PostAsJsonAsync("/okap/request", new { provider = "openai", reason = new string('r', 1001) });
-        Assert.Equal("reason", (await response.JsonAsync())["error"]!["param"]!.GetValue<string>());
-        response = await _vault.ClientFor().PostAsJsonAsync("/okap/request", new { provider = "openai", app_name = new string('a', 201) });
-        Assert.Equal("app_name", (await response.JsonAsync())["error"]!["param"]!.GetValue<string>());
-    }
-
-    [Theory]
+    [PassTheory]
     [InlineData("/okap/request")]
     [InlineData("/okap/authorize")]
     public async Task Non_json_body_is_refused_with_415(string path)
     {
-        var response = await _vault.ClientFor().PostAsync(path, Bodies.Raw("provider=openai", "application/x-www-form-urlencoded"));
+        var response = await pass.Single.Client().PostAsync(path, Bodies.Raw("provider=openai", "application/x-www-form-urlencoded"));
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
     }
 
-    [Fact]
+    [PassFact]
+    public async Task Long_texts_are_refused()
+    {
+        await pass.SingleOwnerAsync();
+        var response = await pass.Single.Client().PostAsJsonAsync("/okap/request", new { provider = "openai", reason = new string('r', 1001) });
+        Assert.Equal("reason", (await response.JsonAsync())["error"]!["param"]!.GetValue<string>());
+        response = await pass.Single.Client().PostAsJsonAsync("/okap/request", new { provider = "openai", app_name = new string('a', 201) });
+        Assert.Equal("app_name", (await response.JsonAsync())["error"]!["param"]!.GetValue<string>());
+    }
+
+    [PassFact]
     public async Task Poll_wait_must_be_a_number()
     {
-        await _vault.SignUpAsync("alice");
-        var pending = await (await _vault.ClientFor().PostAsJsonAsync("/okap/authorize", Bodies.Spec())).JsonAsync();
-        var response = await _vault.ClientFor().GetAsync(new Uri(pending["poll_url"]!.GetValue<string>()).PathAndQuery + "&wait=soon");
+        var owner = await pass.Shared.SignUpAsync();
+        var pending = await (await owner.App().PostAsJsonAsync("/okap/authorize", Bodies.Spec())).JsonAsync();
+        var response = await owner.App().GetAsync(new Uri(pending["poll_url"]!.GetValue<string>()).PathAndQuery + "&wait=soon");
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 
-    [Fact]
-    public async Task Public_routes_are_rate_limited_per_client_address()
-    {
-        _vault.Settings["Okap:Http:PublicRequestsPerMinute"] = "5";
-        var client = _vault.ClientFor();
-        var statuses = new List<HttpStatusCode>();
-        for (var i = 0; i < 7; i++) statuses.Add((await client.PostAsJsonAsync("/okap/request", new { provider = "nope" })).StatusCode);
-
-        Assert.Equal(5, statuses.Count(s => s == HttpStatusCode.BadRequest));
-        var limited = await client.PostAsJsonAsync("/okap/request", new { provider = "nope" });
-        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
-        Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.Zero);
-    }
-
-    [Fact]
+    [PassFact]
     public async Task Admin_bodies_are_validated_with_the_field_named()
     {
-        var owner = await _vault.SignUpAsync("alice");
+        var owner = (await pass.Shared.SignUpAsync()).Admin;
         var key = await owner.PutAsJsonAsync("/okap/admin/keys/openai", new { label = "no key" });
         Assert.Equal("key", (await key.JsonAsync())["error"]!["param"]!.GetValue<string>());
+        var empty = await owner.PutAsJsonAsync("/okap/admin/keys/openai", new { key = "" });
+        Assert.Equal("key", (await empty.JsonAsync())["error"]!["param"]!.GetValue<string>());
         var unknown = await owner.PutAsJsonAsync("/okap/admin/keys/skynet", new { key = "k" });
         Assert.Equal("provider", (await unknown.JsonAsync())["error"]!["param"]!.GetValue<string>());
         var insecure = await owner.PutAsJsonAsync("/okap/admin/keys/openai", new { key = "k-123456", base_url = "http://example.com/v1" });
@@ -113,6 +96,27 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal("name", (await pat.JsonAsync())["error"]!["param"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.BadRequest, (await owner.GetAsync("/okap/admin/requests?status=weird")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await owner.GetAsync("/okap/admin/audit?page_size=0")).StatusCode);
+    }
+
+    [PassFact]
+    public async Task Admin_api_answers_a_signed_in_owner_only_and_shows_keys_by_their_last_four_characters()
+    {
+        var anonymous = pass.Shared.Client();
+        foreach (var path in new[] { "/okap/admin/requests", "/okap/admin/tokens", "/okap/admin/keys", "/okap/admin/policies", "/okap/admin/usage", "/okap/admin/audit", "/okap/admin/prices" })
+        {
+            Assert.True((await anonymous.GetAsync(path)).StatusCode == HttpStatusCode.Unauthorized, path);
+        }
+
+        var owner = await pass.Shared.SignUpAsync();
+        var masterKey = "sk-last-four-" + Guid.NewGuid().ToString("N");
+        await owner.SetKeyAsync(masterKey);
+        var keys = (await owner.Admin.GetFromJsonAsync<JsonArray>("/okap/admin/keys"))!;
+        Assert.Equal(masterKey[^4..], keys.Single()!["last4"]!.GetValue<string>());
+        Assert.DoesNotContain(masterKey, keys.ToJsonString());
+        foreach (var path in new[] { "/okap/admin/usage", "/okap/admin/audit", "/okap/admin/prices", "/okap/admin/catalog", "/okap/admin/policies" })
+        {
+            Assert.True((await owner.Admin.GetAsync(path)).StatusCode == HttpStatusCode.OK, path);
+        }
     }
 
     public static TheoryData<string, string> TamperedContinuations()
@@ -127,11 +131,11 @@ public sealed class BadInputTests : IDisposable
         return data;
     }
 
-    [Theory]
+    [PassTheory]
     [MemberData(nameof(TamperedContinuations))]
     public async Task A_tampered_continuation_on_a_listing_is_a_clear_400(string listing, string continuation)
     {
-        var owner = await _vault.SignUpAsync("alice");
+        var owner = (await pass.Shared.SignUpAsync()).Admin;
         var res = await owner.GetAsync($"{listing}?continuation={continuation}");
         Assert.Equal(HttpStatusCode.BadRequest, res.StatusCode);
         var error = (await res.JsonAsync())["error"]!;
@@ -139,13 +143,13 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal("continuation", (string?)error["param"]);
     }
 
-    [Theory]
+    [PassTheory]
     [InlineData("/okap/admin/requests")]
     [InlineData("/okap/admin/tokens")]
     [InlineData("/okap/admin/audit")]
     public async Task An_empty_continuation_lists_the_first_page(string listing)
     {
-        var owner = await _vault.SignUpAsync("alice");
+        var owner = (await pass.Shared.SignUpAsync()).Admin;
         Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync(listing + "?continuation=")).StatusCode);
     }
 }
