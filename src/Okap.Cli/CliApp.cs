@@ -368,14 +368,7 @@ public static class CliApp
                 stdout.WriteLine($"Saved policy {S(reply.Json, "id")} ({S(reply.Json, "name")}).");
             });
 
-            var removeId = IdArgument("policy");
-            var remove = new Command("remove", "Remove a policy (tokens it approved stay)") { removeId };
-            Act(remove, async (r, vault, ct) =>
-            {
-                var id = r.GetValue(removeId)!;
-                var reply = await vault.SendAsync(HttpMethod.Delete, "/okap/admin/policies/" + Segment(id), null, ct);
-                Done(r, reply, "removed", id, $"Removed policy {Clean(id)}.");
-            });
+            var remove = DeleteCommand("remove", "Remove a policy (tokens it approved stay)", "policy", "/okap/admin/policies/", "Removed policy");
 
             command.Add(list);
             command.Add(add);
@@ -524,14 +517,7 @@ public static class CliApp
                 stdout.WriteLine(S(reply.Json, "secret"));
             });
 
-            var revokeId = IdArgument("access key");
-            var revoke = new Command("revoke", "Revoke a personal access key: scripts using it stop at once") { revokeId };
-            Act(revoke, async (r, vault, ct) =>
-            {
-                var id = r.GetValue(revokeId)!;
-                var reply = await vault.SendAsync(HttpMethod.Delete, "/okap/admin/access-keys/" + Segment(id), null, ct);
-                Done(r, reply, "revoked", id, $"Revoked access key {Clean(id)}.");
-            });
+            var revoke = DeleteCommand("revoke", "Revoke a personal access key: scripts using it stop at once", "access key", "/okap/admin/access-keys/", "Revoked access key");
 
             command.Add(list);
             command.Add(create);
@@ -603,6 +589,20 @@ public static class CliApp
         {
             if (r.GetValue(_json)) stdout.WriteLine(reply.Raw.Length > 0 ? reply.Raw : new JsonObject { [verb] = what }.ToJsonString());
             else stdout.WriteLine(sentence);
+        }
+
+        /// <summary><c>remove</c>/<c>revoke</c> of one thing by id: a DELETE answered 204.</summary>
+        private Command DeleteCommand(string name, string description, string what, string path, string sentence)
+        {
+            var id = IdArgument(what);
+            var command = new Command(name, description) { id };
+            Act(command, async (r, vault, ct) =>
+            {
+                var value = r.GetValue(id)!;
+                var reply = await vault.SendAsync(HttpMethod.Delete, path + Segment(value), null, ct);
+                Done(r, reply, name + "d", value, $"{sentence} {Clean(value)}.");
+            });
+            return command;
         }
 
         private static Option<bool> CsvOption(string what) => new("--csv") { Description = $"Print the vault's CSV file unchanged ({what})" };
