@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using static Okap.Cli.Output;
+using static Okap.Cli.Parse;
 
 namespace Okap.Cli;
 
@@ -57,7 +58,11 @@ public static class CliApp
             root.Add(Tokens());
             root.Add(Keys());
             root.Add(Policies());
+            root.Add(Usage());
             root.Add(Audit());
+            root.Add(Prices());
+            root.Add(Catalog());
+            root.Add(AccessKeys());
             return root;
         }
 
@@ -89,61 +94,19 @@ public static class CliApp
             });
 
             var approveId = IdArgument("request");
-            var provider = new Option<string?>("--provider") { Description = "Which provider's grant the narrowing applies to (needed when the request names several)" };
-            var models = new Option<string?>("--models") { Description = "Grant only these models (comma-separated)", HelpName = "a,b" };
-            var capabilities = new Option<string?>("--capabilities") { Description = "Grant only these capabilities (comma-separated: chat, embeddings, …)", HelpName = "a,b" };
-            var monthly = new Option<decimal?>("--monthly-spend") { Description = "Monthly spend cap in USD", HelpName = "usd" };
-            var daily = new Option<decimal?>("--daily-spend") { Description = "Daily spend cap in USD", HelpName = "usd" };
-            var rpm = new Option<int?>("--rpm") { Description = "Requests per minute", HelpName = "n" };
-            var rpd = new Option<int?>("--rpd") { Description = "Requests per day", HelpName = "n" };
-            var tpr = new Option<int?>("--tokens-per-request") { Description = "Tokens per request", HelpName = "n" };
-            var expires = new Option<string?>("--expires") { Description = "Expiry: a date (2027-01-01, UTC midnight) or an ISO-8601 time with offset", HelpName = "date" };
-            var approve = new Command("approve", "Approve a pending request as asked, or narrowed (a grant can only be narrowed, never widened)")
-            {
-                approveId, provider, models, capabilities, monthly, daily, rpm, rpd, tpr, expires,
-            };
+            var narrowing = new GrantOptions("Grant");
+            var approve = new Command("approve", "Approve a pending request as asked, or narrowed (a grant can only be narrowed, never widened)") { approveId };
+            narrowing.AddTo(approve);
             Act(approve, async (r, vault, ct) =>
             {
                 var id = Segment(r.GetValue(approveId));
-                var limits = new JsonObject();
-                if (r.GetValue(monthly) is { } m) limits["monthly_spend"] = NonNegative(m, "--monthly-spend");
-                if (r.GetValue(daily) is { } d) limits["daily_spend"] = NonNegative(d, "--daily-spend");
-                if (r.GetValue(rpm) is { } perMinute) limits["requests_per_minute"] = Positive(perMinute, "--rpm");
-                if (r.GetValue(rpd) is { } perDay) limits["requests_per_day"] = Positive(perDay, "--rpd");
-                if (r.GetValue(tpr) is { } perRequest) limits["tokens_per_request"] = Positive(perRequest, "--tokens-per-request");
-                var narrowed = new JsonObject();
-                if (r.GetValue(models) is { } ms) narrowed["models"] = CommaList(ms, "--models");
-                if (r.GetValue(capabilities) is { } cs) narrowed["capabilities"] = CommaList(cs, "--capabilities");
-                if (limits.Count > 0) narrowed["limits"] = limits;
-                if (r.GetValue(expires) is { } e) narrowed["expires"] = Expiry(e);
-                var chosen = r.GetValue(provider)?.Trim();
-
+                var (chosen, narrowed) = narrowing.Read(r);
                 JsonObject? body = null;
                 if (narrowed.Count > 0 || chosen is not null)
                 {
                     // The vault keeps whatever a grant leaves out as asked; providers left out are not granted, so name them all.
                     var request = (await vault.GetAsync("/okap/admin/requests/" + id, ct)).Json;
-                    var asked = (request?["requested"] as JsonArray)?.Select(g => S(g, "provider")).ToList() ?? [];
-                    if (chosen is null)
-                    {
-                        if (asked.Count > 1)
-                        {
-                            throw new UsageException($"this request asks for several providers ({string.Join(", ", asked)}): name the one to narrow with --provider");
-                        }
-                        chosen = asked.FirstOrDefault() ?? throw new UsageException("the request names no provider");
-                    }
-                    else if (!asked.Contains(chosen))
-                    {
-                        throw new UsageException($"--provider {chosen} is not in this request (it asks for {string.Join(", ", asked)})");
-                    }
-                    var grants = new JsonArray();
-                    foreach (var p in asked)
-                    {
-                        var grant = p == chosen ? (JsonObject)narrowed.DeepClone() : [];
-                        grant.Insert(0, "provider", p);
-                        grants.Add(grant);
-                    }
-                    body = new JsonObject { ["grants"] = grants };
+                    body = new JsonObject { ["grants"] = GrantOptions.Grants(request?["requested"], chosen, narrowed, "request", "asks for") };
                 }
                 var reply = await vault.SendAsync(HttpMethod.Post, $"/okap/admin/requests/{id}/approve", body, ct);
                 if (Json(r, reply)) return;
@@ -193,7 +156,7 @@ public static class CliApp
 
         private Command Tokens()
         {
-            var command = new Command("tokens", "Tokens handed to apps: list, usage, revoke");
+            var command = new Command("tokens", "Tokens handed to apps: list, usage, narrow, revoke");
 
             var list = new Command("list", "List tokens");
             Act(list, async (r, vault, ct) =>
@@ -241,8 +204,30 @@ public static class CliApp
                 stdout.WriteLine($"Revoked {S(reply.Json, "id")} ({S(reply.Json, "app_name")}).");
             });
 
+            var narrowId = IdArgument("token");
+            var narrowing = new GrantOptions("Keep");
+            var narrow = new Command("narrow", "Narrow an active token: fewer models or capabilities, lower limits, an earlier expiry (anything wider is refused: the app must ask again)")
+            {
+                narrowId,
+            };
+            narrowing.AddTo(narrow);
+            Act(narrow, async (r, vault, ct) =>
+            {
+                var id = Segment(r.GetValue(narrowId));
+                var (chosen, narrowed) = narrowing.Read(r);
+                if (narrowed.Count == 0) throw new UsageException("nothing to narrow: give --models, --capabilities, a limit or --expires");
+                // Providers left out of grants are removed from the token, so every provider it holds is named.
+                var token = (await vault.GetAsync("/okap/admin/tokens/" + id, ct)).Json;
+                var body = new JsonObject { ["grants"] = GrantOptions.Grants(token?["grants"], chosen, narrowed, "token", "holds") };
+                var reply = await vault.SendAsync(HttpMethod.Patch, "/okap/admin/tokens/" + id, body, ct);
+                if (Json(r, reply)) return;
+                stdout.WriteLine($"Narrowed {S(reply.Json, "id")} ({S(reply.Json, "app_name")}).");
+                Grants(stdout, reply.Json?["grants"]);
+            });
+
             command.Add(list);
             command.Add(usage);
+            command.Add(narrow);
             command.Add(revoke);
             return command;
         }
@@ -299,12 +284,7 @@ public static class CliApp
             {
                 var provider = r.GetValue(removeProvider)!;
                 var reply = await vault.SendAsync(HttpMethod.Delete, "/okap/admin/keys/" + Segment(provider), null, ct);
-                if (r.GetValue(_json))
-                {
-                    stdout.WriteLine(reply.Raw.Length > 0 ? reply.Raw : new JsonObject { ["removed"] = provider }.ToJsonString());
-                    return;
-                }
-                stdout.WriteLine($"Removed the {Clean(provider)} key.");
+                Done(r, reply, "removed", provider, $"Removed the {Clean(provider)} key.");
             });
 
             command.Add(list);
@@ -349,7 +329,199 @@ public static class CliApp
                         List(x, "providers"), List(x, "models"), List(x, "capabilities"), Limits(x?["max_limits"]), S(x, "max_days"),
                     }), "no policies");
             });
+            var addName = new Argument<string>("name") { Description = "A name for the policy" };
+            var fields = new PolicyOptions(forEdit: false);
+            var add = new Command("add", "Add a policy: requests it covers are approved without asking you (within its maximum limits and days)") { addName };
+            fields.AddTo(add);
+            Act(add, async (r, vault, ct) =>
+            {
+                var body = new JsonObject
+                {
+                    ["name"] = r.GetValue(addName), ["app_name"] = null, ["providers"] = new JsonArray(), ["models"] = new JsonArray(),
+                    ["capabilities"] = new JsonArray(), ["max_limits"] = new JsonObject(), ["max_days"] = null, ["enabled"] = true,
+                };
+                fields.ApplyTo(r, body);
+                var reply = await vault.SendAsync(HttpMethod.Post, "/okap/admin/policies", body, ct);
+                if (Json(r, reply)) return;
+                stdout.WriteLine($"Added policy {S(reply.Json, "id")} ({S(reply.Json, "name")}).");
+            });
+
+            var editId = IdArgument("policy");
+            var edits = new PolicyOptions(forEdit: true);
+            var edit = new Command("edit", "Change a policy: what you leave out stays as it is ('*' for any app, provider, model or capability)") { editId };
+            edits.AddTo(edit);
+            Act(edit, async (r, vault, ct) =>
+            {
+                var id = r.GetValue(editId)?.Trim() ?? "";
+                if (!edits.ApplyTo(r, [])) throw new UsageException("nothing to change: give --name, --app, a list, a limit, --max-days or --enabled");
+                // PUT replaces the whole policy: start from what it holds now.
+                var current = ((await vault.GetAsync("/okap/admin/policies", ct)).Json as JsonArray ?? []).FirstOrDefault(p => S(p, "id") == id)
+                    ?? throw new VaultException(VaultError, $"policy {Clean(id)} not found");
+                var body = new JsonObject();
+                foreach (var name in new[] { "name", "app_name", "providers", "models", "capabilities", "max_limits", "max_days", "enabled" })
+                {
+                    body[name] = current[name]?.DeepClone();
+                }
+                edits.ApplyTo(r, body);
+                var reply = await vault.SendAsync(HttpMethod.Put, "/okap/admin/policies/" + Segment(id), body, ct);
+                if (Json(r, reply)) return;
+                stdout.WriteLine($"Saved policy {S(reply.Json, "id")} ({S(reply.Json, "name")}).");
+            });
+
+            var remove = DeleteCommand("remove", "Remove a policy (tokens it approved stay)", "policy", "/okap/admin/policies/", "Removed policy");
+
             command.Add(list);
+            command.Add(add);
+            command.Add(edit);
+            command.Add(remove);
+            return command;
+        }
+
+        private Command Usage()
+        {
+            var days = new Option<int>("--days") { Description = "The last n days, today included (1 to 400)", DefaultValueFactory = _ => 30, HelpName = "n" };
+            var csv = CsvOption("one row a day, token and provider, with the app's name");
+            var command = new Command("usage", "What every token used, day by day") { days, csv };
+            Act(command, async (r, vault, ct) =>
+            {
+                var path = "/okap/admin/usage?days=" + r.GetValue(days).ToString(CultureInfo.InvariantCulture);
+                if (await CsvAsync(r, csv, vault, path + "&format=csv", ct)) return;
+                var reply = await vault.GetAsync(path, ct);
+                if (Json(r, reply)) return;
+                var rows = (reply.Json?["rows"] as JsonArray ?? []).OrderBy(x => S(x, "period"), StringComparer.Ordinal).ToList();
+                Table(stdout, ["DAY", "TOKEN", "PROVIDER", "REQUESTS", "INPUT", "OUTPUT", "COST"],
+                    rows.Select(x => new[]
+                    {
+                        S(x, "period"), S(x, "token_id"), S(x, "provider"), S(x, "requests"), S(x, "input_tokens"), S(x, "output_tokens"), Money(x, "cost_usd"),
+                    }), "no usage");
+                if (rows.Count > 0)
+                {
+                    var total = rows.Sum(x => x?["cost_usd"]?.GetValue<decimal>() ?? 0);
+                    stdout.WriteLine($"Total: {rows.Sum(x => x?["requests"]?.GetValue<long>() ?? 0)} requests, ${total.ToString("0.00##", CultureInfo.InvariantCulture)}");
+                }
+            });
+            return command;
+        }
+
+        private Command Prices()
+        {
+            var command = new Command("prices", "Your own prices (USD per million tokens), which win over the built-in catalog");
+            var list = new Command("list", "List your prices");
+            Act(list, async (r, vault, ct) =>
+            {
+                var reply = await vault.GetAsync("/okap/admin/prices", ct);
+                if (Json(r, reply)) return;
+                PriceTable(reply.Json as JsonArray ?? [], "no prices of your own (the catalog applies)", updated: true);
+            });
+
+            var setProvider = new Argument<string>("provider") { Description = "Provider name" };
+            var setModel = new Argument<string>("model") { Description = "Model name as apps send it ('*' for the provider's models the catalog does not price)" };
+            var input = new Option<decimal>("--input") { Description = "USD per million input tokens", HelpName = "usd", Required = true };
+            var output = new Option<decimal>("--output") { Description = "USD per million output tokens", HelpName = "usd", Required = true };
+            var cached = new Option<decimal?>("--cached-input") { Description = "USD per million cached input tokens", HelpName = "usd" };
+            var maxOutput = new Option<int?>("--max-output-tokens") { Description = "The model's most output tokens a request (what a request without max_tokens reserves)", HelpName = "n" };
+            var set = new Command("set", "Add or replace your price of a model") { setProvider, setModel, input, output, cached, maxOutput };
+            Act(set, async (r, vault, ct) =>
+            {
+                var body = new JsonObject
+                {
+                    ["input_per_million"] = NonNegative(r.GetValue(input), input.Name),
+                    ["output_per_million"] = NonNegative(r.GetValue(output), output.Name),
+                };
+                if (r.GetValue(cached) is { } c) body["cached_input_per_million"] = NonNegative(c, cached.Name);
+                if (r.GetValue(maxOutput) is { } m) body["max_output_tokens"] = Positive(m, maxOutput.Name);
+                var reply = await vault.SendAsync(HttpMethod.Put, PricePath(r.GetValue(setProvider), r.GetValue(setModel)), body, ct);
+                if (Json(r, reply)) return;
+                stdout.WriteLine($"Saved the price of {S(reply.Json, "provider")}/{S(reply.Json, "model")}: {Money(reply.Json, "input_per_million")} input, "
+                    + $"{Money(reply.Json, "output_per_million")} output per million tokens.");
+            });
+
+            var removeProvider = new Argument<string>("provider") { Description = "Provider name" };
+            var removeModel = new Argument<string>("model") { Description = "Model name" };
+            var remove = new Command("remove", "Remove your price of a model (the catalog's applies again)") { removeProvider, removeModel };
+            Act(remove, async (r, vault, ct) =>
+            {
+                var (provider, model) = (r.GetValue(removeProvider)!, r.GetValue(removeModel)!);
+                var reply = await vault.SendAsync(HttpMethod.Delete, PricePath(provider, model), null, ct);
+                Done(r, reply, "removed", $"{provider}/{model}", $"Removed your price of {Clean(provider)}/{Clean(model)}.");
+            });
+
+            command.Add(list);
+            command.Add(set);
+            command.Add(remove);
+            return command;
+        }
+
+        // Model names may hold '/': each part is one encoded path segment (the vault decodes %2F in the model).
+        private static string PricePath(string? provider, string? model) => $"/okap/admin/prices/{Segment(provider)}/{Segment(model)}";
+
+        private void PriceTable(IEnumerable<JsonNode?> prices, string empty, bool updated)
+        {
+            string[] headers = ["PROVIDER", "MODEL", "INPUT", "CACHED INPUT", "OUTPUT", "MAX OUTPUT"];
+            Table(stdout, updated ? [.. headers, "UPDATED"] : headers,
+                prices.Select(x => new[]
+                {
+                    S(x, "provider"), S(x, "model"), Money(x, "input_per_million"), Money(x, "cached_input_per_million"), Money(x, "output_per_million"),
+                    S(x, "max_output_tokens"), Time(x, "updated_at"),
+                }.Take(updated ? 7 : 6).ToArray()), empty);
+        }
+
+        private Command Catalog()
+        {
+            var search = new Option<string?>("--search") { Description = "Only models whose provider or name contains this text", HelpName = "text" };
+            var command = new Command("catalog", "The built-in price catalog (USD per million tokens)") { search };
+            Act(command, async (r, vault, ct) =>
+            {
+                var reply = await vault.GetAsync("/okap/admin/catalog", ct);
+                if (r.GetValue(search) is { Length: > 0 } text && reply.Json?["models"] is JsonArray models)
+                {
+                    var kept = models.Where(m => $"{S(m, "provider")}/{S(m, "model")}".Contains(text.Trim(), StringComparison.OrdinalIgnoreCase)).Select(m => m?.DeepClone()).ToArray();
+                    reply.Json["models"] = new JsonArray(kept);
+                    reply = reply with { Raw = reply.Json.ToJsonString() };
+                }
+                if (Json(r, reply)) return;
+                stdout.WriteLine($"Catalog {S(reply.Json, "version")}, {S(reply.Json, "currency")} per million tokens:");
+                PriceTable(reply.Json?["models"] as JsonArray ?? [], "no models", updated: false);
+            });
+            return command;
+        }
+
+        private Command AccessKeys()
+        {
+            var command = new Command("access-keys", "Personal access keys (okap_pat_…) for this command line and scripts");
+            var list = new Command("list", "List personal access keys");
+            Act(list, async (r, vault, ct) =>
+            {
+                var reply = await vault.GetAsync("/okap/admin/access-keys", ct);
+                if (Json(r, reply)) return;
+                Table(stdout, ["ID", "NAME", "PREFIX", "STATUS", "CREATED", "EXPIRES", "REVOKED"],
+                    (reply.Json as JsonArray ?? []).Select(x => new[]
+                    {
+                        S(x, "id"), S(x, "name"), S(x, "display_prefix"),
+                        x?["revoked_at"] is JsonValue ? "revoked" : x?["expires_at"] is JsonValue e && e.GetValue<DateTimeOffset>() <= DateTimeOffset.UtcNow ? "expired" : "active",
+                        Time(x, "created_at"), Time(x, "expires_at"), Time(x, "revoked_at"),
+                    }), "no access keys");
+            });
+
+            var name = new Argument<string>("name") { Description = "What the key is for (a machine, a script)" };
+            var days = new Option<int?>("--expires-in-days") { Description = "The key stops working after n days (default: never)", HelpName = "n" };
+            var create = new Command("create", "Create a personal access key: its secret is printed once, on stdout, and cannot be shown again") { name, days };
+            Act(create, async (r, vault, ct) =>
+            {
+                var body = new JsonObject { ["name"] = r.GetValue(name) };
+                if (r.GetValue(days) is { } n) body["expires_in_days"] = Positive(n, days.Name);
+                var reply = await vault.SendAsync(HttpMethod.Post, "/okap/admin/access-keys", body, ct);
+                var key = reply.Json?["key"];
+                stderr.WriteLine($"Created access key {S(key, "id")} ({S(key, "name")}). Its secret is shown only this once: store it now (it cannot be shown again).");
+                if (Json(r, reply)) return;
+                stdout.WriteLine(S(reply.Json, "secret"));
+            });
+
+            var revoke = DeleteCommand("revoke", "Revoke a personal access key: scripts using it stop at once", "access key", "/okap/admin/access-keys/", "Revoked access key");
+
+            command.Add(list);
+            command.Add(create);
+            command.Add(revoke);
             return command;
         }
 
@@ -358,7 +530,8 @@ public static class CliApp
             var app = new Option<string?>("--app") { Description = "Only events of this app" };
             var @event = new Option<string?>("--event") { Description = "Only this event (request.created, token.revoked, …)" };
             var limit = new Option<int>("--limit") { Description = "Show at most this many events (newest first)", DefaultValueFactory = _ => 50, HelpName = "n" };
-            var command = new Command("audit", "The vault's audit log") { app, @event, limit };
+            var csv = CsvOption("every matching event, newest first, at most 100000; --limit does not apply");
+            var command = new Command("audit", "The vault's audit log") { app, @event, limit, csv };
             Act(command, async (r, vault, ct) =>
             {
                 var max = r.GetValue(limit);
@@ -366,6 +539,7 @@ public static class CliApp
                 var query = "";
                 if (r.GetValue(app) is { Length: > 0 } a) query += "&app=" + Uri.EscapeDataString(a);
                 if (r.GetValue(@event) is { Length: > 0 } e) query += "&event=" + Uri.EscapeDataString(e);
+                if (await CsvAsync(r, csv, vault, "/okap/admin/audit?format=csv" + query, ct)) return;
                 var page = await AllPagesAsync(vault, "/okap/admin/audit", query.TrimStart('&'), max, ct);
                 if (Json(r, page)) return;
                 Table(stdout, ["AT", "EVENT", "APP", "FROM", "REQUEST", "TOKEN", "DETAIL"],
@@ -410,6 +584,38 @@ public static class CliApp
             return true;
         }
 
+        /// <summary>A 204 from a delete: with --json a small object saying what went, else the sentence.</summary>
+        private void Done(ParseResult r, VaultReply reply, string verb, string what, string sentence)
+        {
+            if (r.GetValue(_json)) stdout.WriteLine(reply.Raw.Length > 0 ? reply.Raw : new JsonObject { [verb] = what }.ToJsonString());
+            else stdout.WriteLine(sentence);
+        }
+
+        /// <summary><c>remove</c>/<c>revoke</c> of one thing by id: a DELETE answered 204.</summary>
+        private Command DeleteCommand(string name, string description, string what, string path, string sentence)
+        {
+            var id = IdArgument(what);
+            var command = new Command(name, description) { id };
+            Act(command, async (r, vault, ct) =>
+            {
+                var value = r.GetValue(id)!;
+                var reply = await vault.SendAsync(HttpMethod.Delete, path + Segment(value), null, ct);
+                Done(r, reply, name + "d", value, $"{sentence} {Clean(value)}.");
+            });
+            return command;
+        }
+
+        private static Option<bool> CsvOption(string what) => new("--csv") { Description = $"Print the vault's CSV file unchanged ({what})" };
+
+        /// <summary>With --csv, streams the vault's CSV to stdout as it comes and returns true.</summary>
+        private async Task<bool> CsvAsync(ParseResult r, Option<bool> csv, VaultClient vault, string path, CancellationToken ct)
+        {
+            if (!r.GetValue(csv)) return false;
+            if (r.GetValue(_json)) throw new UsageException("--csv and --json: choose one");
+            await vault.CopyToAsync(path, stdout, ct);
+            return true;
+        }
+
         private static Argument<string> IdArgument(string what) => new("id") { Description = $"The {what}'s id" };
 
         private void Act(Command command, Func<ParseResult, VaultClient, CancellationToken, Task> action) =>
@@ -446,31 +652,6 @@ public static class CliApp
         {
             if (string.IsNullOrWhiteSpace(value)) throw new UsageException("an id is required");
             return Uri.EscapeDataString(value.Trim());
-        }
-
-        private static JsonArray CommaList(string text, string option)
-        {
-            var items = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-            if (items.Length == 0) throw new UsageException($"{option} needs at least one value (comma-separated)");
-            return new JsonArray(items.Select(i => (JsonNode?)i).ToArray());
-        }
-
-        private static decimal NonNegative(decimal value, string option) =>
-            value >= 0 ? value : throw new UsageException($"{option} must be zero or more (USD)");
-
-        private static int Positive(int value, string option) =>
-            value > 0 ? value : throw new UsageException($"{option} must be a positive whole number");
-
-        private static string Expiry(string text)
-        {
-            text = text.Trim();
-            if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _)) return text;
-            if (text.Contains('T') && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var at)
-                && (text.EndsWith('Z') || text.LastIndexOfAny(['+', '-']) > text.IndexOf('T')))
-            {
-                return at.ToString("o", CultureInfo.InvariantCulture);
-            }
-            throw new UsageException($"--expires: '{Clean(text)}' is not a date (2027-01-01) or an ISO-8601 time with offset (2027-01-01T12:00:00Z)");
         }
     }
 }

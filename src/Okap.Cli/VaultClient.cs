@@ -78,12 +78,32 @@ internal sealed class VaultClient : IDisposable
 
     public async Task<VaultReply> SendAsync(HttpMethod method, string path, JsonNode? body, CancellationToken ct)
     {
+        using var response = await ExchangeAsync(method, path, body, HttpCompletionOption.ResponseContentRead, ct);
+        var raw = await response.Content.ReadAsStringAsync(ct);
+        var json = TryParse(raw);
+        if (response.IsSuccessStatusCode) return new VaultReply(raw, json);
+        throw Refusal(response, json);
+    }
+
+    /// <summary>Copies a successful reply's body to <paramref name="output"/> unchanged as it arrives (CSV exports), without holding it whole.</summary>
+    public async Task CopyToAsync(string path, TextWriter output, CancellationToken ct)
+    {
+        using var response = await ExchangeAsync(HttpMethod.Get, path, null, HttpCompletionOption.ResponseHeadersRead, ct);
+        if (!response.IsSuccessStatusCode) throw Refusal(response, TryParse(await response.Content.ReadAsStringAsync(ct)));
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct), Encoding.UTF8);
+        var buffer = new char[16 * 1024];
+        int read;
+        while ((read = await reader.ReadAsync(buffer, ct)) > 0) await output.WriteAsync(buffer.AsMemory(0, read), ct);
+        await output.FlushAsync(ct);
+    }
+
+    private async Task<HttpResponseMessage> ExchangeAsync(HttpMethod method, string path, JsonNode? body, HttpCompletionOption completion, CancellationToken ct)
+    {
         using var request = new HttpRequestMessage(method, new Uri(_vault, path));
         if (body is not null) request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
-        HttpResponseMessage response;
         try
         {
-            response = await _http.SendAsync(request, ct);
+            return await _http.SendAsync(request, completion, ct);
         }
         catch (HttpRequestException ex)
         {
@@ -93,31 +113,29 @@ internal sealed class VaultClient : IDisposable
         {
             throw new VaultException(3, $"the vault at {Origin} did not answer in time");
         }
-        using (response)
+    }
+
+    private static VaultException Refusal(HttpResponseMessage response, JsonNode? json)
+    {
+        var error = json?["error"] as JsonObject;
+        var message = error?["message"]?.GetValue<string>();
+        var param = error?["param"]?.GetValue<string>();
+        var status = (int)response.StatusCode;
+        if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
-            var raw = await response.Content.ReadAsStringAsync(ct);
-            var json = TryParse(raw);
-            if (response.IsSuccessStatusCode) return new VaultReply(raw, json);
-            var error = json?["error"] as JsonObject;
-            var message = error?["message"]?.GetValue<string>();
-            var param = error?["param"]?.GetValue<string>();
-            var status = (int)response.StatusCode;
-            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
-            {
-                throw new VaultException(3, $"not authorised by the vault ({status}): {message ?? response.ReasonPhrase}. Check OKAP_ACCESS_KEY (revoked or expired keys stop working).");
-            }
-            if ((int)response.StatusCode is >= 300 and < 400)
-            {
-                throw new VaultException(3, $"the vault answered {status} (a redirect, not followed): check the vault URL");
-            }
-            if (message is null)
-            {
-                // Not the vault's error shape: most likely not a vault (or a proxy in front of it failed).
-                throw new VaultException(response.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout ? 3 : 1,
-                    $"the vault answered {status} {response.ReasonPhrase}");
-            }
-            throw new VaultException(1, message, param);
+            return new VaultException(3, $"not authorised by the vault ({status}): {message ?? response.ReasonPhrase}. Check OKAP_ACCESS_KEY (revoked or expired keys stop working).");
         }
+        if (status is >= 300 and < 400)
+        {
+            return new VaultException(3, $"the vault answered {status} (a redirect, not followed): check the vault URL");
+        }
+        if (message is null)
+        {
+            // Not the vault's error shape: most likely not a vault (or a proxy in front of it failed).
+            return new VaultException(response.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout ? 3 : 1,
+                $"the vault answered {status} {response.ReasonPhrase}");
+        }
+        return new VaultException(1, message, param);
     }
 
     private string Origin => _vault.GetLeftPart(UriPartial.Authority);

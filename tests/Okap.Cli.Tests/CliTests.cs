@@ -281,6 +281,18 @@ public sealed class CliTests
     [InlineData("keys set openai --auth-kind password", "password")]
     [InlineData("audit --limit 0", "--limit")]
     [InlineData("tokens frobnicate", "frobnicate")]
+    [InlineData("tokens narrow tok_1", "nothing to narrow")]
+    [InlineData("tokens narrow tok_1 --daily-spend -2", "--daily-spend")]
+    [InlineData("prices set openai gpt-4o --input 1", "--output")]
+    [InlineData("prices set openai gpt-4o --input 1 --output -1", "--output")]
+    [InlineData("usage --days many", "many")]
+    [InlineData("usage --csv --json", "--csv")]
+    [InlineData("audit --csv --json", "--csv")]
+    [InlineData("access-keys create", "name")]
+    [InlineData("access-keys create ci --expires-in-days 0", "--expires-in-days")]
+    [InlineData("policies add p --max-rpm 0", "--max-rpm")]
+    [InlineData("policies add p --enabled maybe", "maybe")]
+    [InlineData("policies edit pol_1", "nothing to change")]
     [InlineData("", "command")]
     public async Task Bad_input_exits_2_with_a_clear_message(string args, string mentioned)
     {
@@ -352,6 +364,10 @@ public sealed class CliTests
         var approveHelp = await vault.RunAsync(A("requests", "approve", "--help"));
         Succeeded(approveHelp);
         Assert.Contains("--monthly-spend", approveHelp.Stdout);
+        foreach (var command in new[] { "usage", "prices", "catalog", "access-keys", "audit" }) Assert.Contains(command, help.Stdout);
+        var narrowHelp = await vault.RunAsync(A("tokens", "narrow", "--help"));
+        Succeeded(narrowHelp);
+        Assert.Contains("--tokens-per-request", narrowHelp.Stdout);
     }
 
     /// <summary>Rewrites every page_size to 2 and counts the audit pages fetched.</summary>
