@@ -239,7 +239,8 @@ public sealed class ThreeInstanceTests(ITestOutputHelper output) : IAsyncLifetim
         await Task.Delay(1500);
         await _azurite.StartAsync();
         var statuses = await load;
-        // Until every instance has recovered, each call is still only answered 200 or 503.
+        // Until every instance has recovered, each call is still only answered 200 (a checked token, within a lease
+        // already held) or 503.
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
@@ -253,7 +254,6 @@ public sealed class ThreeInstanceTests(ITestOutputHelper output) : IAsyncLifetim
         var ok = Count(statuses, HttpStatusCode.OK);
         output.WriteLine($"{ok} answered 200, {Count(statuses, HttpStatusCode.ServiceUnavailable)} answered 503");
         Assert.All(statuses, s => Assert.Contains(s, new[] { HttpStatusCode.OK, HttpStatusCode.ServiceUnavailable }));
-        Assert.Contains(HttpStatusCode.ServiceUnavailable, statuses);
         Assert.Equal(ok, _fake.Seen.Count);
         UsageCounter settled = null!;
         for (var i = 0; i < 50; i++)
