@@ -74,6 +74,12 @@ public sealed class FaultyUsageStore(IUsageStore inner, UsageStoreFaults faults)
         }
     }
 
+    public Task ForgetWriterAsync(string writerId, IReadOnlyCollection<string> ownerIds, CancellationToken ct)
+    {
+        Check();
+        return inner.ForgetWriterAsync(writerId, ownerIds, ct);
+    }
+
     public Task<LeaseDocument?> ReadLeaseAsync(string ownerId, string grantKey, CancellationToken ct)
     {
         Check();

@@ -887,6 +887,24 @@ public abstract class VaultStoreContract : IAsyncLifetime
         Assert.Equal(new UsageCounter(owner, grant, day, 24, 0, 0, cost), Assert.Single(await Stores.Usage.GetAsync(owner, grant, [day], Ct)));
     }
 
+    [Fact]
+    public async Task UsageBatch_ForgetWriter_DropsItsMarks_AndAnUnknownWriterIsHarmless()
+    {
+        var owner = NewOwnerId();
+        var grant = UsageKeys.Grant(NewId("tok"), "openai");
+        var day = UsageKeys.Day(T0);
+        var writer = NewId("inst");
+        var batch = new UsageBatch(writer, 1, [new UsageCounter(owner, grant, day, 1, 0, 0, 5)]);
+        await Stores.Usage.AddBatchAsync(batch, Ct);
+
+        await Stores.Usage.ForgetWriterAsync(writer, [owner, NewOwnerId()], Ct);
+        await Stores.Usage.ForgetWriterAsync(NewId("inst"), [owner], Ct);
+
+        // Forgotten: the store no longer recognises the batch (which is why only a writer that is done may be forgotten).
+        await Stores.Usage.AddBatchAsync(batch, Ct);
+        Assert.Equal(new UsageCounter(owner, grant, day, 2, 0, 0, 10), Assert.Single(await Stores.Usage.GetAsync(owner, grant, [day], Ct)));
+    }
+
     // ───────────────────────────── budget leases ─────────────────────────────
 
     [Fact]

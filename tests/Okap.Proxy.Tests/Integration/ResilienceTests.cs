@@ -283,6 +283,31 @@ public sealed class ResilienceTests(VaultFixture f)
         Assert.Contains("TokenCacheTtl", ex.Message);
     }
 
+    [Fact]
+    public async Task A_vault_that_stops_with_every_batch_written_leaves_no_writer_mark_and_one_that_spools_keeps_it()
+    {
+        foreach (var storeDownAtStop in new[] { false, true })
+        {
+            var spool = Path.Combine(Path.GetTempPath(), "okap-spool-" + Guid.NewGuid().ToString("N"));
+            var vault = await VaultHost.StartAsync(Fake, new Dictionary<string, string?> { ["Okap:Proxy:SpoolDirectory"] = spool });
+            var (token, _) = await vault.IssueAsync(VaultHost.Grant("openai"));
+            using (var client = vault.Client(token))
+                Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat()))).StatusCode);
+            await vault.FlushAsync();
+            Assert.Equal(1, vault.Usage.RememberedWriters);
+            using (var client = vault.Client(token))
+                Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat()))).StatusCode);
+            vault.Health.Down = storeDownAtStop;
+            await vault.DisposeAsync();
+            vault.Health.Down = false;
+
+            // Spooled: the next process may send the batch again, so the store must still recognise it.
+            Assert.Equal(storeDownAtStop ? 1 : 0, vault.Usage.RememberedWriters);
+            Assert.Equal(storeDownAtStop, Directory.Exists(spool) && Directory.GetFiles(spool).Length > 0);
+            try { Directory.Delete(spool, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
     [Theory]
     [InlineData("-00:00:01")]
     [InlineData("02:00:00")]
