@@ -68,25 +68,36 @@ public sealed class StorageOutageTests : IAsyncLifetime
         Assert.Equal("vault_unavailable", error!["error"]!["type"]!.GetValue<string>());
         Assert.Equal(forwardedBefore, _fake.Seen.Count);
 
-        await _azurite.StartAsync();
+        await RestartAndRecoverAsync(token);
+        for (var i = 0; i < 4; i++) Assert.Equal(HttpStatusCode.OK, await ChatAsync(token));
+
+        // Every call that went through is counted: 5 before, 1 on recovery, 4 after.
+        Assert.Equal(10, await RequestsCountedAsync(owner, tokenId, 10));
+        Assert.Equal(10, _fake.Seen.Count(s => s.Path.EndsWith("/chat/completions", StringComparison.Ordinal)));
+    }
+
+    private async Task RestartAndRecoverAsync(string token)
+    {
+        await _azurite!.StartAsync();
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (await ChatAsync(token) != HttpStatusCode.OK)
         {
             Assert.True(DateTime.UtcNow < deadline, "vault did not recover after storage came back");
             await Task.Delay(200);
         }
-        for (var i = 0; i < 4; i++) Assert.Equal(HttpStatusCode.OK, await ChatAsync(token));
+    }
 
-        // Every call that went through is counted: 5 before, 1 on recovery, 4 after.
+    /// <summary>The token's requests in the stored usage, once they reach <paramref name="expected"/> (or after 20 s).</summary>
+    private async Task<long> RequestsCountedAsync(HttpClient owner, string tokenId, long expected)
+    {
         long requests = 0;
-        for (var i = 0; i < 100 && requests < 10; i++)
+        for (var i = 0; i < 100 && requests < expected; i++)
         {
             await Task.Delay(200);
             var rows = (await owner.GetFromJsonAsync<JsonObject>("/okap/admin/usage"))!["rows"]!.AsArray();
             requests = rows.Where(r => r!["token_id"]!.GetValue<string>() == tokenId).Sum(r => r!["requests"]!.GetValue<long>());
         }
-        Assert.Equal(10, requests);
-        Assert.Equal(10, _fake.Seen.Count(s => s.Path.EndsWith("/chat/completions", StringComparison.Ordinal)));
+        return requests;
     }
 
     private async Task<(HttpClient Owner, string Token, string TokenId)> OwnerWithTokenAsync(object? limits = null)
@@ -135,23 +146,10 @@ public sealed class StorageOutageTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.ServiceUnavailable, await ChatAsync(token));
         Assert.Equal(forwarded, _fake.Seen.Count);
 
-        await _azurite.StartAsync();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (await ChatAsync(token) != HttpStatusCode.OK)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "vault did not recover after storage came back");
-            await Task.Delay(200);
-        }
+        await RestartAndRecoverAsync(token);
         // Every call that went through is counted, those served during the outage included.
         var served = _fake.Seen.Count(s => s.Path.EndsWith("/chat/completions", StringComparison.Ordinal));
-        long requests = 0;
-        for (var i = 0; i < 100 && requests < served; i++)
-        {
-            await Task.Delay(200);
-            var rows = (await owner.GetFromJsonAsync<JsonObject>("/okap/admin/usage"))!["rows"]!.AsArray();
-            requests = rows.Where(r => r!["token_id"]!.GetValue<string>() == tokenId).Sum(r => r!["requests"]!.GetValue<long>());
-        }
-        Assert.Equal(served, requests);
+        Assert.Equal(served, await RequestsCountedAsync(owner, tokenId, served));
         // Revoking now works, and takes effect.
         (await owner.PostAsync($"/okap/admin/tokens/{tokenId}/revoke", null)).EnsureSuccessStatusCode();
         await Task.Delay(1100);
