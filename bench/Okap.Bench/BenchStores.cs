@@ -69,6 +69,11 @@ internal sealed class MemUsageStore : IUsageStore
         }
         return AddAsync(batch.Deltas, ct);
     }
+    public Task ForgetWriterAsync(string writerId, IReadOnlyCollection<string> ownerIds, CancellationToken ct)
+    {
+        lock (_gate) _writers.Remove(writerId);
+        return Task.CompletedTask;
+    }
     public Task<LeaseDocument?> ReadLeaseAsync(string ownerId, string grantKey, CancellationToken ct)
     {
         lock (_gate) return Task.FromResult(_leases.GetValueOrDefault((ownerId, grantKey)));

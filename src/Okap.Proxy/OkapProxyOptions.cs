@@ -49,6 +49,18 @@ public sealed class OkapProxyOptions
     /// <summary>How long a store or secret-store call may take before the proxy answers 503. Default 5 seconds.</summary>
     public TimeSpan StoreTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// While the store cannot be reached, how long after this instance last read a token (and its owner's upstream and
+    /// prices) it keeps serving that token from what it last read, within the budget leases it already holds; tokens it
+    /// has not seen, and calls its leases cannot cover, get 503. A revocation written meanwhile reaches this instance
+    /// only when the store is back, so this is also how long a revoked token may still work on an instance cut off from
+    /// the store. Default 5 minutes; zero, or <see cref="FailClosedOnStoreOutage"/>, refuses everything at once.
+    /// </summary>
+    public TimeSpan StoreOutageGrace { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Refuse every call with 503 as soon as the store cannot be reached (no <see cref="StoreOutageGrace"/>). Default off.</summary>
+    public bool FailClosedOnStoreOutage { get; set; }
+
     /// <summary>Largest JSON request body the proxy reads to check model and limits; larger bodies get 413. Default 1 MiB.</summary>
     public long MaxBufferedBodyBytes { get; set; } = 1024 * 1024;
 
@@ -113,6 +125,7 @@ internal sealed class OkapProxyOptionsValidator : IValidateOptions<OkapProxyOpti
         if (o.FlushInterval <= TimeSpan.Zero || o.FlushInterval > TimeSpan.FromMinutes(5)) errors.Add("Okap:Proxy:FlushInterval must be more than 0 and at most 5 minutes.");
         if (o.UsageRefreshInterval <= TimeSpan.Zero) errors.Add("Okap:Proxy:UsageRefreshInterval must be positive.");
         if (o.StoreTimeout <= TimeSpan.Zero) errors.Add("Okap:Proxy:StoreTimeout must be positive.");
+        if (o.StoreOutageGrace < TimeSpan.Zero || o.StoreOutageGrace > TimeSpan.FromHours(1)) errors.Add("Okap:Proxy:StoreOutageGrace must be between 0 and 1 hour.");
         if (o.LeaseDuration < TimeSpan.FromSeconds(3) || o.LeaseDuration > TimeSpan.FromHours(1)) errors.Add("Okap:Proxy:LeaseDuration must be between 3 seconds and 1 hour.");
         if (o.MaxBufferedBodyBytes is < 1024 or > 64 * 1024 * 1024) errors.Add("Okap:Proxy:MaxBufferedBodyBytes must be between 1 KiB and 64 MiB.");
         if (o.DefaultMaxOutputTokens <= 0) errors.Add("Okap:Proxy:DefaultMaxOutputTokens must be positive.");

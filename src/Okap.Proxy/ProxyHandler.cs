@@ -28,6 +28,9 @@ public sealed class ProxyHandler
     /// <summary>Error type for unexpected failures inside the vault (not in the protocol's list).</summary>
     public const string InternalError = "internal_error";
 
+    // Rounds of "renew the lease, then reserve" one call may take when concurrent calls keep taking what was renewed.
+    private const int MaxLeaseRounds = 50;
+
     private readonly IHttpForwarder _forwarder;
     private readonly UpstreamClient _client;
     private readonly TokenCache _tokens;
@@ -300,6 +303,9 @@ public sealed class ProxyHandler
                 var outputs = (Int128)outBound * Math.Clamp(facts.Choices, 1, 128);
                 worst = price.CostMicros(new TokenUsage(Math.Max(bodyLength, 1), 0, outputs > long.MaxValue ? long.MaxValue : (long)outputs));
             }
+            // "Not loaded" means the lease was renewed but concurrent calls took it first: renew again (each round is a
+            // store round trip, so this is paced by the store) until the store grants or refuses, within the store timeout.
+            var started = _time.GetTimestamp();
             for (var attempt = 0; ; attempt++)
             {
                 await EnsureLedgerReadyAsync(token, provider, limits, worst).ConfigureAwait(false);
@@ -309,7 +315,7 @@ public sealed class ProxyHandler
                     reservation = result.Reservation;
                     break;
                 }
-                if (result.Refused == LimitKind.NotLoaded && attempt < 2) continue;
+                if (result.Refused == LimitKind.NotLoaded && attempt < MaxLeaseRounds && _time.GetElapsedTime(started) < _options.StoreTimeout) continue;
                 await RefuseLimitAsync(context, token, provider, route.Format, result, limits).ConfigureAwait(false);
                 return;
             }

@@ -40,6 +40,7 @@ namespace Microsoft.Extensions.DependencyInjection
             services.AddHttpForwarder();
             services.AddLogging();
             services.TryAddSingleton<UpstreamClient>();
+            services.TryAddSingleton<OutageGrace>();
             services.TryAddSingleton<TokenCache>();
             services.TryAddSingleton<UpstreamResolver>();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<Okap.Core.Services.IMasterKeyCheck, MasterKeyProbe>());

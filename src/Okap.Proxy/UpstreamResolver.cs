@@ -47,11 +47,13 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
     private readonly ILogger<UpstreamResolver> _logger;
     private readonly ManagedIdentityGrants _managedIdentityGrants;
     private readonly long _ttlTicks;
+    private readonly OutageGrace _grace;
 
     public UpstreamResolver(IKeyMetadataStore keys, ISecretStore secrets, IPriceOverrideStore priceStore, TimeProvider time,
-        IOptions<OkapProxyOptions> options, ILogger<UpstreamResolver> logger, ManagedIdentityGrants managedIdentityGrants)
+        IOptions<OkapProxyOptions> options, ILogger<UpstreamResolver> logger, ManagedIdentityGrants managedIdentityGrants, OutageGrace grace)
     {
         _managedIdentityGrants = managedIdentityGrants;
+        _grace = grace;
         _keys = keys;
         _secrets = secrets;
         _priceStore = priceStore;
@@ -61,21 +63,28 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
         _ttlTicks = (long)(_options.KeyCacheTtl.TotalSeconds * time.TimestampFrequency);
     }
 
-    private sealed record CachedTarget(UpstreamResolution Resolution, long ReadAt);
-    private sealed record CachedPrices(IReadOnlyList<PriceOverride> Prices, long ReadAt);
+    private sealed record CachedTarget(UpstreamResolution Resolution, long ReadAt, long FailedAt = 0);
+    private sealed record CachedPrices(IReadOnlyList<PriceOverride> Prices, long ReadAt, long FailedAt = 0);
 
     public ValueTask<UpstreamResolution> ResolveAsync(string ownerId, ProviderDescriptor provider)
     {
-        var hit = _targets.TryGetValue((ownerId, provider.Id), out var c) && _time.GetTimestamp() - c.ReadAt < _ttlTicks;
+        var hit = _targets.TryGetValue((ownerId, provider.Id), out var c) && Fresh(c.ReadAt, c.FailedAt);
         ProxyTelemetry.CacheLookup("upstream", hit);
         return hit ? new(c!.Resolution) : new(LoadAsync(ownerId, provider));
     }
 
     public ValueTask<IReadOnlyList<PriceOverride>> PriceOverridesAsync(string ownerId)
     {
-        var hit = _prices.TryGetValue(ownerId, out var c) && _time.GetTimestamp() - c.ReadAt < _ttlTicks;
+        var hit = _prices.TryGetValue(ownerId, out var c) && Fresh(c.ReadAt, c.FailedAt);
         ProxyTelemetry.CacheLookup("prices", hit);
         return hit ? new(c!.Prices) : new(LoadPricesAsync(ownerId));
+    }
+
+    /// <summary>Within its TTL, or the store failed a moment ago and the outage grace still covers it.</summary>
+    private bool Fresh(long readAt, long failedAt)
+    {
+        var now = _time.GetTimestamp();
+        return now - readAt < _ttlTicks || _grace.SkipStore(readAt, failedAt, now);
     }
 
     /// <summary>Forgets what is cached for an owner (after a key or price change on this instance).</summary>
@@ -101,7 +110,16 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
     private async Task<IReadOnlyList<PriceOverride>> LoadPricesAsync(string ownerId)
     {
         var readAt = _time.GetTimestamp();
-        var prices = await Guard("prices.list", ct => _priceStore.ListAsync(ownerId, ct)).ConfigureAwait(false);
+        IReadOnlyList<PriceOverride> prices;
+        try
+        {
+            prices = await Guard("prices.list", ct => _priceStore.ListAsync(ownerId, ct)).ConfigureAwait(false);
+        }
+        catch (VaultUnavailableException) when (_prices.TryGetValue(ownerId, out var known) && _grace.MayServe(known.ReadAt, _time.GetTimestamp()))
+        {
+            _prices.TryUpdate(ownerId, known with { FailedAt = _time.GetTimestamp() }, known);
+            return known.Prices;
+        }
         _prices[ownerId] = new CachedPrices(prices, readAt);
         return prices;
     }
@@ -109,8 +127,17 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
     private async Task<UpstreamResolution> LoadAsync(string ownerId, ProviderDescriptor provider)
     {
         var readAt = _time.GetTimestamp();
-        var info = await Guard("key.get", ct => _keys.GetAsync(ownerId, provider.Id, ct)).ConfigureAwait(false);
-        var resolution = await BuildAsync(ownerId, provider, info).ConfigureAwait(false);
+        UpstreamResolution resolution;
+        try
+        {
+            var info = await Guard("key.get", ct => _keys.GetAsync(ownerId, provider.Id, ct)).ConfigureAwait(false);
+            resolution = await BuildAsync(ownerId, provider, info).ConfigureAwait(false);
+        }
+        catch (VaultUnavailableException) when (_targets.TryGetValue((ownerId, provider.Id), out var known) && _grace.MayServe(known.ReadAt, _time.GetTimestamp()))
+        {
+            _targets.TryUpdate((ownerId, provider.Id), known with { FailedAt = _time.GetTimestamp() }, known);
+            return known.Resolution;
+        }
         _targets[(ownerId, provider.Id)] = new CachedTarget(resolution, readAt);
         return resolution;
     }

@@ -35,6 +35,8 @@ public sealed class UsageFlushService : BackgroundService
     private readonly Dictionary<UsageBatch, long> _takenAt = new(ReferenceEqualityComparer.Instance);
     private long _seq;
     private bool _spoolLoaded;
+    // Owners this process wrote a batch for: where the store keeps this writer's marks.
+    private readonly HashSet<string> _markedOwners = new(StringComparer.Ordinal);
 
     internal UsageFlushService(BudgetLedger ledger, IUsageStore usage, ITokenStore tokens, IServiceProvider services, ProxyAuditQueue audit,
         TokenCache tokenCache, TimeProvider time, IOptions<OkapProxyOptions> options, ILogger<UsageFlushService> logger)
@@ -94,6 +96,10 @@ public sealed class UsageFlushService : BackgroundService
         // What the store would not take now survives on local disk for the next process on this machine.
         List<(UsageBatch Batch, string? SpoolFile)> left;
         lock (_outbox) left = [.. _outbox];
+        if (!left.Exists(b => b.Batch.WriterId == _ledger.HolderId))
+        {
+            await ForgetOwnMarksAsync(cancellationToken).ConfigureAwait(false);
+        }
         foreach (var (batch, file) in left)
         {
             if (file is not null) continue;
@@ -106,6 +112,26 @@ public sealed class UsageFlushService : BackgroundService
             {
                 Log.SpoolFailed(_logger, batch.Deltas.Count, ex.GetType().Name);
             }
+        }
+    }
+
+    /// <summary>
+    /// Every batch of this process is written and it is stopping: none can be sent again, so the store may forget this
+    /// writer's marks (otherwise one row per process start would stay for ever). A spooled batch keeps them.
+    /// </summary>
+    private async Task ForgetOwnMarksAsync(CancellationToken ct)
+    {
+        string[] owners;
+        lock (_outbox) owners = [.. _markedOwners];
+        if (owners.Length == 0) return;
+        try
+        {
+            await _usage.ForgetWriterAsync(_ledger.HolderId, owners, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Left behind: harmless (a mark only stops replays), just a row that stays.
+            Log.SideWriteFailed(_logger, ex.GetType().Name);
         }
     }
 
@@ -156,7 +182,11 @@ public sealed class UsageFlushService : BackgroundService
                     Log.FlushFailed(_logger, next.Batch.Deltas.Count, (ex as UsagePartlyWrittenException)?.InnerException?.GetType().Name ?? ex.GetType().Name);
                     break;
                 }
-                lock (_outbox) _outbox.RemoveAt(0);
+                lock (_outbox)
+                {
+                    _outbox.RemoveAt(0);
+                    if (next.Batch.WriterId == _ledger.HolderId) foreach (var d in next.Batch.Deltas) _markedOwners.Add(d.OwnerId);
+                }
                 if (next.SpoolFile is not null) _spool.Delete(next.SpoolFile);
             }
             foreach (var touch in pending.Touched)

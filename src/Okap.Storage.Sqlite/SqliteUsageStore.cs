@@ -37,6 +37,13 @@ internal sealed class SqliteUsageStore(SqliteDatabase db) : IUsageStore
         }, ct);
     }
 
+    public Task ForgetWriterAsync(string writerId, IReadOnlyCollection<string> ownerIds, CancellationToken ct) =>
+        db.WriteAsync(async (c, tx, t) =>
+        {
+            await using var delete = c.Command("DELETE FROM usage_writers WHERE writer_id = @w;", tx).With("@w", writerId);
+            await delete.ExecuteNonQueryAsync(t);
+        }, ct);
+
     public Task<LeaseDocument?> ReadLeaseAsync(string ownerId, string grantKey, CancellationToken ct) =>
         db.ReadAsync<LeaseDocument?>(async (c, t) =>
         {

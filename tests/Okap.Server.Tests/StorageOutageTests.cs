@@ -5,7 +5,11 @@ using Okap.Testing;
 
 namespace Okap.Server.Tests;
 
-/// <summary>Table Storage going away under a running vault: the proxy refuses (fail closed) and nothing is lost.</summary>
+/// <summary>
+/// Table Storage going away under a running vault: chosen fail-closed, the proxy refuses everything; by default it
+/// keeps serving tokens it has checked, within the leases it holds, for the outage grace, and refuses the rest.
+/// Nothing is lost either way, and a revocation the store cannot take is refused, visibly.
+/// </summary>
 public sealed class StorageOutageTests : IAsyncLifetime
 {
     private readonly string _azuriteFolder = Path.Combine(Path.GetTempPath(), "okap-azurite-" + Guid.NewGuid().ToString("N"));
@@ -48,13 +52,10 @@ public sealed class StorageOutageTests : IAsyncLifetime
     }
 
     [AzureStoreFact]
-    public async Task Proxy_refuses_with_503_while_storage_is_down_and_no_usage_is_lost_once_it_is_back()
+    public async Task Fail_closed_proxy_refuses_with_503_while_storage_is_down_and_no_usage_is_lost_once_it_is_back()
     {
-        var owner = await _vault!.SignUpAsync("alice");
-        (await owner.PutAsJsonAsync("/okap/admin/keys/openai", new { key = "sk-outage-master-key-0001" })).EnsureSuccessStatusCode();
-        (await owner.PostAsJsonAsync("/okap/admin/policies", new { name = "any", providers = new[] { "openai" } })).EnsureSuccessStatusCode();
-        var token = (await (await _vault.ClientFor().PostAsJsonAsync("/okap/request", Bodies.Sdk())).JsonAsync())["token"]!["token"]!.GetValue<string>();
-        var tokenId = (await owner.GetFromJsonAsync<JsonObject>("/okap/admin/tokens"))!["items"]!.AsArray().Single()!["id"]!.GetValue<string>();
+        _vault!.Settings["Okap:Proxy:FailClosedOnStoreOutage"] = "true";
+        var (owner, token, tokenId) = await OwnerWithTokenAsync();
 
         for (var i = 0; i < 5; i++) Assert.Equal(HttpStatusCode.OK, await ChatAsync(token));
         await _azurite!.StopAsync();
@@ -67,24 +68,91 @@ public sealed class StorageOutageTests : IAsyncLifetime
         Assert.Equal("vault_unavailable", error!["error"]!["type"]!.GetValue<string>());
         Assert.Equal(forwardedBefore, _fake.Seen.Count);
 
-        await _azurite.StartAsync();
+        await RestartAndRecoverAsync(token);
+        for (var i = 0; i < 4; i++) Assert.Equal(HttpStatusCode.OK, await ChatAsync(token));
+
+        // Every call that went through is counted: 5 before, 1 on recovery, 4 after.
+        Assert.Equal(10, await RequestsCountedAsync(owner, tokenId, 10));
+        Assert.Equal(10, _fake.Seen.Count(s => s.Path.EndsWith("/chat/completions", StringComparison.Ordinal)));
+    }
+
+    private async Task RestartAndRecoverAsync(string token)
+    {
+        await _azurite!.StartAsync();
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (await ChatAsync(token) != HttpStatusCode.OK)
         {
             Assert.True(DateTime.UtcNow < deadline, "vault did not recover after storage came back");
             await Task.Delay(200);
         }
-        for (var i = 0; i < 4; i++) Assert.Equal(HttpStatusCode.OK, await ChatAsync(token));
+    }
 
-        // Every call that went through is counted: 5 before, 1 on recovery, 4 after.
+    /// <summary>The token's requests in the stored usage, once they reach <paramref name="expected"/> (or after 20 s).</summary>
+    private async Task<long> RequestsCountedAsync(HttpClient owner, string tokenId, long expected)
+    {
         long requests = 0;
-        for (var i = 0; i < 100 && requests < 10; i++)
+        for (var i = 0; i < 100 && requests < expected; i++)
         {
             await Task.Delay(200);
             var rows = (await owner.GetFromJsonAsync<JsonObject>("/okap/admin/usage"))!["rows"]!.AsArray();
             requests = rows.Where(r => r!["token_id"]!.GetValue<string>() == tokenId).Sum(r => r!["requests"]!.GetValue<long>());
         }
-        Assert.Equal(10, requests);
-        Assert.Equal(10, _fake.Seen.Count(s => s.Path.EndsWith("/chat/completions", StringComparison.Ordinal)));
+        return requests;
+    }
+
+    private async Task<(HttpClient Owner, string Token, string TokenId)> OwnerWithTokenAsync(object? limits = null)
+    {
+        var owner = await _vault!.SignUpAsync("alice");
+        (await owner.PutAsJsonAsync("/okap/admin/keys/openai", new { key = "sk-outage-master-key-0001" })).EnsureSuccessStatusCode();
+        (await owner.PostAsJsonAsync("/okap/admin/policies", new { name = "any", providers = new[] { "openai" } })).EnsureSuccessStatusCode();
+        var token = await IssueAsync(limits);
+        var tokenId = (await owner.GetFromJsonAsync<JsonObject>("/okap/admin/tokens"))!["items"]!.AsArray().Single()!["id"]!.GetValue<string>();
+        return (owner, token, tokenId);
+    }
+
+    private async Task<string> IssueAsync(object? limits = null) =>
+        (await (await _vault!.ClientFor().PostAsJsonAsync("/okap/request", Bodies.Sdk(limits: limits))).JsonAsync())["token"]!["token"]!.GetValue<string>();
+
+    [AzureStoreFact]
+    public async Task During_an_outage_a_checked_token_keeps_working_within_its_lease_for_the_grace_and_everything_else_is_refused()
+    {
+        _vault!.Settings["Okap:Proxy:StoreOutageGrace"] = "00:00:03";
+        // Spend and daily-request leases last until spent; per-minute slots only for their 5-second bucket.
+        var (owner, token, tokenId) = await OwnerWithTokenAsync(new { monthly_spend = 10.0, requests_per_day = 1000 });
+        var unseen = await IssueAsync();
+        for (var i = 0; i < 3; i++) Assert.Equal(HttpStatusCode.OK, await ChatAsync(token));
+
+        await _azurite!.StopAsync();
+        var outage = DateTime.UtcNow;
+        await Task.Delay(1200); // past the token cache's 1 s: the vault asks storage, which is gone
+
+        // The token it checked: served from what it last read, within the lease it holds.
+        var forwarded = _fake.Seen.Count;
+        for (var i = 0; i < 5; i++) Assert.Equal(HttpStatusCode.OK, await ChatAsync(token));
+        Assert.Equal(forwarded + 5, _fake.Seen.Count);
+        // A token it never checked: refused.
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, await ChatAsync(unseen));
+        // A revocation the store cannot take is refused, and the owner is told it did not happen.
+        var revoke = await owner.PostAsync($"/okap/admin/tokens/{tokenId}/revoke", null);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, revoke.StatusCode);
+        var error = (await revoke.JsonAsync())["error"]!;
+        Assert.Equal("vault_unavailable", error["type"]!.GetValue<string>());
+        Assert.Contains("NOT revoked", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // Past the grace: refused too.
+        var left = TimeSpan.FromSeconds(3.3) - (DateTime.UtcNow - outage);
+        if (left > TimeSpan.Zero) await Task.Delay(left);
+        forwarded = _fake.Seen.Count;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, await ChatAsync(token));
+        Assert.Equal(forwarded, _fake.Seen.Count);
+
+        await RestartAndRecoverAsync(token);
+        // Every call that went through is counted, those served during the outage included.
+        var served = _fake.Seen.Count(s => s.Path.EndsWith("/chat/completions", StringComparison.Ordinal));
+        Assert.Equal(served, await RequestsCountedAsync(owner, tokenId, served));
+        // Revoking now works, and takes effect.
+        (await owner.PostAsync($"/okap/admin/tokens/{tokenId}/revoke", null)).EnsureSuccessStatusCode();
+        await Task.Delay(1100);
+        Assert.Equal(HttpStatusCode.Unauthorized, await ChatAsync(token));
     }
 }

@@ -43,9 +43,31 @@ public sealed class VaultFactory : WebApplicationFactory<Program>
 
     /// <summary>The Key Vault fake behind the secret store on Azure (OKAP_TEST_STORE=azure).</summary>
     public FakeKeyVault KeyVault => _keyVault;
+    private readonly bool _ownsData = true;
     private string? _azuriteConnection;
 
+    public VaultFactory()
+    {
+    }
+
+    /// <summary>
+    /// Another instance of the vault of <paramref name="first"/>: its own process state (DI container, ledger, caches),
+    /// the same store (SQLite file, or Azurite tables and Key Vault fake), as the instances of a scaled-out app share one.
+    /// </summary>
+    public VaultFactory(VaultFactory first)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        _tablePrefix = first._tablePrefix;
+        _keyVault = first._keyVault;
+        DataDirectory = first.DataDirectory;
+        OwnAzurite = first.OwnAzurite;
+        _ownsData = false;
+    }
+
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "okap-tests-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>Faults to inject into this instance's usage store (lost replies, a dead store); null injects none.</summary>
+    public UsageStoreFaults? UsageFaults { get; init; }
     public LogCapture Logs { get; } = new();
     public FakeTimeProvider? Time { get; init; }
 
@@ -84,6 +106,7 @@ public sealed class VaultFactory : WebApplicationFactory<Program>
         });
         if (Time is not null) builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));
         if (TestServices is not null) builder.ConfigureTestServices(TestServices);
+        if (UsageFaults is { } faults) builder.ConfigureTestServices(services => FaultyUsageStore.Wrap(services, faults));
         // The in-memory test server leaves the client address empty; Kestrel always has one.
         builder.ConfigureTestServices(services => services.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter, Okap.Testing.LoopbackClientAddress>());
     }
@@ -165,6 +188,7 @@ public sealed class VaultFactory : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
+        if (!_ownsData) return;
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

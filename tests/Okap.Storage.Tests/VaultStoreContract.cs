@@ -825,6 +825,159 @@ public abstract class VaultStoreContract : IAsyncLifetime
         Assert.Contains(new UsageCounter(owner, grant, month, 50, 500, 1000, expectedCost), counters);
     }
 
+    // ──────────────────────── exactly-once usage batches ────────────────────────
+
+    [Fact]
+    public async Task UsageBatch_ReplayOfTheSameWriterAndSeq_AddsNothing_AndWritersAreIndependent()
+    {
+        var owner = NewOwnerId();
+        var grant = UsageKeys.Grant(NewId("tok"), "openai");
+        var day = UsageKeys.Day(T0);
+        var month = UsageKeys.Month(T0);
+        var writer = NewId("inst");
+        UsageCounter[] Deltas(long cost) => [new(owner, grant, day, 1, 10, 20, cost), new(owner, grant, month, 1, 10, 20, cost)];
+
+        await Stores.Usage.AddBatchAsync(new UsageBatch(writer, 1, Deltas(100)), Ct);
+        await Stores.Usage.AddBatchAsync(new UsageBatch(writer, 1, Deltas(100)), Ct); // its reply was lost: sent again
+        await Stores.Usage.AddBatchAsync(new UsageBatch(writer, 2, Deltas(7)), Ct);
+        await Stores.Usage.AddBatchAsync(new UsageBatch(writer, 1, Deltas(100)), Ct); // an older batch, late
+        await Stores.Usage.AddBatchAsync(new UsageBatch(writer, 2, Deltas(7)), Ct);
+        await Stores.Usage.AddBatchAsync(new UsageBatch(NewId("inst"), 1, Deltas(1000)), Ct); // another process starts at 1
+
+        var got = await Stores.Usage.GetAsync(owner, grant, [day, month], Ct);
+        Assert.Contains(new UsageCounter(owner, grant, day, 3, 30, 60, 1107), got);
+        Assert.Contains(new UsageCounter(owner, grant, month, 3, 30, 60, 1107), got);
+        // The writer's marks are not usage: listings show counters only.
+        Assert.Equal(new UsageCounter(owner, grant, day, 3, 30, 60, 1107), Assert.Single(await Stores.Usage.ListAsync(owner, day, Ct)));
+    }
+
+    [Fact]
+    public async Task UsageBatch_OverSeveralOwners_IsCountedOnceForEach_WhenReplayed()
+    {
+        var (a, b) = (NewOwnerId(), NewOwnerId());
+        var grantA = UsageKeys.Grant(NewId("tok"), "openai");
+        var grantB = UsageKeys.Grant(NewId("tok"), "anthropic");
+        var day = UsageKeys.Day(T0);
+        var batch = new UsageBatch(NewId("inst"), 5, [new(a, grantA, day, 2, 1, 1, 50), new(b, grantB, day, 3, 1, 1, 60)]);
+
+        await Stores.Usage.AddBatchAsync(batch, Ct);
+        await Stores.Usage.AddBatchAsync(batch, Ct);
+
+        Assert.Equal(new UsageCounter(a, grantA, day, 2, 1, 1, 50), Assert.Single(await Stores.Usage.GetAsync(a, grantA, [day], Ct)));
+        Assert.Equal(new UsageCounter(b, grantB, day, 3, 1, 1, 60), Assert.Single(await Stores.Usage.GetAsync(b, grantB, [day], Ct)));
+    }
+
+    [Fact]
+    public async Task UsageBatch_ParallelWritersEachRetryingEveryBatch_SumExactly()
+    {
+        var owner = NewOwnerId();
+        var grant = UsageKeys.Grant(NewId("tok"), "openai");
+        var day = UsageKeys.Day(T0);
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(w => Task.Run(async () =>
+        {
+            var writer = NewId("inst");
+            for (var seq = 1; seq <= 4; seq++)
+            {
+                var batch = new UsageBatch(writer, seq, [new UsageCounter(owner, grant, day, 1, 0, 0, 10 * w + seq)]);
+                await Stores.Usage.AddBatchAsync(batch, Ct);
+                await Stores.Usage.AddBatchAsync(batch, Ct);
+            }
+        })));
+        var cost = Enumerable.Range(0, 6).Sum(w => Enumerable.Range(1, 4).Sum(seq => 10L * w + seq));
+        Assert.Equal(new UsageCounter(owner, grant, day, 24, 0, 0, cost), Assert.Single(await Stores.Usage.GetAsync(owner, grant, [day], Ct)));
+    }
+
+    [Fact]
+    public async Task UsageBatch_ForgetWriter_DropsItsMarks_AndAnUnknownWriterIsHarmless()
+    {
+        var owner = NewOwnerId();
+        var grant = UsageKeys.Grant(NewId("tok"), "openai");
+        var day = UsageKeys.Day(T0);
+        var writer = NewId("inst");
+        var batch = new UsageBatch(writer, 1, [new UsageCounter(owner, grant, day, 1, 0, 0, 5)]);
+        await Stores.Usage.AddBatchAsync(batch, Ct);
+
+        await Stores.Usage.ForgetWriterAsync(writer, [owner, NewOwnerId()], Ct);
+        await Stores.Usage.ForgetWriterAsync(NewId("inst"), [owner], Ct);
+
+        // Forgotten: the store no longer recognises the batch (which is why only a writer that is done may be forgotten).
+        await Stores.Usage.AddBatchAsync(batch, Ct);
+        Assert.Equal(new UsageCounter(owner, grant, day, 2, 0, 0, 10), Assert.Single(await Stores.Usage.GetAsync(owner, grant, [day], Ct)));
+    }
+
+    // ───────────────────────────── budget leases ─────────────────────────────
+
+    [Fact]
+    public async Task Lease_Write_IsConditionalOnTheVersionRead()
+    {
+        var owner = NewOwnerId();
+        var grant = UsageKeys.Grant(NewId("tok"), "openai");
+        Assert.Null(await Stores.Usage.ReadLeaseAsync(owner, grant, Ct));
+
+        var v1 = await Stores.Usage.TryWriteLeaseAsync(owner, grant, """{"daySpent":1}""", null, Ct);
+        Assert.NotNull(v1);
+        Assert.Null(await Stores.Usage.TryWriteLeaseAsync(owner, grant, """{"daySpent":99}""", null, Ct)); // "only if none" lost
+        var v2 = await Stores.Usage.TryWriteLeaseAsync(owner, grant, """{"daySpent":2}""", v1, Ct);
+        Assert.NotNull(v2);
+        Assert.NotEqual(v1, v2);
+        Assert.Null(await Stores.Usage.TryWriteLeaseAsync(owner, grant, """{"daySpent":98}""", v1, Ct)); // stale version lost
+
+        var read = await Stores.Usage.ReadLeaseAsync(owner, grant, Ct);
+        Assert.Equal("""{"daySpent":2}""", read!.Json);
+        Assert.Equal(v2, read.Version);
+        // Other owners and grants have their own documents; lease documents are not usage counters.
+        Assert.Null(await Stores.Usage.ReadLeaseAsync(NewOwnerId(), grant, Ct));
+        Assert.Null(await Stores.Usage.ReadLeaseAsync(owner, UsageKeys.Grant(NewId("tok"), "openai"), Ct));
+        Assert.Empty(await Stores.Usage.ListAsync(owner, UsageKeys.Day(T0.AddYears(-10)), Ct));
+    }
+
+    [Fact]
+    public async Task Lease_ConcurrentWritesFromOneVersion_ExactlyOneWins()
+    {
+        var owner = NewOwnerId();
+        var grant = UsageKeys.Grant(NewId("tok"), "openai");
+        var v1 = await Stores.Usage.TryWriteLeaseAsync(owner, grant, "{}", null, Ct);
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            Task.Run(() => Stores.Usage.TryWriteLeaseAsync(owner, grant, $$"""{"daySpent":{{i}}}""", v1, Ct))));
+        Assert.Single(results, r => r is not null);
+    }
+
+    [Fact]
+    public async Task Lease_OfAnInstanceThatStoppedRenewing_IsReclaimedAfterExpiryAndCountsAsSpent()
+    {
+        var owner = NewOwnerId();
+        var token = NewId("tok");
+        var grant = UsageKeys.Grant(token, "openai");
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(T0);
+        var options = new Okap.Core.Metering.BudgetLeaseOptions { Duration = TimeSpan.FromSeconds(30) };
+        var limits = new Limits { DailySpendMicros = 100_000 };
+
+        // One instance takes a lease, spends from it and dies without giving it back.
+        var dead = new Okap.Core.Metering.BudgetLedger(time, options);
+        await dead.EnsureReadyAsync(owner, token, "openai", limits, 1_000, Stores.Usage, Ct);
+        var first = dead.TryReserve(owner, token, "openai", limits, 1_000);
+        Assert.True(first.Ok, first.Refused.ToString());
+        var held = Holder(await Stores.Usage.ReadLeaseAsync(owner, grant, Ct), dead.HolderId);
+        Assert.InRange(held, 1_000, 50_000); // a slice, never the whole budget
+
+        // Another instance may take only what the dead lease leaves, until the lease expires.
+        var live = new Okap.Core.Metering.BudgetLedger(time, options);
+        var worst = 100_000 - held + 1;
+        await live.EnsureReadyAsync(owner, token, "openai", limits, worst, Stores.Usage, Ct);
+        Assert.Equal(Okap.Core.Metering.LimitKind.DailySpend, live.TryReserve(owner, token, "openai", limits, worst).Refused);
+
+        time.Advance(TimeSpan.FromSeconds(31));
+        await live.EnsureReadyAsync(owner, token, "openai", limits, 10, Stores.Usage, Ct);
+        var afterExpiry = live.TryReserve(owner, token, "openai", limits, 10);
+        Assert.True(afterExpiry.Ok, afterExpiry.Refused + " " + (await Stores.Usage.ReadLeaseAsync(owner, grant, Ct))!.Json);
+        var doc = System.Text.Json.Nodes.JsonNode.Parse((await Stores.Usage.ReadLeaseAsync(owner, grant, Ct))!.Json)!;
+        Assert.Null(doc["holders"]?[dead.HolderId]);
+        Assert.Equal(held, doc["daySpent"]!.GetValue<long>()); // counted as spent: stricter, never looser
+    }
+
+    private static long Holder(LeaseDocument? doc, string holder) =>
+        System.Text.Json.Nodes.JsonNode.Parse(doc!.Json)!["holders"]![holder]!["micros"]!.GetValue<long>();
+
     // ───────────────────────────── audit ─────────────────────────────
 
     [Fact]

@@ -138,10 +138,26 @@ public sealed class AdminHandlers(
             AdminJsonContext.Default.TokenView, "token");
     });
 
+    /// <summary>
+    /// Revokes a token. A revocation the store cannot take (or confirm) is answered 503 and says so: the token keeps
+    /// working until a revocation is written, and the owner must know that.
+    /// </summary>
     public Task<IResult> RevokeTokenAsync(HttpContext context, string id) => AsOwner(context, async (owner, ct) =>
-        await tokens.RevokeAsync(owner, id, ClientAddress.Of(context), ct) is { } t
+    {
+        TokenRecord? revoked;
+        try
+        {
+            revoked = await tokens.RevokeAsync(owner, id, ClientAddress.Of(context), ct);
+        }
+        catch (VaultUnavailableException)
+        {
+            return Errors.Status(StatusCodes.Status503ServiceUnavailable, Protocol.OkapErrorTypes.VaultUnavailable,
+                "The token was NOT revoked, or the vault cannot confirm it was: the vault cannot reach its storage right now, so the revocation could not be saved or confirmed. Treat the token as still working and try again shortly; revoking twice is harmless.");
+        }
+        return revoked is { } t
             ? TypedResults.Json(AdminMapping.ToView(t, time.GetUtcNow()), AdminJsonContext.Default.TokenView)
-            : Errors.NotFound("token"));
+            : Errors.NotFound("token");
+    });
 
     /// <summary>Usage and what is left of each cap: stored totals plus this instance's unflushed counters and live reservations.</summary>
     public Task<IResult> TokenUsageAsync(HttpContext context, string id) => AsOwner(context, async (owner, ct) =>

@@ -32,6 +32,8 @@ internal sealed class GrantLease
     public long WorstEstimate;
     public LimitKind Refused;
     public long RefusedUntilMs;
+    // The worst case the last renewal asked room for, and, after a spend refusal, the worst case that was refused.
+    public long AskedWorst, RefusedWorst;
     public long Seq;
     public LeaseRequest? InFlight;
     public Task? Renewal;
@@ -79,7 +81,7 @@ public sealed partial class BudgetLedger
             lease.Store = store;
             var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
             if (Shortfall(lease, limits, worstCaseMicros, nowMs, out _) == LimitKind.None) return;
-            if (lease.Refused != LimitKind.None && nowMs < lease.RefusedUntilMs) return; // TryReserve answers the refusal
+            if (RefusalStands(lease, lease.Refused, worstCaseMicros, nowMs)) return; // TryReserve answers the refusal
             lease.NeedMicros = Math.Max(lease.NeedMicros, worstCaseMicros);
             renewal = StartRenewal(account, lease, final: false);
         }
@@ -120,13 +122,14 @@ public sealed partial class BudgetLedger
         var shortOf = Shortfall(lease, limits, worst, nowMs, out var hold);
         if (shortOf != LimitKind.None)
         {
-            lease.NeedMicros = Math.Max(lease.NeedMicros, worst);
             var same = lease.Refused == shortOf || (shortOf is LimitKind.DailySpend or LimitKind.MonthlySpend && lease.Refused is LimitKind.DailySpend or LimitKind.MonthlySpend);
-            if (same && nowMs < lease.RefusedUntilMs)
+            if (same && RefusalStands(lease, lease.Refused, worst, nowMs))
             {
                 TimeSpan? retry = lease.Refused is LimitKind.RequestsPerMinute or LimitKind.RequestsPerDay ? TimeSpan.FromMilliseconds(lease.RefusedUntilMs - nowMs) : null;
                 return new(null, lease.Refused, retry);
             }
+            // Only a call that will renew asks for room: a refused call must not make the next, smaller one ask too much.
+            lease.NeedMicros = Math.Max(lease.NeedMicros, worst);
             return new(null, LimitKind.NotLoaded, null);
         }
         if (limits.HasSpendCap) lease.OpenMicros += worst;
@@ -142,6 +145,14 @@ public sealed partial class BudgetLedger
         }
         return null;
     }
+
+    /// <summary>
+    /// True while the store's last refusal of <paramref name="kind"/> still answers a call reserving <paramref name="worst"/>:
+    /// within its wait, and, for spend, only for calls at least as costly as the one refused.
+    /// </summary>
+    private static bool RefusalStands(GrantLease lease, LimitKind kind, long worst, long nowMs) =>
+        kind != LimitKind.None && nowMs < lease.RefusedUntilMs
+        && (kind is not (LimitKind.DailySpend or LimitKind.MonthlySpend) || worst >= lease.RefusedWorst);
 
     private static bool LowWater(GrantLease lease, Limits limits, long nowMs)
     {
@@ -256,7 +267,9 @@ public sealed partial class BudgetLedger
         var elapsed = Math.Max(200, nowMs - lease.LastRenewalMs);
         var rate = lease.Admitted * 1000.0 / elapsed;
         var calls = (long)Math.Clamp(Math.Ceiling(rate * SliceSeconds), MinSliceCalls, 100_000);
-        var idle = final || (lease.Admitted == 0 && elapsed >= _leaseOptions.Duration.TotalMilliseconds / 3);
+        // Idle: nothing admitted for a third of the lease and no call waiting for more (a grant's first call is not idle).
+        var waiting = lease.ShortSpend || lease.ShortDay || lease.ShortMinute;
+        var idle = final || (lease.Admitted == 0 && !waiting && elapsed >= _leaseOptions.Duration.TotalMilliseconds / 3);
 
         var reportMicros = lease.UnreportedMicros;
         lease.HeldMicros -= reportMicros;
@@ -314,6 +327,7 @@ public sealed partial class BudgetLedger
             }
         }
         lease.ShortSpend = lease.ShortDay = lease.ShortMinute = false;
+        lease.AskedWorst = lease.NeedMicros;
         lease.NeedMicros = 0;
         lease.Admitted = 0;
         lease.LastRenewalMs = nowMs;
@@ -361,6 +375,7 @@ public sealed partial class BudgetLedger
         lease.Refused = outcome.Refused;
         // A refusal is re-asked after its honest wait (rate limits) or a second (spend: other instances give back what they hold).
         lease.RefusedUntilMs = outcome.Refused == LimitKind.None ? 0 : nowMs + (long)(outcome.RetryAfter ?? TimeSpan.FromSeconds(1)).TotalMilliseconds;
+        lease.RefusedWorst = lease.AskedWorst;
     }
 
     /// <summary>

@@ -122,6 +122,13 @@ public interface IUsageStore
     /// </summary>
     Task AddBatchAsync(UsageBatch batch, CancellationToken ct);
 
+    /// <summary>
+    /// Forgets what the store remembers of <paramref name="writerId"/>'s batches (in the partitions of
+    /// <paramref name="ownerIds"/>, where a store keeps its marks per owner). Call it only when no batch of that
+    /// writer can ever be sent again — its process wrote every batch and is stopping — or a retried batch would count twice.
+    /// </summary>
+    Task ForgetWriterAsync(string writerId, IReadOnlyCollection<string> ownerIds, CancellationToken ct);
+
     /// <summary>The budget lease document of one grant (see <c>BudgetLedger</c>), or null when there is none yet.</summary>
     Task<LeaseDocument?> ReadLeaseAsync(string ownerId, string grantKey, CancellationToken ct);
 

@@ -194,6 +194,23 @@ internal sealed class UsageTableStore(TableClient table, int shards, int maxAtte
         string.Concat(TableKeys.Escape(period), TableKeys.Separator.ToString(), TableKeys.Escape(grantKey), TableKeys.Separator.ToString(),
             shard.ToString("D2", CultureInfo.InvariantCulture));
 
+    public Task ForgetWriterAsync(string writerId, IReadOnlyCollection<string> ownerIds, CancellationToken ct) =>
+        TableGuard.Run(async () =>
+        {
+            var markKey = "w" + TableKeys.Separator + TableKeys.Escape(writerId);
+            foreach (var owner in ownerIds)
+            {
+                try
+                {
+                    await table.DeleteEntityAsync(TableKeys.Owner(owner), markKey, ETag.All, ct).ConfigureAwait(false);
+                }
+                catch (RequestFailedException e) when (e.Status == (int)HttpStatusCode.NotFound)
+                {
+                    // Never written for this owner, or already gone.
+                }
+            }
+        }, ct);
+
     public Task<LeaseDocument?> ReadLeaseAsync(string ownerId, string grantKey, CancellationToken ct) =>
         TableGuard.Run(async () =>
         {

@@ -168,6 +168,25 @@ public sealed class InMemoryUsageStore(StoreHealth health) : IUsageStore
         }
     }
 
+    /// <summary>Writers whose marks were forgotten.</summary>
+    public ConcurrentQueue<string> ForgottenWriters { get; } = new();
+
+    public async Task ForgetWriterAsync(string writerId, IReadOnlyCollection<string> ownerIds, CancellationToken ct)
+    {
+        await health.CheckAsync(ct);
+        lock (_gate) _writers.Remove(writerId);
+        ForgottenWriters.Enqueue(writerId);
+    }
+
+    /// <summary>Writers the store still remembers.</summary>
+    public int RememberedWriters
+    {
+        get
+        {
+            lock (_gate) return _writers.Count;
+        }
+    }
+
     public async Task<LeaseDocument?> ReadLeaseAsync(string ownerId, string grantKey, CancellationToken ct)
     {
         await health.CheckAsync(ct);

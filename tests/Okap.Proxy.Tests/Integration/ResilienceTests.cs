@@ -283,6 +283,62 @@ public sealed class ResilienceTests(VaultFixture f)
         Assert.Contains("TokenCacheTtl", ex.Message);
     }
 
+    [Fact]
+    public async Task A_vault_that_stops_with_every_batch_written_leaves_no_writer_mark_and_one_that_spools_keeps_it()
+    {
+        foreach (var storeDownAtStop in new[] { false, true })
+        {
+            var spool = Path.Combine(Path.GetTempPath(), "okap-spool-" + Guid.NewGuid().ToString("N"));
+            var vault = await VaultHost.StartAsync(Fake, new Dictionary<string, string?> { ["Okap:Proxy:SpoolDirectory"] = spool });
+            var (token, _) = await vault.IssueAsync(VaultHost.Grant("openai"));
+            using (var client = vault.Client(token))
+                Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat()))).StatusCode);
+            await vault.FlushAsync();
+            Assert.Equal(1, vault.Usage.RememberedWriters);
+            using (var client = vault.Client(token))
+                Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat()))).StatusCode);
+            vault.Health.Down = storeDownAtStop;
+            await vault.DisposeAsync();
+            vault.Health.Down = false;
+
+            // Spooled: the next process may send the batch again, so the store must still recognise it.
+            Assert.Equal(storeDownAtStop ? 1 : 0, vault.Usage.RememberedWriters);
+            Assert.Equal(storeDownAtStop, Directory.Exists(spool) && Directory.GetFiles(spool).Length > 0);
+            try { Directory.Delete(spool, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    [Theory]
+    [InlineData("-00:00:01")]
+    [InlineData("02:00:00")]
+    public async Task Store_outage_grace_outside_zero_to_an_hour_fails_at_start(string grace)
+    {
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => VaultHost.StartAsync(Fake, new Dictionary<string, string?> { ["Okap:Proxy:StoreOutageGrace"] = grace }));
+        Assert.Contains("StoreOutageGrace", ex.Message);
+    }
+
+    [Fact]
+    public async Task Storage_down_serves_a_checked_token_for_the_grace_unless_the_operator_chose_fail_closed()
+    {
+        foreach (var failClosed in new[] { false, true })
+        {
+            await using var vault = await VaultHost.StartAsync(Fake, new Dictionary<string, string?>
+            {
+                ["Okap:Proxy:FailClosedOnStoreOutage"] = failClosed ? "true" : "false",
+                ["Okap:Proxy:TokenCacheTtl"] = "00:00:00.200",
+                ["Okap:Proxy:KeyCacheTtl"] = "00:00:00.200",
+            });
+            var (token, _) = await vault.IssueAsync(VaultHost.Grant("openai"));
+            using var client = vault.Client(token);
+            Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat()))).StatusCode);
+            vault.Health.Down = true;
+            await Task.Delay(300); // past the token and key caches: the store must be asked, and is down
+            var res = await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat()));
+            if (failClosed) await res.AssertError(503, "vault_unavailable");
+            else Assert.Equal(HttpStatusCode.OK, res.StatusCode);
+        }
+    }
+
     private static Task WaitUntil(Func<bool> condition, string message) => WaitUntil(() => Task.FromResult(condition()), message);
 
     private static async Task WaitUntil(Func<Task<bool>> condition, string message)

@@ -188,6 +188,8 @@
   function friendlyError(status, message) {
     if (status === 429) return "Too many attempts from this address. Wait a minute and try again.";
     if (status === 413) return "That is too large for the vault to accept.";
+    // 503 carries what the owner must know, e.g. that a revocation could not be saved.
+    if (status === 503 && message) return message;
     if (status >= 500) return "The vault hit an error (" + status + "). Try again in a moment.";
     if (message) return message.charAt(0).toUpperCase() + message.slice(1) + (/[.!?]$/.test(message) ? "" : ".");
     return "The vault refused the request (" + status + ").";
