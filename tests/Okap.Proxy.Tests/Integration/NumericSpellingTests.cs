@@ -77,7 +77,7 @@ public sealed class NumericSpellingTests(VaultFixture f)
         var (one, _) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { DailySpendMicros = 1000 }));
         Assert.Equal(HttpStatusCode.OK, (await ChatAsync(one, ",\"max_tokens\":1000,\"n\":1.0")).StatusCode);
         var (many, _) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { DailySpendMicros = 1000 }));
-        await (await ChatAsync(many, ",\"max_tokens\":1000,\"n\":" + n)).AssertError(402, "spend_limit_exceeded");
+        await (await ChatAsync(many, ",\"max_tokens\":1000,\"n\":" + n)).AssertError(429, "spend_limit_exceeded");
     }
 
     [Fact]
