@@ -100,6 +100,38 @@ public sealed class StorageOutageTests : IAsyncLifetime
         return requests;
     }
 
+    [AzureStoreFact]
+    public async Task Access_requests_while_storage_is_down_get_a_503_and_the_python_sdk_a_readable_refusal()
+    {
+        await _vault!.SignUpAsync("alice");
+        await _azurite!.StopAsync();
+        try
+        {
+            var app = _vault.ClientFor();
+            using var csharp = await app.PostAsJsonAsync("/okap/request", Bodies.Sdk());
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, csharp.StatusCode);
+            Assert.Equal("vault_unavailable", (await csharp.JsonAsync())["error"]!["type"]!.GetValue<string>());
+
+            using var python = new HttpRequestMessage(HttpMethod.Post, "/okap/request") { Content = JsonContent.Create(Bodies.Sdk()) };
+            python.Headers.TryAddWithoutValidation("User-Agent", "python-httpx/0.28.1");
+            using var refused = await app.SendAsync(python);
+            Assert.Equal(HttpStatusCode.OK, refused.StatusCode);
+            var reply = await refused.JsonAsync();
+            Assert.False(reply["approved"]!.GetValue<bool>());
+            Assert.Equal("vault_unavailable", reply["error_code"]!.GetValue<string>());
+            Assert.Contains("cannot reach its storage", reply["error"]!.GetValue<string>());
+
+            using var spec = await app.PostAsJsonAsync("/okap/authorize", Bodies.Spec());
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, spec.StatusCode);
+            using var poll = await app.GetAsync("/okap/authorize/req_x?handle=okap_poll_x");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, poll.StatusCode);
+        }
+        finally
+        {
+            await _azurite.StartAsync();
+        }
+    }
+
     private async Task<(HttpClient Owner, string Token, string TokenId)> OwnerWithTokenAsync(object? limits = null)
     {
         var owner = await _vault!.SignUpAsync("alice");

@@ -32,6 +32,21 @@ public sealed class OkapProtocolHandlers(
     /// <summary><c>POST /okap/request</c>: holds the call for a bounded wait, then replies with the token or <c>approved: false</c>.</summary>
     public async Task<IResult> RequestAsync(HttpContext context)
     {
+        try
+        {
+            return await RequestCoreAsync(context);
+        }
+        catch (VaultUnavailableException)
+        {
+            // The published SDK shows only an approved:false reply's message; everyone else gets the 503.
+            return ReadsOnlyApproved(context.Request)
+                ? SdkRefusal(StorageUnavailableMessage, Protocol.OkapErrorTypes.VaultUnavailable)
+                : StorageUnavailable();
+        }
+    }
+
+    private async Task<IResult> RequestCoreAsync(HttpContext context)
+    {
         var ct = context.RequestAborted;
         var (owner, draft, error) = await AcceptAsync(context, OkapJsonContext.Default.OkapAccessRequest, parser.Parse);
         if (error is not null) return ReadsOnlyApproved(context.Request) && error is ErrorResult e ? SdkRefusal(e.Message, e.Type) : error;
@@ -48,6 +63,18 @@ public sealed class OkapProtocolHandlers(
     /// <summary><c>POST /okap/authorize</c>: 200 granted/denied when decided at once (policy), else 202 pending with a secret poll URL.</summary>
     public async Task<IResult> AuthorizeAsync(HttpContext context)
     {
+        try
+        {
+            return await AuthorizeCoreAsync(context);
+        }
+        catch (VaultUnavailableException)
+        {
+            return StorageUnavailable();
+        }
+    }
+
+    private async Task<IResult> AuthorizeCoreAsync(HttpContext context)
+    {
         var ct = context.RequestAborted;
         var (owner, draft, error) = await AcceptAsync(context, OkapJsonContext.Default.OkapAuthorizeRequest, parser.Parse);
         if (error is not null) return error;
@@ -58,6 +85,18 @@ public sealed class OkapProtocolHandlers(
 
     /// <summary><c>GET /okap/authorize/{id}</c>: the requester polls with its secret handle (<c>Authorization: Bearer okap_poll_…</c> or <c>?handle=</c>), optionally waiting up to <c>?wait=</c> seconds.</summary>
     public async Task<IResult> PollAsync(HttpContext context, string id)
+    {
+        try
+        {
+            return await PollCoreAsync(context, id);
+        }
+        catch (VaultUnavailableException)
+        {
+            return StorageUnavailable();
+        }
+    }
+
+    private async Task<IResult> PollCoreAsync(HttpContext context, string id)
     {
         var ct = context.RequestAborted;
         if (rateLimiter.TryAcquire(context) is { } limited) return limited;
@@ -191,6 +230,12 @@ public sealed class OkapProtocolHandlers(
 
     private static IResult SdkRefusal(string message, string code) =>
         TypedResults.Json(new OkapAccessResponse { Approved = false, Error = message, ErrorCode = code }, OkapJsonContext.Default.OkapAccessResponse);
+
+    private const string StorageUnavailableMessage = "the vault cannot reach its storage right now; try again in a little while";
+
+    // A store outage is the vault's trouble, not the app's: a 503 the app may retry, never a 500 with a stack behind it.
+    private static IResult StorageUnavailable() =>
+        Errors.Status(StatusCodes.Status503ServiceUnavailable, Protocol.OkapErrorTypes.VaultUnavailable, StorageUnavailableMessage);
 
     private static IResult UnknownVault() =>
         Errors.Status(StatusCodes.Status404NotFound, OkapErrorTypes.UnknownVault, "no vault at this address; use the vault URL shown on your vault's page");
