@@ -68,20 +68,10 @@ public sealed class AdminHandlers(
             if (error is not null) return error;
             if (body!.Grants is not null)
             {
-                var parsed = new List<Grant>();
-                for (var i = 0; i < body.Grants.Count; i++)
-                {
-                    var (grant, invalid) = ParseGrant(body.Grants[i], $"grants[{i}]");
-                    if (invalid is not null) return Errors.Invalid(invalid);
-                    parsed.Add(grant!);
-                }
                 // Models or capabilities left out keep what was asked.
-                var asked = (await requests.GetAsync(owner, id, ct))?.Requested ?? [];
-                grants = parsed.Select(g => asked.FirstOrDefault(a => a.Provider == g.Provider) is not { } a ? g : g with
-                {
-                    Models = ReferenceEquals(g.Models, InheritList) ? a.Models : g.Models,
-                    Capabilities = ReferenceEquals(g.Capabilities, InheritList) ? a.Capabilities : g.Capabilities,
-                }).ToArray();
+                var (parsed, invalid) = ParseGrants(body.Grants, (await requests.GetAsync(owner, id, ct))?.Requested ?? []);
+                if (invalid is not null) return Errors.Invalid(invalid);
+                grants = parsed;
             }
         }
         return Map(await requests.DecideAsync(owner, id, new Decision(true, grants), ct), r => AdminMapping.ToView(r, time.GetUtcNow()), AdminJsonContext.Default.RequestView, "request");
@@ -122,19 +112,10 @@ public sealed class AdminHandlers(
         if (body!.Grants is null) return Errors.Invalid("grants", "grants is required: the token's grants as they should be");
         var current = await tokens.GetAsync(owner, id, ct);
         if (current is null) return Errors.NotFound("token");
-        var parsed = new List<Grant>();
-        for (var i = 0; i < body.Grants.Count; i++)
-        {
-            var (grant, invalid) = ParseGrant(body.Grants[i], $"grants[{i}]");
-            if (invalid is not null) return Errors.Invalid(invalid);
-            // Models or capabilities left out keep what the token holds.
-            parsed.Add(current.Grants.FirstOrDefault(g => g.Provider == grant!.Provider) is not { } held ? grant! : grant! with
-            {
-                Models = ReferenceEquals(grant.Models, InheritList) ? held.Models : grant.Models,
-                Capabilities = ReferenceEquals(grant.Capabilities, InheritList) ? held.Capabilities : grant.Capabilities,
-            });
-        }
-        return Map(await tokens.NarrowAsync(owner, id, parsed, ClientAddress.Of(context), ct), t => AdminMapping.ToView(t, time.GetUtcNow()),
+        // Models or capabilities left out keep what the token holds.
+        var (parsed, invalid) = ParseGrants(body.Grants, current.Grants);
+        if (invalid is not null) return Errors.Invalid(invalid);
+        return Map(await tokens.NarrowAsync(owner, id, parsed!, ClientAddress.Of(context), ct), t => AdminMapping.ToView(t, time.GetUtcNow()),
             AdminJsonContext.Default.TokenView, "token");
     });
 
@@ -350,6 +331,26 @@ public sealed class AdminHandlers(
 
     // Marks a list the owner left out of a narrowed grant (as opposed to an explicit empty list, meaning "all").
     private static readonly string[] InheritList = new string[0];
+
+    /// <summary>
+    /// Parses an owner's narrowed grants; a grant that leaves its models or capabilities out keeps those of the
+    /// <paramref name="basis"/> grant for the same provider (what was asked, or what the token holds).
+    /// </summary>
+    private (IReadOnlyList<Grant>? Grants, FieldError? Error) ParseGrants(List<GrantBody> bodies, IReadOnlyList<Grant> basis)
+    {
+        var parsed = new Grant[bodies.Count];
+        for (var i = 0; i < bodies.Count; i++)
+        {
+            var (grant, invalid) = ParseGrant(bodies[i], $"grants[{i}]");
+            if (invalid is not null) return (null, invalid);
+            parsed[i] = basis.FirstOrDefault(b => b.Provider == grant!.Provider) is not { } held ? grant! : grant! with
+            {
+                Models = ReferenceEquals(grant.Models, InheritList) ? held.Models : grant.Models,
+                Capabilities = ReferenceEquals(grant.Capabilities, InheritList) ? held.Capabilities : grant.Capabilities,
+            };
+        }
+        return (parsed, null);
+    }
 
     private static (Limits?, FieldError?) ParseLimits(Protocol.OkapLimits? limits, string path) => AccessRequestParser.ParseLimitsForOwner(limits, path);
 
