@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core;
+using Okap.Core.Keys;
+using Okap.Core.Metering;
+using Okap.Core.Tokens;
 
 namespace Okap.Bench;
 

@@ -12,8 +12,9 @@ using Microsoft.Extensions.Logging;
 using Okap.Bench;
 using static Okap.Bench.Load;
 using Okap.Core;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Keys;
+using Okap.Core.Metering;
+using Okap.Core.Tokens;
 
 // Okap.Bench: direct calls to a fake provider vs. the same calls through the vault, all on loopback.
 // Three processes: this load generator, the fake provider (--role fake) and the vault (--role vault).

@@ -1,8 +1,13 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Okap.Core.Accounts;
+using Okap.Core.Audit;
+using Okap.Core.Keys;
+using Okap.Core.Policies;
+using Okap.Core.Pricing;
 using Okap.Core.Requests;
-using Okap.Core.Services;
+using Okap.Core.Tokens;
 
 namespace Okap.Core;
 
@@ -39,16 +44,16 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton<OwnerResolver>();
         services.AddOkapMetering();
         services.AddOkapManagedIdentityGrants(configuration);
-        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Owners);
-        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Requests);
-        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Tokens);
-        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Keys);
-        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Policies);
-        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().AccessKeys);
-        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Usage);
-        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Audit);
+        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Owners);
+        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Requests);
+        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Tokens);
+        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Keys);
+        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Policies);
+        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().AccessKeys);
+        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Usage);
+        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Audit);
         // Registered here, before any proxy's fallback (NoPriceOverrides, added with TryAdd), so the store's own wins.
-        services.TryAddSingleton(sp => sp.GetRequiredService<Stores.IVaultStores>().Prices);
+        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Prices);
         return services;
     }
 
@@ -67,14 +72,14 @@ public static class CoreServiceCollectionExtensions
 
     /// <summary>
     /// Adds the budget ledger (in-memory counters and reservations) and <see cref="Metering.BudgetService"/>, once:
-    /// the proxy and the admin API must share one ledger. Needs <see cref="Stores.ITokenStore"/> and <see cref="Stores.IUsageStore"/>.
+    /// the proxy and the admin API must share one ledger. Needs <see cref="Tokens.ITokenStore"/> and <see cref="Metering.IUsageStore"/>.
     /// </summary>
     public static IServiceCollection AddOkapMetering(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new Metering.BudgetLedger(sp.GetRequiredService<TimeProvider>(),
             sp.GetService<Microsoft.Extensions.Options.IOptions<Metering.BudgetLeaseOptions>>()?.Value));
-        services.TryAddSingleton(sp => new Metering.BudgetService(sp.GetRequiredService<Stores.ITokenStore>(), sp.GetRequiredService<Stores.IUsageStore>(),
+        services.TryAddSingleton(sp => new Metering.BudgetService(sp.GetRequiredService<Tokens.ITokenStore>(), sp.GetRequiredService<Metering.IUsageStore>(),
             sp.GetRequiredService<Metering.BudgetLedger>(), sp.GetRequiredService<TimeProvider>()));
         return services;
     }

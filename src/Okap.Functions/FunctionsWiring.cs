@@ -3,8 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Okap.AspNetCore;
-using Okap.Core.Services;
-using Okap.Core.Stores;
+using Okap.Core;
+using Okap.Core.Accounts;
+using Okap.Core.Keys;
 using Okap.Storage.Azure.DataProtection;
 using Okap.Storage.Sqlite;
 

@@ -1,8 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Options;
-using Okap.Core.Model;
+using Okap.Core.Keys;
 using Okap.Core.Providers;
-using Okap.Core.Services;
 
 namespace Okap.Proxy;
 

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Okap.Core;
-using Okap.Core.Model;
+using Okap.Core.Audit;
+using Okap.Core.Tokens;
 
 namespace Okap.Proxy;
 

@@ -8,10 +8,9 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Okap.Core;
 using Okap.Core.Metering;
-using Okap.Core.Model;
 using Okap.Core.Pricing;
 using Okap.Core.Providers;
-using Okap.Core.Stores;
+using Okap.Core.Tokens;
 using Okap.Protocol;
 using Yarp.ReverseProxy.Forwarder;
 

@@ -8,9 +8,11 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Okap.Core;
+using Okap.Core.Audit;
+using Okap.Core.Keys;
 using Okap.Core.Metering;
 using Okap.Core.Pricing;
-using Okap.Core.Stores;
+using Okap.Core.Tokens;
 using Okap.Proxy;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -43,8 +45,8 @@ namespace Microsoft.Extensions.DependencyInjection
             services.TryAddSingleton<OutageGrace>();
             services.TryAddSingleton<TokenCache>();
             services.TryAddSingleton<UpstreamResolver>();
-            services.TryAddEnumerable(ServiceDescriptor.Singleton<Okap.Core.Services.IMasterKeyCheck, MasterKeyProbe>());
-            services.AddSingleton<Okap.Core.Services.IOwnerSettingsListener>(sp => sp.GetRequiredService<UpstreamResolver>());
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<Okap.Core.Keys.IMasterKeyCheck, MasterKeyProbe>());
+            services.AddSingleton<Okap.Core.Accounts.IOwnerSettingsListener>(sp => sp.GetRequiredService<UpstreamResolver>());
             services.TryAddSingleton<ProxyAuditQueue>();
             services.AddOptions<BudgetLeaseOptions>().Configure<IOptions<OkapProxyOptions>>((lease, proxy) => lease.Duration = proxy.Value.LeaseDuration);
             services.AddOkapMetering();

@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Okap.Core;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Tokens;
 
 namespace Okap.Proxy;
 

@@ -2,10 +2,10 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Okap.Core;
-using Okap.Core.Model;
+using Okap.Core.Accounts;
+using Okap.Core.Keys;
 using Okap.Core.Pricing;
 using Okap.Core.Providers;
-using Okap.Core.Stores;
 using Okap.Protocol;
 
 namespace Okap.Proxy;
@@ -35,7 +35,7 @@ internal readonly record struct UpstreamResolution(UpstreamTarget? Target, int S
 /// (operator configuration, or the owner's own, which must be https unless allowed), and the master key in the
 /// provider's own header. Also caches owners' price overrides.
 /// </summary>
-internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListener
+internal sealed class UpstreamResolver : Okap.Core.Accounts.IOwnerSettingsListener
 {
     private readonly ConcurrentDictionary<(string Owner, string Provider), CachedTarget> _targets = new();
     private readonly ConcurrentDictionary<string, CachedPrices> _prices = new(StringComparer.Ordinal);
@@ -105,7 +105,7 @@ internal sealed class UpstreamResolver : Okap.Core.Services.IOwnerSettingsListen
         return false;
     }
 
-    void Okap.Core.Services.IOwnerSettingsListener.OwnerSettingsChanged(string ownerId) => Invalidate(ownerId);
+    void Okap.Core.Accounts.IOwnerSettingsListener.OwnerSettingsChanged(string ownerId) => Invalidate(ownerId);
 
     private async Task<IReadOnlyList<PriceOverride>> LoadPricesAsync(string ownerId)
     {

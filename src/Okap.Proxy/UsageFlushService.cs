@@ -4,9 +4,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Okap.Core;
+using Okap.Core.Audit;
 using Okap.Core.Metering;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Tokens;
 
 namespace Okap.Proxy;
 

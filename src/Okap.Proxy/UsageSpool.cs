@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Metering;
 
 namespace Okap.Proxy;
 

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.HttpOverrides;
-using Okap.Core.Services;
-using Okap.Core.Stores;
+using Okap.Core;
+using Okap.Core.Accounts;
 using Okap.Storage.Azure;
 using Okap.Storage.Sqlite;
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.DataProtection;
 using Okap.Core;
-using Okap.Core.Stores;
+using Okap.Core.Keys;
 
 namespace Okap.Storage.Sqlite;
 

@@ -3,7 +3,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.Data.Sqlite;
-using Okap.Core.Model;
+using Okap.Core;
+using Okap.Core.Tokens;
 
 namespace Okap.Storage.Sqlite;
 
@@ -87,7 +88,7 @@ internal static class Db
         catch (FormatException)
         {
         }
-        throw new Okap.Core.Stores.InvalidContinuationException(nameof(token));
+        throw new Okap.Core.InvalidContinuationException(nameof(token));
     }
 
     /// <summary>Runs a newest-first keyset page query: <paramref name="selectAndFilter"/> is <c>SELECT … FROM … WHERE …</c>; the keyset condition, order and limit are appended.</summary>

@@ -1,7 +1,7 @@
 using System.Text;
 using Microsoft.Data.Sqlite;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core;
+using Okap.Core.Audit;
 
 namespace Okap.Storage.Sqlite;
 

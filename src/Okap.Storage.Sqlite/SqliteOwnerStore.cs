@@ -1,6 +1,5 @@
 using Microsoft.Data.Sqlite;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Accounts;
 
 namespace Okap.Storage.Sqlite;
 

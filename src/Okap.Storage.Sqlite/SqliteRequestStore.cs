@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core;
+using Okap.Core.Requests;
 
 namespace Okap.Storage.Sqlite;
 

@@ -5,7 +5,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Okap.Core.Stores;
+using Okap.Core;
+using Okap.Core.Keys;
 using Okap.Storage.Sqlite;
 
 namespace Microsoft.Extensions.DependencyInjection;

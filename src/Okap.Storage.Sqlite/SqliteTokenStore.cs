@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core;
+using Okap.Core.Tokens;
 
 namespace Okap.Storage.Sqlite;
 

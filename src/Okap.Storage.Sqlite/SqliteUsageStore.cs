@@ -1,7 +1,6 @@
 using System.Text;
 using Microsoft.Data.Sqlite;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Metering;
 
 namespace Okap.Storage.Sqlite;
 

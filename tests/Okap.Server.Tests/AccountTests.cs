@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Okap.Core.Services;
+using Okap.Core.Accounts;
 
 namespace Okap.Server.Tests;
 

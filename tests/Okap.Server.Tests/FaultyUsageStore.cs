@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Okap.Core;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Metering;
 
 namespace Okap.Server.Tests;
 

@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
-using Okap.Core.Stores;
+using Okap.Core.Keys;
 using Okap.Storage.Azure;
 using Okap.Storage.Azure.KeyVault;
 using Okap.Testing;

@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using Okap.Core;
-using Okap.Core.Model;
+using Okap.Core.Accounts;
+using Okap.Core.Audit;
+using Okap.Core.Metering;
+using Okap.Core.Tokens;
 
 using Okap.Testing;
 
@@ -58,14 +61,14 @@ public sealed class AzuriteFaultTests : IAsyncLifetime
         Assert.DoesNotContain(AzuriteProcess.DevAccountKey, e.ToString(), StringComparison.Ordinal);
         await Assert.ThrowsAsync<VaultUnavailableException>(() => stores.Owners.GetOwnerAsync("own_f", Ct));
         await Assert.ThrowsAsync<VaultUnavailableException>(() => stores.Usage.GetAsync("own_f", UsageKeys.Grant("tok_f", "openai"), ["d:2026-03-01"], Ct));
-        await Assert.ThrowsAsync<VaultUnavailableException>(() => stores.Audit.ListAsync("own_f", new Core.Stores.AuditQuery(), Ct));
+        await Assert.ThrowsAsync<VaultUnavailableException>(() => stores.Audit.ListAsync("own_f", new Core.Audit.AuditQuery(), Ct));
         await Assert.ThrowsAsync<VaultUnavailableException>(() => stores.Usage.AddAsync([new("own_f", UsageKeys.Grant("tok_f", "openai"), "d:2026-03-01", 1, 0, 0, 0)], Ct));
 
         await _azurite.StartAsync();
 
         Assert.Equal(token.Id, (await stores.Tokens.FindByHashAsync(token.Hash, Ct))?.Id);
         Assert.Equal("fault", (await stores.Owners.GetOwnerAsync("own_f", Ct))?.Slug);
-        Assert.Equal(["evt_f"], (await stores.Audit.ListAsync("own_f", new Core.Stores.AuditQuery(), Ct)).Items.Select(a => a.Id));
+        Assert.Equal(["evt_f"], (await stores.Audit.ListAsync("own_f", new Core.Audit.AuditQuery(), Ct)).Items.Select(a => a.Id));
         await stores.Usage.AddAsync([new("own_f", UsageKeys.Grant("tok_f", "openai"), "d:2026-03-01", 1, 10, 20, 300)], Ct);
         var counter = Assert.Single(await stores.Usage.GetAsync("own_f", UsageKeys.Grant("tok_f", "openai"), ["d:2026-03-01"], Ct));
         Assert.Equal((2L, 20L, 40L, 600L), (counter.Requests, counter.InputTokens, counter.OutputTokens, counter.CostMicros));

@@ -1,4 +1,5 @@
-using Okap.Core.Stores;
+using Okap.Core;
+using Okap.Core.Keys;
 using Okap.Storage.Azure;
 using Okap.Storage.Azure.KeyVault;
 using Okap.Storage.Tests;

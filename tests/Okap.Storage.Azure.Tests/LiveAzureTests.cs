@@ -1,6 +1,7 @@
 using Azure.Identity;
 using Okap.Core;
-using Okap.Core.Model;
+using Okap.Core.Metering;
+using Okap.Core.Tokens;
 using Okap.Storage.Azure.KeyVault;
 using Okap.Storage.Azure.Tables;
 

@@ -1,7 +1,14 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Okap.Core.Stores;
+using Okap.Core;
+using Okap.Core.Accounts;
+using Okap.Core.Audit;
+using Okap.Core.Keys;
+using Okap.Core.Metering;
+using Okap.Core.Policies;
+using Okap.Core.Requests;
+using Okap.Core.Tokens;
 using Okap.Storage.Azure.KeyVault;
 using Okap.Storage.Azure.Tables;
 

@@ -41,8 +41,8 @@ public sealed class TableKeysTests
         Assert.DoesNotContain("req_1", token, StringComparison.Ordinal);
         Assert.Equal("t|0123|req_1", ContinuationTokens.Decode(token));
         Assert.Null(ContinuationTokens.Decode(null));
-        Assert.Throws<Okap.Core.Stores.InvalidContinuationException>(() => ContinuationTokens.Decode("%%%"));
-        Assert.Throws<Okap.Core.Stores.InvalidContinuationException>(() => ContinuationTokens.Decode("eyJWIjo5LCJLIjoieCJ9")); // {"V":9,"K":"x"}
+        Assert.Throws<Okap.Core.InvalidContinuationException>(() => ContinuationTokens.Decode("%%%"));
+        Assert.Throws<Okap.Core.InvalidContinuationException>(() => ContinuationTokens.Decode("eyJWIjo5LCJLIjoieCJ9")); // {"V":9,"K":"x"}
     }
 
     [Fact]

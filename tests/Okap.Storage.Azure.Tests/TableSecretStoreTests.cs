@@ -2,7 +2,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Okap.Core;
-using Okap.Core.Stores;
+using Okap.Core.Keys;
 using Okap.Storage.Azure.DataProtection;
 
 namespace Okap.Storage.Azure.Tests;

@@ -1,6 +1,11 @@
 using Okap.Core;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Accounts;
+using Okap.Core.Audit;
+using Okap.Core.Keys;
+using Okap.Core.Metering;
+using Okap.Core.Policies;
+using Okap.Core.Requests;
+using Okap.Core.Tokens;
 using Okap.Storage.Azure.Tables;
 
 namespace Okap.Storage.Azure.Tests;
@@ -146,7 +151,7 @@ public sealed class TableStoreTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal([2, 2], pendingSizes);
 
         Assert.Equal(["req_other"], (await _stores.Requests.ListAsync("own_b", null, 10, null, Ct)).Items.Select(r => r.Id));
-        await Assert.ThrowsAsync<Okap.Core.Stores.InvalidContinuationException>(() => _stores.Requests.ListAsync("own_a", null, 3, "not-a-token", Ct));
+        await Assert.ThrowsAsync<Okap.Core.InvalidContinuationException>(() => _stores.Requests.ListAsync("own_a", null, 3, "not-a-token", Ct));
     }
 
     // ---------- tokens ----------

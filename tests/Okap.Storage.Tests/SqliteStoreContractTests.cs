@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Data.Sqlite;
-using Okap.Core.Stores;
+using Okap.Core;
+using Okap.Core.Keys;
 using Okap.Storage.Sqlite;
 
 namespace Okap.Storage.Tests;
@@ -12,7 +13,7 @@ public sealed class SqliteDatabaseFixture : IDisposable
     {
         Directory = Path.Combine(Path.GetTempPath(), "okap-sqlite-tests", Guid.NewGuid().ToString("N"));
         Stores = new SqliteVaultStores(new SqliteStoreOptions { DataDirectory = Directory });
-        DataProtection = DataProtectionProvider.Create(new DirectoryInfo(Path.Combine(Directory, "keys")));
+        DataProtection = KeyRings.InFolder(Path.Combine(Directory, "keys"));
     }
 
     public string Directory { get; }

@@ -5,8 +5,13 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Okap.Core;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Accounts;
+using Okap.Core.Audit;
+using Okap.Core.Keys;
+using Okap.Core.Metering;
+using Okap.Core.Policies;
+using Okap.Core.Requests;
+using Okap.Core.Tokens;
 using Okap.Storage.Sqlite;
 
 namespace Okap.Storage.Tests;
@@ -74,7 +79,7 @@ public sealed class SqliteStoreTests : IDisposable
     {
         var stores = NewStores();
         await stores.InitializeAsync(default);
-        var secrets = new DataProtectionSecretStore(stores, DataProtectionProvider.Create(new DirectoryInfo(Path.Combine(_dir, "keys"))));
+        var secrets = new DataProtectionSecretStore(stores, KeyRings.InFolder(Path.Combine(_dir, "keys")));
         var owner = Okap.Core.Secrets.NewId("own");
         var token = Okap.Core.Secrets.NewToken();
         var masterKey = "sk-proj-" + Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N");
@@ -319,8 +324,8 @@ public sealed class SqliteStoreTests : IDisposable
     public async Task An_invalid_continuation_token_is_an_InvalidContinuationException()
     {
         var stores = NewStores();
-        await Assert.ThrowsAsync<Okap.Core.Stores.InvalidContinuationException>(() => stores.Tokens.ListAsync("own_x", 10, "not-a-token!", default));
-        await Assert.ThrowsAsync<Okap.Core.Stores.InvalidContinuationException>(() => stores.Requests.ListAsync("own_x", null, 10, Convert.ToBase64String(Encoding.UTF8.GetBytes("garbage")), default));
+        await Assert.ThrowsAsync<Okap.Core.InvalidContinuationException>(() => stores.Tokens.ListAsync("own_x", 10, "not-a-token!", default));
+        await Assert.ThrowsAsync<Okap.Core.InvalidContinuationException>(() => stores.Requests.ListAsync("own_x", null, 10, Convert.ToBase64String(Encoding.UTF8.GetBytes("garbage")), default));
         await Assert.ThrowsAnyAsync<ArgumentException>(() => stores.Audit.ListAsync("own_x", new AuditQuery(PageSize: 0), default));
     }
 

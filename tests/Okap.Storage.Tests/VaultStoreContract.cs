@@ -1,9 +1,15 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Okap.Core.Model;
+using Okap.Core;
+using Okap.Core.Accounts;
+using Okap.Core.Audit;
+using Okap.Core.Keys;
+using Okap.Core.Metering;
+using Okap.Core.Policies;
 using Okap.Core.Pricing;
-using Okap.Core.Stores;
+using Okap.Core.Requests;
+using Okap.Core.Tokens;
 
 namespace Okap.Storage.Tests;
 

@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core;
+using Okap.Core.Metering;
 
 namespace Okap.Web.Tests;
 

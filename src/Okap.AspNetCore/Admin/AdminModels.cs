@@ -1,6 +1,11 @@
 using System.Text.Json.Serialization;
-using Okap.Core.Model;
-using Okap.Core.Services;
+using Okap.Core;
+using Okap.Core.Accounts;
+using Okap.Core.Audit;
+using Okap.Core.Keys;
+using Okap.Core.Policies;
+using Okap.Core.Requests;
+using Okap.Core.Tokens;
 using Okap.Protocol;
 
 namespace Okap.AspNetCore.Admin;

@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Okap.AspNetCore.Http;
-using Okap.Core.Services;
+using Okap.Core.Accounts;
 
 namespace Okap.AspNetCore.Auth;
 

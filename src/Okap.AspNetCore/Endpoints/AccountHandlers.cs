@@ -5,7 +5,8 @@ using Microsoft.Extensions.Options;
 using Okap.AspNetCore.Admin;
 using Okap.AspNetCore.Auth;
 using Okap.AspNetCore.Http;
-using Okap.Core.Services;
+using Okap.Core;
+using Okap.Core.Accounts;
 
 namespace Okap.AspNetCore.Endpoints;
 
@@ -17,7 +18,7 @@ public sealed class AccountHandlers(
     PublicRateLimiter rateLimiter,
     IOptions<OkapAuthOptions> authOptions,
     IOptions<OkapHttpOptions> httpOptions,
-    Core.Stores.IOwnerStore ownerStore)
+    Core.Accounts.IOwnerStore ownerStore)
 {
     private readonly int _maxBody = httpOptions.Value.MaxBodyBytes;
 

@@ -4,12 +4,14 @@ using Okap.AspNetCore.Admin;
 using Okap.AspNetCore.Auth;
 using Okap.AspNetCore.Http;
 using Okap.Core;
+using Okap.Core.Accounts;
+using Okap.Core.Audit;
+using Okap.Core.Keys;
 using Okap.Core.Metering;
-using Okap.Core.Model;
+using Okap.Core.Policies;
 using Okap.Core.Pricing;
 using Okap.Core.Requests;
-using Okap.Core.Services;
-using Okap.Core.Stores;
+using Okap.Core.Tokens;
 
 namespace Okap.AspNetCore.Endpoints;
 

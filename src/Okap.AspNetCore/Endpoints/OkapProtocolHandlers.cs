@@ -4,9 +4,9 @@ using Microsoft.Extensions.Options;
 using Okap.AspNetCore.Admin;
 using Okap.AspNetCore.Http;
 using Okap.Core;
-using Okap.Core.Model;
+using Okap.Core.Accounts;
 using Okap.Core.Requests;
-using Okap.Core.Services;
+using Okap.Core.Tokens;
 using Okap.Protocol;
 
 namespace Okap.AspNetCore.Endpoints;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Okap.Core;
-using Okap.Core.Stores;
+using Okap.Core.Keys;
+using Okap.Core.Tokens;
 
 namespace Okap.AspNetCore.Health;
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Tokens;
 
 namespace Okap.Core.Metering;
 

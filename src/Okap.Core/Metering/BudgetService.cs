@@ -1,5 +1,4 @@
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Tokens;
 
 namespace Okap.Core.Metering;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Okap.Core.Model;
+using Okap.Core.Tokens;
 
 namespace Okap.Core.Metering;
 

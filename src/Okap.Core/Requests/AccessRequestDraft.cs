@@ -1,4 +1,4 @@
-using Okap.Core.Model;
+using Okap.Core.Tokens;
 
 namespace Okap.Core.Requests;
 

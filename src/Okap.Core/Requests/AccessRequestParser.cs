@@ -1,5 +1,5 @@
 using System.Globalization;
-using Okap.Core.Model;
+using Okap.Core.Tokens;
 using Okap.Protocol;
 
 namespace Okap.Core.Requests;

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using Azure.Data.Tables;
 using Microsoft.AspNetCore.DataProtection;
 using Okap.Core;
-using Okap.Core.Stores;
+using Okap.Core.Keys;
 using Okap.Storage.Azure.Tables;
 
 namespace Okap.Storage.Azure.DataProtection;

@@ -7,7 +7,7 @@ using Azure;
 using Azure.Core;
 using Azure.Security.KeyVault.Secrets;
 using Okap.Core;
-using Okap.Core.Stores;
+using Okap.Core.Keys;
 using Okap.Storage.Azure.Tables;
 
 namespace Okap.Storage.Azure.KeyVault;

@@ -1,8 +1,7 @@
 using System.Net;
 using Azure;
 using Azure.Data.Tables;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Accounts;
 
 namespace Okap.Storage.Azure.Tables;
 

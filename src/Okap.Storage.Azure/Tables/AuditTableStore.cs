@@ -1,9 +1,7 @@
 using System.Net;
 using Azure;
 using Azure.Data.Tables;
-using Okap.Core.Model;
-using Model = Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Audit;
 
 namespace Okap.Storage.Azure.Tables;
 
@@ -38,7 +36,7 @@ internal sealed class AuditTableStore(TableClient table) : IAuditStore
             }
         }, ct);
 
-    public Task<Model.Page<AuditEvent>> ListAsync(string ownerId, AuditQuery query, CancellationToken ct) =>
+    public Task<Okap.Core.Page<AuditEvent>> ListAsync(string ownerId, AuditQuery query, CancellationToken ct) =>
         TableGuard.Run(async () =>
         {
             var filters = new List<string>(2);
@@ -46,7 +44,7 @@ internal sealed class AuditTableStore(TableClient table) : IAuditStore
             if (query.Event is { } name) filters.Add(TableClient.CreateQueryFilter($"Event eq {name}"));
             var (rows, next) = await table.PageAsync(TableKeys.Owner(ownerId), "", filters.Count == 0 ? null : string.Join(" and ", filters),
                 query.PageSize, query.ContinuationToken, ct).ConfigureAwait(false);
-            return new Model.Page<AuditEvent>(rows.Select(ToEvent).ToList(), next);
+            return new Okap.Core.Page<AuditEvent>(rows.Select(ToEvent).ToList(), next);
         }, ct);
 
     private static AuditEvent ToEvent(TableEntity row) => new()

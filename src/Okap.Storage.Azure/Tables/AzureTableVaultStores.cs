@@ -1,7 +1,14 @@
 using Azure.Core;
 using Azure.Data.Tables;
+using Okap.Core;
+using Okap.Core.Accounts;
+using Okap.Core.Audit;
+using Okap.Core.Keys;
+using Okap.Core.Metering;
+using Okap.Core.Policies;
 using Okap.Core.Pricing;
-using Okap.Core.Stores;
+using Okap.Core.Requests;
+using Okap.Core.Tokens;
 
 namespace Okap.Storage.Azure.Tables;
 

@@ -3,8 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Azure;
 using Azure.Data.Tables;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Accounts;
 
 namespace Okap.Storage.Azure.Tables;
 

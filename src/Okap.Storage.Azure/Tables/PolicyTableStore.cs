@@ -1,8 +1,8 @@
 using System.Net;
 using Azure;
 using Azure.Data.Tables;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Policies;
+using Okap.Core.Tokens;
 
 namespace Okap.Storage.Azure.Tables;
 

@@ -1,9 +1,7 @@
 using System.Net;
 using Azure;
 using Azure.Data.Tables;
-using Okap.Core.Model;
-using Model = Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Requests;
 
 namespace Okap.Storage.Azure.Tables;
 
@@ -43,12 +41,12 @@ internal sealed class RequestTableStore(TableClient table) : IRequestStore
             return row is null ? null : ToRequest(row, row.ETag.ToString());
         }, ct);
 
-    public Task<Model.Page<AccessRequest>> ListAsync(string ownerId, RequestStatus? status, int pageSize, string? continuationToken, CancellationToken ct) =>
+    public Task<Okap.Core.Page<AccessRequest>> ListAsync(string ownerId, RequestStatus? status, int pageSize, string? continuationToken, CancellationToken ct) =>
         TableGuard.Run(async () =>
         {
             var filter = status is { } s ? TableClient.CreateQueryFilter($"Status eq {s.ToString()}") : null;
             var (rows, next) = await table.PageAsync(TableKeys.Owner(ownerId), TimePrefix, filter, pageSize, continuationToken, ct).ConfigureAwait(false);
-            return new Model.Page<AccessRequest>(rows.Select(r => ToRequest(r, null)).ToList(), next);
+            return new Okap.Core.Page<AccessRequest>(rows.Select(r => ToRequest(r, null)).ToList(), next);
         }, ct);
 
     public Task<bool> TryUpdateAsync(AccessRequest request, CancellationToken ct) =>

@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using Okap.Core.Model;
+using Okap.Core.Tokens;
 
 namespace Okap.Storage.Azure.Tables;
 

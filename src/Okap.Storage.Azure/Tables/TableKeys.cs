@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Okap.Core.Accounts;
 
 namespace Okap.Storage.Azure.Tables;
 
@@ -81,7 +82,7 @@ internal static class ContinuationTokens
         }
         catch (Exception e) when (e is FormatException or JsonException)
         {
-            throw new Okap.Core.Stores.InvalidContinuationException(nameof(token));
+            throw new Okap.Core.InvalidContinuationException(nameof(token));
         }
     }
 }

@@ -1,9 +1,7 @@
 using System.Net;
 using Azure;
 using Azure.Data.Tables;
-using Okap.Core.Model;
-using Model = Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Tokens;
 
 namespace Okap.Storage.Azure.Tables;
 
@@ -68,11 +66,11 @@ internal sealed class TokenTableStore(TableClient table) : ITokenStore
             return row is null ? null : ToToken(row);
         }, ct);
 
-    public Task<Model.Page<TokenRecord>> ListAsync(string ownerId, int pageSize, string? continuationToken, CancellationToken ct) =>
+    public Task<Okap.Core.Page<TokenRecord>> ListAsync(string ownerId, int pageSize, string? continuationToken, CancellationToken ct) =>
         TableGuard.Run(async () =>
         {
             var (rows, next) = await table.PageAsync(TableKeys.Owner(ownerId), TimePrefix, null, pageSize, continuationToken, ct).ConfigureAwait(false);
-            return new Model.Page<TokenRecord>(rows.Select(ToToken).ToList(), next);
+            return new Okap.Core.Page<TokenRecord>(rows.Select(ToToken).ToList(), next);
         }, ct);
 
     public Task<TokenRecord?> RevokeAsync(string ownerId, string tokenId, DateTimeOffset at, CancellationToken ct) =>

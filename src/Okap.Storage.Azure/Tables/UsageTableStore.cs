@@ -3,8 +3,9 @@ using System.Net;
 using Azure;
 using Azure.Data.Tables;
 using Okap.Core;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Accounts;
+using Okap.Core.Metering;
+using Okap.Core.Tokens;
 
 namespace Okap.Storage.Azure.Tables;
 

@@ -1,8 +1,11 @@
 using System.Collections.Concurrent;
 using Okap.Core;
-using Okap.Core.Model;
+using Okap.Core.Accounts;
+using Okap.Core.Audit;
+using Okap.Core.Keys;
+using Okap.Core.Metering;
 using Okap.Core.Pricing;
-using Okap.Core.Stores;
+using Okap.Core.Tokens;
 
 namespace Okap.Proxy.Tests.Infrastructure;
 

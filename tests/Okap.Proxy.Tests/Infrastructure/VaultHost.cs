@@ -5,10 +5,12 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Okap.Core;
+using Okap.Core.Accounts;
+using Okap.Core.Audit;
+using Okap.Core.Keys;
 using Okap.Core.Metering;
-using Okap.Core.Model;
 using Okap.Core.Pricing;
-using Okap.Core.Stores;
+using Okap.Core.Tokens;
 using Okap.Testing;
 
 namespace Okap.Proxy.Tests.Infrastructure;

@@ -1,6 +1,8 @@
 using System.Net;
-using Okap.Core.Model;
+using Okap.Core.Audit;
+using Okap.Core.Metering;
 using Okap.Core.Pricing;
+using Okap.Core.Tokens;
 using Okap.Proxy.Tests.Infrastructure;
 using Okap.Testing;
 
@@ -235,7 +237,7 @@ public sealed class EnforcementTests(VaultFixture f)
         Assert.Contains(Vault.Audit.Events, e => e.TokenId == id && e.Event == AuditEvents.TokenRefused && e.Detail!.Contains("model_not_allowed"));
         var stored = await Vault.Tokens.GetAsync(VaultHost.Owner, id, default);
         Assert.NotNull(stored!.LastUsedAt);
-        var usage = await Vault.Usage.GetAsync(VaultHost.Owner, Okap.Core.Model.UsageKeys.Grant(id, "openai"), [UsageKeys.Day(DateTimeOffset.UtcNow)], default);
+        var usage = await Vault.Usage.GetAsync(VaultHost.Owner, Okap.Core.Metering.UsageKeys.Grant(id, "openai"), [UsageKeys.Day(DateTimeOffset.UtcNow)], default);
         Assert.Equal(1, usage.Single().Requests);
     }
 

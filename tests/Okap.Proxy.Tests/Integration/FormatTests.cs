@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Okap.Core.Model;
+using Okap.Core.Tokens;
 using Okap.Proxy.Tests.Infrastructure;
 using Okap.Testing;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
-using Okap.Core.Services;
+using Okap.Core.Accounts;
 using Okap.Proxy.Tests.Infrastructure;
 using Okap.Testing;
 

@@ -1,5 +1,5 @@
 using System.Net;
-using Okap.Core.Model;
+using Okap.Core.Tokens;
 using Okap.Proxy.Tests.Infrastructure;
 using Okap.Testing;
 

@@ -8,7 +8,7 @@ using Anthropic.Models.Messages;
 using Microsoft.Extensions.Time.Testing;
 using OpenAI;
 using OpenAI.Chat;
-using Okap.Core.Model;
+using Okap.Core.Tokens;
 using Okap.Proxy.Tests.Infrastructure;
 using Okap.Testing;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using Okap.Core.Metering;
-using Okap.Core.Model;
+using Okap.Core.Tokens;
 using Okap.Proxy.Tests.Infrastructure;
 using Okap.Testing;
 

@@ -5,7 +5,6 @@ using Anthropic.Models.Messages;
 using OpenAI;
 using OpenAI.Chat;
 using OpenAI.Embeddings;
-using Okap.Core.Model;
 using Okap.Proxy.Tests.Infrastructure;
 using Okap.Testing;
 

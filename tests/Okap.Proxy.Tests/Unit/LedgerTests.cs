@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using Okap.Core.Metering;
-using Okap.Core.Model;
-using Okap.Core.Stores;
+using Okap.Core.Tokens;
 using Okap.Proxy.Tests.Infrastructure;
 
 namespace Okap.Proxy.Tests.Unit;

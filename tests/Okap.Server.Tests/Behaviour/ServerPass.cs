@@ -1,6 +1,6 @@
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
-using Okap.Core.Services;
+using Okap.Core.Accounts;
 using Okap.Testing.Behaviour;
 
 namespace Okap.Server.Tests.Behaviour;

@@ -1,0 +1,10 @@
+namespace Okap.Core.Accounts;
+
+/// <summary>Personal access keys for the admin API.</summary>
+public interface IAccessKeyStore
+{
+    Task CreateAsync(PersonalAccessKey key, CancellationToken ct);
+    Task<PersonalAccessKey?> FindByHashAsync(string hash, CancellationToken ct);
+    Task<IReadOnlyList<PersonalAccessKey>> ListAsync(string ownerId, CancellationToken ct);
+    Task<bool> RevokeAsync(string ownerId, string keyId, DateTimeOffset at, CancellationToken ct);
+}

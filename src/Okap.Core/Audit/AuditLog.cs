@@ -1,0 +1,23 @@
+namespace Okap.Core.Audit;
+
+/// <summary>Writes the owner's append-only audit trail. Details never carry a token or key.</summary>
+public sealed class AuditLog(IAuditStore store, TimeProvider time)
+{
+    public Task AppendAsync(string ownerId, string @event, CancellationToken ct,
+        string? appName = null, string? clientAddress = null, string? requestId = null, string? tokenId = null, string? detail = null) =>
+        store.AppendAsync(new AuditEvent
+        {
+            Id = Secrets.NewId("evt"),
+            OwnerId = ownerId,
+            At = time.GetUtcNow(),
+            Event = @event,
+            AppName = appName,
+            ClientAddress = clientAddress,
+            RequestId = requestId,
+            TokenId = tokenId,
+            Detail = detail,
+        }, ct);
+
+    public Task<Page<AuditEvent>> ListAsync(string ownerId, AuditQuery query, CancellationToken ct) =>
+        store.ListAsync(ownerId, query with { PageSize = Math.Clamp(query.PageSize, 1, 200) }, ct);
+}
