@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Okap.AspNetCore.Endpoints;
+using Okap.Protocol;
+using Okap.Protocol.Admin;
 
 namespace Okap.AspNetCore;
 
@@ -9,73 +11,117 @@ namespace Okap.AspNetCore;
 /// </summary>
 public static class OkapRoutes
 {
-    /// <summary>One route: HTTP method, pattern and the handler that serves it.</summary>
-    public sealed record Route(string Method, string Pattern, string Name, Func<HttpContext, IServiceProvider, Task<IResult>> Handler);
+    /// <summary>
+    /// One route: HTTP method, pattern (<paramref name="Path"/>, one of <see cref="OkapPaths"/>), name (one of
+    /// <see cref="OkapRouteNames"/>) and the handler that serves it, with what the OpenAPI document says of it.
+    /// </summary>
+    public sealed record Route(string Method, string Path, string Name, Func<HttpContext, IServiceProvider, Task<IResult>> Handler)
+    {
+        /// <summary>The ASP.NET Core pattern the server maps (rooted, catch-all <c>{**x}</c>).</summary>
+        public string Pattern => OkapPaths.Rooted(Path);
+
+        /// <summary>The JSON body's record (an Okap.Protocol type), or null for a route that takes none.</summary>
+        public Type? Body { get; init; }
+
+        /// <summary>True where the handler also accepts no body at all (approve as asked, deny without a reason).</summary>
+        public bool BodyOptional { get; init; }
+
+        /// <summary>The 200/201 reply's record, or null for a route that answers 204 or a file.</summary>
+        public Type? Reply { get; init; }
+
+        /// <summary>
+        /// The hook for per-route policy: whatever is added here is endpoint metadata on the server and is reachable from
+        /// the handler on both hosts through <see cref="Current"/> (e.g. the access-key scope a route requires).
+        /// </summary>
+        public IReadOnlyList<object> Metadata { get; init; } = [];
+
+        /// <summary>The OpenAPI tag: okap, account, admin or page.</summary>
+        public string Tag => Path.StartsWith("okap/admin", StringComparison.Ordinal) ? "admin"
+            : Path.StartsWith("okap/account", StringComparison.Ordinal) ? "account"
+            : Path.StartsWith("okap", StringComparison.Ordinal) ? "okap" : "page";
+
+        /// <summary>This route with <typeparamref name="TBody"/> as its JSON body.</summary>
+        public Route Accepts<TBody>(bool optional = false) => this with { Body = typeof(TBody), BodyOptional = optional };
+
+        /// <summary>This route with <typeparamref name="TReply"/> as its JSON reply.</summary>
+        public Route Returns<TReply>() => this with { Reply = typeof(TReply) };
+
+        /// <summary>This route with <paramref name="items"/> added to its <see cref="Metadata"/>.</summary>
+        public Route WithMetadata(params object[] items) => this with { Metadata = [.. Metadata, .. items] };
+    }
+
+    /// <summary>The route now being served (on the server and under the Functions host alike), or null outside one.</summary>
+    public static Route? Current(HttpContext context) => context.Features.Get<Route>();
 
     /// <summary>
     /// Every route. All but the liveness and readiness checks refuse (404) on the proxy's own origin when it has one
     /// (<see cref="Core.VaultOrigins"/>): nothing of an owner's session may be reachable where upstream answers are served.
     /// </summary>
-    public static IReadOnlyList<Route> All { get; } = Guard(
+    public static IReadOnlyList<Route> All { get; } = Wrap(
     [
         // Public OKAP protocol.
-        new("POST", "/okap/request", "OkapRequest", (c, s) => Get<OkapProtocolHandlers>(s).RequestAsync(c)),
-        new("POST", "/okap/authorize", "OkapAuthorize", (c, s) => Get<OkapProtocolHandlers>(s).AuthorizeAsync(c)),
-        new("GET", "/okap/authorize/{id}", "OkapAuthorizePoll", (c, s) => Get<OkapProtocolHandlers>(s).PollAsync(c, Value(c, "id"))),
-        new("GET", "/okap/health", "Health", (c, s) => Task.FromResult(Get<OkapProtocolHandlers>(s).Health())),
-        new("GET", "/okap/ready", "Ready", (c, s) => Get<Health.ReadinessHandler>(s).ReadyAsync(c)),
+        new Route("POST", OkapPaths.Request, OkapRouteNames.OkapRequest, (c, s) => Get<OkapProtocolHandlers>(s).RequestAsync(c)).Accepts<OkapAccessRequest>().Returns<OkapAccessResponse>(),
+        new Route("POST", OkapPaths.Authorize, OkapRouteNames.OkapAuthorize, (c, s) => Get<OkapProtocolHandlers>(s).AuthorizeAsync(c)).Accepts<OkapAuthorizeRequest>().Returns<OkapAuthorizeResponse>(),
+        new Route("GET", OkapPaths.AuthorizePoll, OkapRouteNames.OkapAuthorizePoll, (c, s) => Get<OkapProtocolHandlers>(s).PollAsync(c, Value(c, "id"))).Returns<OkapAuthorizeResponse>(),
+        new Route("GET", OkapPaths.Health, OkapRouteNames.Health, (c, s) => Task.FromResult(Get<OkapProtocolHandlers>(s).Health())).Returns<MessageView>(),
+        new Route("GET", OkapPaths.Ready, OkapRouteNames.Ready, (c, s) => Get<Health.ReadinessHandler>(s).ReadyAsync(c)).Returns<Health.ReadinessView>(),
 
         // Owner sign-in.
-        new("GET", "/okap/account/session", "AccountSession", (c, s) => Get<AccountHandlers>(s).SessionAsync(c)),
-        new("POST", "/okap/account/setup", "AccountSetup", (c, s) => Get<AccountHandlers>(s).CreateAccountAsync(c)),
-        new("POST", "/okap/account/login", "AccountLogin", (c, s) => Get<AccountHandlers>(s).LoginAsync(c)),
-        new("POST", "/okap/account/logout", "AccountLogout", (c, s) => Get<AccountHandlers>(s).LogoutAsync(c)),
+        new Route("GET", OkapPaths.AccountSession, OkapRouteNames.AccountSession, (c, s) => Get<AccountHandlers>(s).SessionAsync(c)).Returns<SessionView>(),
+        new Route("POST", OkapPaths.AccountSetup, OkapRouteNames.AccountSetup, (c, s) => Get<AccountHandlers>(s).CreateAccountAsync(c)).Accepts<CreateAccountBody>().Returns<MessageView>(),
+        new Route("POST", OkapPaths.AccountLogin, OkapRouteNames.AccountLogin, (c, s) => Get<AccountHandlers>(s).LoginAsync(c)).Accepts<SignInBody>().Returns<MessageView>(),
+        new Route("POST", OkapPaths.AccountLogout, OkapRouteNames.AccountLogout, (c, s) => Get<AccountHandlers>(s).LogoutAsync(c)),
 
         // Admin API.
-        new("GET", "/okap/admin/requests", "ListRequests", (c, s) => Get<AdminHandlers>(s).ListRequestsAsync(c)),
-        new("GET", "/okap/admin/requests/{id}", "GetRequest", (c, s) => Get<AdminHandlers>(s).GetRequestAsync(c, Value(c, "id"))),
-        new("POST", "/okap/admin/requests/{id}/approve", "ApproveRequest", (c, s) => Get<AdminHandlers>(s).ApproveAsync(c, Value(c, "id"))),
-        new("POST", "/okap/admin/requests/{id}/deny", "DenyRequest", (c, s) => Get<AdminHandlers>(s).DenyAsync(c, Value(c, "id"))),
-        new("GET", "/okap/admin/tokens", "ListTokens", (c, s) => Get<AdminHandlers>(s).ListTokensAsync(c)),
-        new("GET", "/okap/admin/tokens/{id}", "GetToken", (c, s) => Get<AdminHandlers>(s).GetTokenAsync(c, Value(c, "id"))),
-        new("POST", "/okap/admin/tokens/{id}/revoke", "RevokeToken", (c, s) => Get<AdminHandlers>(s).RevokeTokenAsync(c, Value(c, "id"))),
-        new("PATCH", "/okap/admin/tokens/{id}", "NarrowToken", (c, s) => Get<AdminHandlers>(s).NarrowTokenAsync(c, Value(c, "id"))),
-        new("GET", "/okap/admin/tokens/{id}/usage", "TokenUsage", (c, s) => Get<AdminHandlers>(s).TokenUsageAsync(c, Value(c, "id"))),
-        new("GET", "/okap/admin/usage", "Usage", (c, s) => Get<AdminHandlers>(s).UsageAsync(c)),
-        new("GET", "/okap/admin/keys", "ListKeys", (c, s) => Get<AdminHandlers>(s).ListKeysAsync(c)),
-        new("PUT", "/okap/admin/keys/{provider}", "SetKey", (c, s) => Get<AdminHandlers>(s).SetKeyAsync(c, Value(c, "provider"))),
-        new("DELETE", "/okap/admin/keys/{provider}", "RemoveKey", (c, s) => Get<AdminHandlers>(s).RemoveKeyAsync(c, Value(c, "provider"))),
-        new("GET", "/okap/admin/policies", "ListPolicies", (c, s) => Get<AdminHandlers>(s).ListPoliciesAsync(c)),
-        new("POST", "/okap/admin/policies", "CreatePolicy", (c, s) => Get<AdminHandlers>(s).CreatePolicyAsync(c)),
-        new("PUT", "/okap/admin/policies/{id}", "UpdatePolicy", (c, s) => Get<AdminHandlers>(s).UpdatePolicyAsync(c, Value(c, "id"))),
-        new("DELETE", "/okap/admin/policies/{id}", "RemovePolicy", (c, s) => Get<AdminHandlers>(s).RemovePolicyAsync(c, Value(c, "id"))),
-        new("GET", "/okap/admin/prices", "ListPrices", (c, s) => Get<AdminHandlers>(s).ListPricesAsync(c)),
-        new("PUT", "/okap/admin/prices/{provider}/{**model}", "SetPrice", (c, s) => Get<AdminHandlers>(s).SetPriceAsync(c, Value(c, "provider"), Value(c, "model"))),
-        new("DELETE", "/okap/admin/prices/{provider}/{**model}", "RemovePrice", (c, s) => Get<AdminHandlers>(s).RemovePriceAsync(c, Value(c, "provider"), Value(c, "model"))),
-        new("GET", "/okap/admin/catalog", "PriceCatalog", (c, s) => Get<AdminHandlers>(s).CatalogAsync(c)),
-        new("GET", "/okap/admin/audit", "Audit", (c, s) => Get<AdminHandlers>(s).AuditAsync(c)),
-        new("GET", "/okap/admin/access-keys", "ListAccessKeys", (c, s) => Get<AdminHandlers>(s).ListAccessKeysAsync(c)),
-        new("POST", "/okap/admin/access-keys", "CreateAccessKey", (c, s) => Get<AdminHandlers>(s).CreateAccessKeyAsync(c)),
-        new("DELETE", "/okap/admin/access-keys/{id}", "RevokeAccessKey", (c, s) => Get<AdminHandlers>(s).RevokeAccessKeyAsync(c, Value(c, "id"))),
+        new Route("GET", OkapPaths.Requests, OkapRouteNames.ListRequests, (c, s) => Get<AdminHandlers>(s).ListRequestsAsync(c)).Returns<PageView<RequestView>>(),
+        new Route("GET", OkapPaths.RequestById, OkapRouteNames.GetRequest, (c, s) => Get<AdminHandlers>(s).GetRequestAsync(c, Value(c, "id"))).Returns<RequestView>(),
+        new Route("POST", OkapPaths.ApproveRequest, OkapRouteNames.ApproveRequest, (c, s) => Get<AdminHandlers>(s).ApproveAsync(c, Value(c, "id"))).Accepts<DecisionBody>(optional: true).Returns<RequestView>(),
+        new Route("POST", OkapPaths.DenyRequest, OkapRouteNames.DenyRequest, (c, s) => Get<AdminHandlers>(s).DenyAsync(c, Value(c, "id"))).Accepts<DecisionBody>(optional: true).Returns<RequestView>(),
+        new Route("GET", OkapPaths.Tokens, OkapRouteNames.ListTokens, (c, s) => Get<AdminHandlers>(s).ListTokensAsync(c)).Returns<PageView<TokenView>>(),
+        new Route("GET", OkapPaths.TokenById, OkapRouteNames.GetToken, (c, s) => Get<AdminHandlers>(s).GetTokenAsync(c, Value(c, "id"))).Returns<TokenView>(),
+        new Route("POST", OkapPaths.RevokeToken, OkapRouteNames.RevokeToken, (c, s) => Get<AdminHandlers>(s).RevokeTokenAsync(c, Value(c, "id"))).Returns<TokenView>(),
+        new Route("PATCH", OkapPaths.TokenById, OkapRouteNames.NarrowToken, (c, s) => Get<AdminHandlers>(s).NarrowTokenAsync(c, Value(c, "id"))).Accepts<DecisionBody>().Returns<TokenView>(),
+        new Route("GET", OkapPaths.TokenUsage, OkapRouteNames.TokenUsage, (c, s) => Get<AdminHandlers>(s).TokenUsageAsync(c, Value(c, "id"))).Returns<TokenUsageView>(),
+        new Route("GET", OkapPaths.Usage, OkapRouteNames.Usage, (c, s) => Get<AdminHandlers>(s).UsageAsync(c)).Returns<UsageView>(),
+        new Route("GET", OkapPaths.Keys, OkapRouteNames.ListKeys, (c, s) => Get<AdminHandlers>(s).ListKeysAsync(c)).Returns<IReadOnlyList<KeyView>>(),
+        new Route("PUT", OkapPaths.KeyByProvider, OkapRouteNames.SetKey, (c, s) => Get<AdminHandlers>(s).SetKeyAsync(c, Value(c, "provider"))).Accepts<SetKeyBody>().Returns<KeyView>(),
+        new Route("DELETE", OkapPaths.KeyByProvider, OkapRouteNames.RemoveKey, (c, s) => Get<AdminHandlers>(s).RemoveKeyAsync(c, Value(c, "provider"))),
+        new Route("GET", OkapPaths.Policies, OkapRouteNames.ListPolicies, (c, s) => Get<AdminHandlers>(s).ListPoliciesAsync(c)).Returns<IReadOnlyList<PolicyView>>(),
+        new Route("POST", OkapPaths.Policies, OkapRouteNames.CreatePolicy, (c, s) => Get<AdminHandlers>(s).CreatePolicyAsync(c)).Accepts<PolicyBody>().Returns<PolicyView>(),
+        new Route("PUT", OkapPaths.PolicyById, OkapRouteNames.UpdatePolicy, (c, s) => Get<AdminHandlers>(s).UpdatePolicyAsync(c, Value(c, "id"))).Accepts<PolicyBody>().Returns<PolicyView>(),
+        new Route("DELETE", OkapPaths.PolicyById, OkapRouteNames.RemovePolicy, (c, s) => Get<AdminHandlers>(s).RemovePolicyAsync(c, Value(c, "id"))),
+        new Route("GET", OkapPaths.Prices, OkapRouteNames.ListPrices, (c, s) => Get<AdminHandlers>(s).ListPricesAsync(c)).Returns<IReadOnlyList<PriceView>>(),
+        new Route("PUT", OkapPaths.PriceByModel, OkapRouteNames.SetPrice, (c, s) => Get<AdminHandlers>(s).SetPriceAsync(c, Value(c, "provider"), Value(c, "model"))).Accepts<PriceBody>().Returns<PriceView>(),
+        new Route("DELETE", OkapPaths.PriceByModel, OkapRouteNames.RemovePrice, (c, s) => Get<AdminHandlers>(s).RemovePriceAsync(c, Value(c, "provider"), Value(c, "model"))),
+        new Route("GET", OkapPaths.Catalog, OkapRouteNames.PriceCatalog, (c, s) => Get<AdminHandlers>(s).CatalogAsync(c)).Returns<CatalogView>(),
+        new Route("GET", OkapPaths.Audit, OkapRouteNames.Audit, (c, s) => Get<AdminHandlers>(s).AuditAsync(c)).Returns<PageView<AuditView>>(),
+        new Route("GET", OkapPaths.AccessKeys, OkapRouteNames.ListAccessKeys, (c, s) => Get<AdminHandlers>(s).ListAccessKeysAsync(c)).Returns<IReadOnlyList<AccessKeyView>>(),
+        new Route("POST", OkapPaths.AccessKeys, OkapRouteNames.CreateAccessKey, (c, s) => Get<AdminHandlers>(s).CreateAccessKeyAsync(c)).Accepts<CreateAccessKeyBody>().Returns<CreatedAccessKeyView>(),
+        new Route("DELETE", OkapPaths.AccessKeyById, OkapRouteNames.RevokeAccessKey, (c, s) => Get<AdminHandlers>(s).RevokeAccessKeyAsync(c, Value(c, "id"))),
 
         // The web page.
-        new("GET", "/", "Page", (c, s) => Task.FromResult(Get<PageHandlers>(s).Index(c))),
-        new("GET", "/assets/{**path}", "PageAssets", (c, s) => Task.FromResult(Get<PageHandlers>(s).Asset(c, Value(c, "path")))),
+        new Route("GET", OkapPaths.Page, OkapRouteNames.Page, (c, s) => Task.FromResult(Get<PageHandlers>(s).Index(c))),
+        new Route("GET", OkapPaths.PageAssets, OkapRouteNames.PageAssets, (c, s) => Task.FromResult(Get<PageHandlers>(s).Asset(c, Value(c, "path")))),
     ]);
 
-    private static Route[] Guard(Route[] routes)
+    private static Route[] Wrap(Route[] routes)
     {
         for (var i = 0; i < routes.Length; i++)
         {
-            var inner = routes[i].Handler;
+            var route = routes[i];
+            var inner = route.Handler;
             // Probes reach every origin, the proxy's own included.
-            if (routes[i].Name is "Health" or "Ready") continue;
-            routes[i] = routes[i] with
+            var guarded = route.Name is OkapRouteNames.Health or OkapRouteNames.Ready;
+            routes[i] = route with
             {
-                Handler = (c, s) => Get<Core.VaultOrigins>(s) is var origins && origins.ServesPage(origins.RequestHost(c.Request.Host.Value, h => c.Request.Headers[h].ToString()))
-                    ? inner(c, s)
-                    : Task.FromResult(Http.Errors.Status(StatusCodes.Status404NotFound, Protocol.OkapErrorTypes.NotFound,
-                        "this address serves only the vault's proxy (/v1/{provider}/…); the vault's page is at its own address")),
+                Handler = (c, s) =>
+                {
+                    c.Features.Set(route);
+                    return guarded || Get<Core.VaultOrigins>(s) is var origins && origins.ServesPage(origins.RequestHost(c.Request.Host.Value, h => c.Request.Headers[h].ToString()))
+                        ? inner(c, s)
+                        : Task.FromResult(Http.Errors.Status(StatusCodes.Status404NotFound, Protocol.OkapErrorTypes.NotFound,
+                            "this address serves only the vault's proxy (/v1/{provider}/…); the vault's page is at its own address"));
+                },
             };
         }
         return routes;

@@ -45,7 +45,7 @@ public static class OkapServiceCollectionExtensions
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
-            o.SerializerOptions.TypeInfoResolverChain.Insert(0, Admin.AdminJsonContext.Default);
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, Protocol.Admin.AdminJsonContext.Default);
             o.SerializerOptions.TypeInfoResolverChain.Insert(1, Protocol.OkapJsonContext.Default);
         });
 
@@ -72,17 +72,11 @@ public static class OkapEndpointRouteBuilderExtensions
         {
             var handler = route.Handler;
             var endpoint = endpoints.MapMethods(route.Pattern, [route.Method], (Delegate)((HttpContext context) => handler(context, context.RequestServices)));
-            if (OkapRouteDocs.Types.TryGetValue(route.Name, out var types))
-            {
-                if (types.Body is not null) endpoint.Accepts(types.Body, OkapRouteDocs.OptionalBodies.Contains(route.Name), "application/json");
-                if (types.Reply is not null) endpoint.Produces(StatusCodes.Status200OK, types.Reply, "application/json");
-            }
-            endpoint.WithName(route.Name)
-                .WithTags(route.Pattern.StartsWith("/okap/admin", StringComparison.Ordinal) ? "admin"
-                    : route.Pattern.StartsWith("/okap/account", StringComparison.Ordinal) ? "account"
-                    : route.Pattern.StartsWith("/okap", StringComparison.Ordinal) ? "okap" : "page");
+            if (route.Body is not null) endpoint.Accepts(route.Body, route.BodyOptional, "application/json");
+            if (route.Reply is not null) endpoint.Produces(StatusCodes.Status200OK, route.Reply, "application/json");
+            endpoint.WithName(route.Name).WithTags(route.Tag).WithMetadata([.. route.Metadata]);
         }
-        endpoints.MapOpenApi("/okap/{documentName}.json");
+        endpoints.MapOpenApi(Protocol.OkapPaths.Rooted(Protocol.OkapPaths.OpenApiDocument));
         return endpoints;
     }
 }

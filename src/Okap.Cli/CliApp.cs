@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Okap.Protocol;
 using static Okap.Cli.Output;
 using static Okap.Cli.Parse;
 
@@ -77,7 +78,7 @@ public static class CliApp
             var list = new Command("list", "List access requests (newest first)") { status };
             Act(list, async (r, vault, ct) =>
             {
-                var page = await AllPagesAsync(vault, "/okap/admin/requests", r.GetValue(status) is { } s ? "status=" + s : "", int.MaxValue, ct);
+                var page = await AllPagesAsync(vault, Path(OkapPaths.Requests), r.GetValue(status) is { } s ? "status=" + s : "", int.MaxValue, ct);
                 if (Json(r, page)) return;
                 Table(stdout, ["ID", "STATUS", "APP", "PROVIDERS", "CREATED", "EXPIRES"],
                     Items(page).Select(x => new[] { S(x, "id"), S(x, "status"), S(x, "app_name"), Providers(x, "requested"), Time(x, "created_at"), Time(x, "expires_at") }),
@@ -88,7 +89,7 @@ public static class CliApp
             var show = new Command("show", "Show one request: who asks, for what, and what was granted") { showId };
             Act(show, async (r, vault, ct) =>
             {
-                var reply = await vault.GetAsync("/okap/admin/requests/" + Segment(r.GetValue(showId)), ct);
+                var reply = await vault.GetAsync(Path(OkapPaths.RequestById, r.GetValue(showId)), ct);
                 if (Json(r, reply)) return;
                 ShowRequest(reply.Json);
             });
@@ -99,16 +100,16 @@ public static class CliApp
             narrowing.AddTo(approve);
             Act(approve, async (r, vault, ct) =>
             {
-                var id = Segment(r.GetValue(approveId));
+                var id = r.GetValue(approveId);
                 var (chosen, narrowed) = narrowing.Read(r);
                 JsonObject? body = null;
                 if (narrowed.Count > 0 || chosen is not null)
                 {
                     // The vault keeps whatever a grant leaves out as asked; providers left out are not granted, so name them all.
-                    var request = (await vault.GetAsync("/okap/admin/requests/" + id, ct)).Json;
+                    var request = (await vault.GetAsync(Path(OkapPaths.RequestById, id), ct)).Json;
                     body = new JsonObject { ["grants"] = GrantOptions.Grants(request?["requested"], chosen, narrowed, "request", "asks for") };
                 }
-                var reply = await vault.SendAsync(HttpMethod.Post, $"/okap/admin/requests/{id}/approve", body, ct);
+                var reply = await vault.SendAsync(HttpMethod.Post, Path(OkapPaths.ApproveRequest, id), body, ct);
                 if (Json(r, reply)) return;
                 stdout.WriteLine($"Approved {S(reply.Json, "id")} for {S(reply.Json, "app_name")}: the app collects its token on its next poll.");
                 Grants(stdout, reply.Json?["granted"]);
@@ -121,7 +122,7 @@ public static class CliApp
             {
                 var text = r.GetValue(reason);
                 var body = text is null ? null : new JsonObject { ["reason"] = text };
-                var reply = await vault.SendAsync(HttpMethod.Post, $"/okap/admin/requests/{Segment(r.GetValue(denyId))}/deny", body, ct);
+                var reply = await vault.SendAsync(HttpMethod.Post, Path(OkapPaths.DenyRequest, r.GetValue(denyId)), body, ct);
                 if (Json(r, reply)) return;
                 stdout.WriteLine($"Denied {S(reply.Json, "id")} from {S(reply.Json, "app_name")}.");
             });
@@ -161,7 +162,7 @@ public static class CliApp
             var list = new Command("list", "List tokens");
             Act(list, async (r, vault, ct) =>
             {
-                var page = await AllPagesAsync(vault, "/okap/admin/tokens", "", int.MaxValue, ct);
+                var page = await AllPagesAsync(vault, Path(OkapPaths.Tokens), "", int.MaxValue, ct);
                 if (Json(r, page)) return;
                 Table(stdout, ["ID", "STATUS", "APP", "PREFIX", "PROVIDERS", "CREATED", "EXPIRES", "LAST USED"],
                     Items(page).Select(x => new[]
@@ -175,7 +176,7 @@ public static class CliApp
             var usage = new Command("usage", "Spend and rate use of a token against its caps") { usageId };
             Act(usage, async (r, vault, ct) =>
             {
-                var reply = await vault.GetAsync($"/okap/admin/tokens/{Segment(r.GetValue(usageId))}/usage", ct);
+                var reply = await vault.GetAsync(Path(OkapPaths.TokenUsage, r.GetValue(usageId)), ct);
                 if (Json(r, reply)) return;
                 var grants = (reply.Json?["grants"] as JsonArray ?? []).ToList();
                 Table(stdout, ["PROVIDER", "PERIOD", "REQUESTS", "INPUT", "OUTPUT", "COST", "RESERVED", "CAP", "REMAINING"],
@@ -199,7 +200,7 @@ public static class CliApp
             var revoke = new Command("revoke", "Revoke a token: the app's calls stop at once") { revokeId };
             Act(revoke, async (r, vault, ct) =>
             {
-                var reply = await vault.SendAsync(HttpMethod.Post, $"/okap/admin/tokens/{Segment(r.GetValue(revokeId))}/revoke", null, ct);
+                var reply = await vault.SendAsync(HttpMethod.Post, Path(OkapPaths.RevokeToken, r.GetValue(revokeId)), null, ct);
                 if (Json(r, reply)) return;
                 stdout.WriteLine($"Revoked {S(reply.Json, "id")} ({S(reply.Json, "app_name")}).");
             });
@@ -213,13 +214,13 @@ public static class CliApp
             narrowing.AddTo(narrow);
             Act(narrow, async (r, vault, ct) =>
             {
-                var id = Segment(r.GetValue(narrowId));
+                var id = r.GetValue(narrowId);
                 var (chosen, narrowed) = narrowing.Read(r);
                 if (narrowed.Count == 0) throw new UsageException("nothing to narrow: give --models, --capabilities, a limit or --expires");
                 // Providers left out of grants are removed from the token, so every provider it holds is named.
-                var token = (await vault.GetAsync("/okap/admin/tokens/" + id, ct)).Json;
+                var token = (await vault.GetAsync(Path(OkapPaths.TokenById, id), ct)).Json;
                 var body = new JsonObject { ["grants"] = GrantOptions.Grants(token?["grants"], chosen, narrowed, "token", "holds") };
-                var reply = await vault.SendAsync(HttpMethod.Patch, "/okap/admin/tokens/" + id, body, ct);
+                var reply = await vault.SendAsync(HttpMethod.Patch, Path(OkapPaths.TokenById, id), body, ct);
                 if (Json(r, reply)) return;
                 stdout.WriteLine($"Narrowed {S(reply.Json, "id")} ({S(reply.Json, "app_name")}).");
                 Grants(stdout, reply.Json?["grants"]);
@@ -241,7 +242,7 @@ public static class CliApp
             var list = new Command("list", "List provider keys");
             Act(list, async (r, vault, ct) =>
             {
-                var reply = await vault.GetAsync("/okap/admin/keys", ct);
+                var reply = await vault.GetAsync(Path(OkapPaths.Keys), ct);
                 if (Json(r, reply)) return;
                 Table(stdout, ["PROVIDER", "LABEL", "KEY", "AUTH", "BASE URL", "UPDATED"],
                     (reply.Json as JsonArray ?? []).Select(x => new[]
@@ -271,7 +272,7 @@ public static class CliApp
                 if (r.GetValue(baseUrl) is { } u) body["base_url"] = u;
                 if (kind is not null) body["auth_kind"] = kind;
                 if (r.GetValue(noCheck)) body["check"] = false;
-                var reply = await vault.SendAsync(HttpMethod.Put, "/okap/admin/keys/" + Segment(r.GetValue(setProvider)), body, ct);
+                var reply = await vault.SendAsync(HttpMethod.Put, Path(OkapPaths.KeyByProvider, r.GetValue(setProvider)), body, ct);
                 if (Json(r, reply)) return;
                 var last4 = S(reply.Json, "last4");
                 stdout.WriteLine($"Saved the {S(reply.Json, "provider")} key" + (last4.Length > 0 ? $" (…{last4})." : $" ({S(reply.Json, "auth_kind")})."));
@@ -283,7 +284,7 @@ public static class CliApp
             Act(remove, async (r, vault, ct) =>
             {
                 var provider = r.GetValue(removeProvider)!;
-                var reply = await vault.SendAsync(HttpMethod.Delete, "/okap/admin/keys/" + Segment(provider), null, ct);
+                var reply = await vault.SendAsync(HttpMethod.Delete, Path(OkapPaths.KeyByProvider, provider), null, ct);
                 Done(r, reply, "removed", provider, $"Removed the {Clean(provider)} key.");
             });
 
@@ -320,7 +321,7 @@ public static class CliApp
             var list = new Command("list", "List auto-approve policies");
             Act(list, async (r, vault, ct) =>
             {
-                var reply = await vault.GetAsync("/okap/admin/policies", ct);
+                var reply = await vault.GetAsync(Path(OkapPaths.Policies), ct);
                 if (Json(r, reply)) return;
                 Table(stdout, ["ID", "NAME", "ENABLED", "APP", "PROVIDERS", "MODELS", "CAPABILITIES", "MAX LIMITS", "MAX DAYS"],
                     (reply.Json as JsonArray ?? []).Select(x => new[]
@@ -341,7 +342,7 @@ public static class CliApp
                     ["capabilities"] = new JsonArray(), ["max_limits"] = new JsonObject(), ["max_days"] = null, ["enabled"] = true,
                 };
                 fields.ApplyTo(r, body);
-                var reply = await vault.SendAsync(HttpMethod.Post, "/okap/admin/policies", body, ct);
+                var reply = await vault.SendAsync(HttpMethod.Post, Path(OkapPaths.Policies), body, ct);
                 if (Json(r, reply)) return;
                 stdout.WriteLine($"Added policy {S(reply.Json, "id")} ({S(reply.Json, "name")}).");
             });
@@ -355,7 +356,7 @@ public static class CliApp
                 var id = r.GetValue(editId)?.Trim() ?? "";
                 if (!edits.ApplyTo(r, [])) throw new UsageException("nothing to change: give --name, --app, a list, a limit, --max-days or --enabled");
                 // PUT replaces the whole policy: start from what it holds now.
-                var current = ((await vault.GetAsync("/okap/admin/policies", ct)).Json as JsonArray ?? []).FirstOrDefault(p => S(p, "id") == id)
+                var current = ((await vault.GetAsync(Path(OkapPaths.Policies), ct)).Json as JsonArray ?? []).FirstOrDefault(p => S(p, "id") == id)
                     ?? throw new VaultException(VaultError, $"policy {Clean(id)} not found");
                 var body = new JsonObject();
                 foreach (var name in new[] { "name", "app_name", "providers", "models", "capabilities", "max_limits", "max_days", "enabled" })
@@ -363,12 +364,12 @@ public static class CliApp
                     body[name] = current[name]?.DeepClone();
                 }
                 edits.ApplyTo(r, body);
-                var reply = await vault.SendAsync(HttpMethod.Put, "/okap/admin/policies/" + Segment(id), body, ct);
+                var reply = await vault.SendAsync(HttpMethod.Put, Path(OkapPaths.PolicyById, id), body, ct);
                 if (Json(r, reply)) return;
                 stdout.WriteLine($"Saved policy {S(reply.Json, "id")} ({S(reply.Json, "name")}).");
             });
 
-            var remove = DeleteCommand("remove", "Remove a policy (tokens it approved stay)", "policy", "/okap/admin/policies/", "Removed policy");
+            var remove = DeleteCommand("remove", "Remove a policy (tokens it approved stay)", "policy", OkapPaths.PolicyById, "Removed policy");
 
             command.Add(list);
             command.Add(add);
@@ -384,7 +385,7 @@ public static class CliApp
             var command = new Command("usage", "What every token used, day by day") { days, csv };
             Act(command, async (r, vault, ct) =>
             {
-                var path = "/okap/admin/usage?days=" + r.GetValue(days).ToString(CultureInfo.InvariantCulture);
+                var path = Path(OkapPaths.Usage) + "?days=" + r.GetValue(days).ToString(CultureInfo.InvariantCulture);
                 if (await CsvAsync(r, csv, vault, path + "&format=csv", ct)) return;
                 var reply = await vault.GetAsync(path, ct);
                 if (Json(r, reply)) return;
@@ -409,7 +410,7 @@ public static class CliApp
             var list = new Command("list", "List your prices");
             Act(list, async (r, vault, ct) =>
             {
-                var reply = await vault.GetAsync("/okap/admin/prices", ct);
+                var reply = await vault.GetAsync(Path(OkapPaths.Prices), ct);
                 if (Json(r, reply)) return;
                 PriceTable(reply.Json as JsonArray ?? [], "no prices of your own (the catalog applies)", updated: true);
             });
@@ -453,7 +454,7 @@ public static class CliApp
         }
 
         // Model names may hold '/': each part is one encoded path segment (the vault decodes %2F in the model).
-        private static string PricePath(string? provider, string? model) => $"/okap/admin/prices/{Segment(provider)}/{Segment(model)}";
+        private static string PricePath(string? provider, string? model) => Path(OkapPaths.PriceByModel, provider, model);
 
         private void PriceTable(IEnumerable<JsonNode?> prices, string empty, bool updated)
         {
@@ -472,7 +473,7 @@ public static class CliApp
             var command = new Command("catalog", "The built-in price catalog (USD per million tokens)") { search };
             Act(command, async (r, vault, ct) =>
             {
-                var reply = await vault.GetAsync("/okap/admin/catalog", ct);
+                var reply = await vault.GetAsync(Path(OkapPaths.Catalog), ct);
                 if (r.GetValue(search) is { Length: > 0 } text && reply.Json?["models"] is JsonArray models)
                 {
                     var kept = models.Where(m => $"{S(m, "provider")}/{S(m, "model")}".Contains(text.Trim(), StringComparison.OrdinalIgnoreCase)).Select(m => m?.DeepClone()).ToArray();
@@ -492,7 +493,7 @@ public static class CliApp
             var list = new Command("list", "List personal access keys");
             Act(list, async (r, vault, ct) =>
             {
-                var reply = await vault.GetAsync("/okap/admin/access-keys", ct);
+                var reply = await vault.GetAsync(Path(OkapPaths.AccessKeys), ct);
                 if (Json(r, reply)) return;
                 Table(stdout, ["ID", "NAME", "PREFIX", "STATUS", "CREATED", "EXPIRES", "REVOKED"],
                     (reply.Json as JsonArray ?? []).Select(x => new[]
@@ -510,14 +511,14 @@ public static class CliApp
             {
                 var body = new JsonObject { ["name"] = r.GetValue(name) };
                 if (r.GetValue(days) is { } n) body["expires_in_days"] = Positive(n, days.Name);
-                var reply = await vault.SendAsync(HttpMethod.Post, "/okap/admin/access-keys", body, ct);
+                var reply = await vault.SendAsync(HttpMethod.Post, Path(OkapPaths.AccessKeys), body, ct);
                 var key = reply.Json?["key"];
                 stderr.WriteLine($"Created access key {S(key, "id")} ({S(key, "name")}). Its secret is shown only this once: store it now (it cannot be shown again).");
                 if (Json(r, reply)) return;
                 stdout.WriteLine(S(reply.Json, "secret"));
             });
 
-            var revoke = DeleteCommand("revoke", "Revoke a personal access key: scripts using it stop at once", "access key", "/okap/admin/access-keys/", "Revoked access key");
+            var revoke = DeleteCommand("revoke", "Revoke a personal access key: scripts using it stop at once", "access key", OkapPaths.AccessKeyById, "Revoked access key");
 
             command.Add(list);
             command.Add(create);
@@ -539,8 +540,8 @@ public static class CliApp
                 var query = "";
                 if (r.GetValue(app) is { Length: > 0 } a) query += "&app=" + Uri.EscapeDataString(a);
                 if (r.GetValue(@event) is { Length: > 0 } e) query += "&event=" + Uri.EscapeDataString(e);
-                if (await CsvAsync(r, csv, vault, "/okap/admin/audit?format=csv" + query, ct)) return;
-                var page = await AllPagesAsync(vault, "/okap/admin/audit", query.TrimStart('&'), max, ct);
+                if (await CsvAsync(r, csv, vault, Path(OkapPaths.Audit) + "?format=csv" + query, ct)) return;
+                var page = await AllPagesAsync(vault, Path(OkapPaths.Audit), query.TrimStart('&'), max, ct);
                 if (Json(r, page)) return;
                 Table(stdout, ["AT", "EVENT", "APP", "FROM", "REQUEST", "TOKEN", "DETAIL"],
                     Items(page).Select(x => new[]
@@ -592,14 +593,14 @@ public static class CliApp
         }
 
         /// <summary><c>remove</c>/<c>revoke</c> of one thing by id: a DELETE answered 204.</summary>
-        private Command DeleteCommand(string name, string description, string what, string path, string sentence)
+        private Command DeleteCommand(string name, string description, string what, string pattern, string sentence)
         {
             var id = IdArgument(what);
             var command = new Command(name, description) { id };
             Act(command, async (r, vault, ct) =>
             {
                 var value = r.GetValue(id)!;
-                var reply = await vault.SendAsync(HttpMethod.Delete, path + Segment(value), null, ct);
+                var reply = await vault.SendAsync(HttpMethod.Delete, Path(pattern, value), null, ct);
                 Done(r, reply, name + "d", value, $"{sentence} {Clean(value)}.");
             });
             return command;
@@ -648,10 +649,8 @@ public static class CliApp
             return new VaultClient(vault, key, handler);
         }
 
-        private static string Segment(string? value)
-        {
-            if (string.IsNullOrWhiteSpace(value)) throw new UsageException("an id is required");
-            return Uri.EscapeDataString(value.Trim());
-        }
+        /// <summary>The path of an admin route (<see cref="OkapPaths"/>, the vault's own patterns) with its ids or names, each trimmed and percent-encoded.</summary>
+        private static string Path(string pattern, params string?[] values) => OkapPaths.Format(pattern, values.Select(value =>
+            string.IsNullOrWhiteSpace(value) ? throw new UsageException("an id is required") : value.Trim()).ToArray());
     }
 }

@@ -83,8 +83,8 @@ public sealed partial class OkapClient : IDisposable
         }
         _options = options;
         _time = timeProvider;
-        _requestUrl = new Uri(vaultUrl, "/okap/request");
-        _authorizeUrl = new Uri(vaultUrl, "/okap/authorize");
+        _requestUrl = new Uri(vaultUrl, OkapPaths.Format(OkapPaths.Request));
+        _authorizeUrl = new Uri(vaultUrl, OkapPaths.Format(OkapPaths.Authorize));
         _ownsHttp = http is null;
         _http = http ?? new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
     }

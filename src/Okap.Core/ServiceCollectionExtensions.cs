@@ -44,16 +44,8 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton<OwnerResolver>();
         services.AddOkapMetering();
         services.AddOkapManagedIdentityGrants(configuration);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Owners);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Requests);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Tokens);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Keys);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Policies);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().AccessKeys);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Usage);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Audit);
         // Registered here, before any proxy's fallback (NoPriceOverrides, added with TryAdd), so the store's own wins.
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Prices);
+        services.AddOkapStoreInterfaces();
         return services;
     }
 

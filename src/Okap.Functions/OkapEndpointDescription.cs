@@ -16,7 +16,7 @@ namespace Okap.Functions;
 public sealed class OkapEndpointDescription : IEndpointRouteBuilder
 {
     /// <summary>The OpenAPI document route of <see cref="OkapEndpointRouteBuilderExtensions.MapOkap"/>.</summary>
-    public const string OpenApiPattern = "/okap/{documentName}.json";
+    public static readonly string OpenApiPattern = Protocol.OkapPaths.Rooted(Protocol.OkapPaths.OpenApiDocument);
 
     public OkapEndpointDescription(IServiceProvider services)
     {

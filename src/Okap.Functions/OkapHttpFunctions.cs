@@ -2,132 +2,133 @@ using System.Collections.Frozen;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 using Okap.AspNetCore;
+using Okap.Protocol;
 
 namespace Okap.Functions;
 
 /// <summary>
 /// One function per entry of <see cref="OkapRoutes.All"/>, named after the entry: each hands its request to the
 /// entry's handler (the code the self-hosted server maps) and writes the result straight to the response, so
-/// nothing is buffered here. Attributes are literal because the Functions SDK reads them at build time; the
-/// drift test (tests/Okap.Functions.Tests) compares them with the routes the server maps.
-/// Routes: host.json sets an empty route prefix, so a function's route is the server's pattern without its
-/// leading slash; a catch-all is <c>{*name}</c> (ASP.NET Core's <c>{**name}</c>).
+/// nothing is buffered here. Attributes are constants (<see cref="OkapRouteNames"/>, <see cref="OkapPaths"/>, the ones
+/// the route table uses) because the Functions SDK reads them at build time; the drift test (tests/Okap.Functions.Tests)
+/// compares them with the routes the server maps. host.json sets an empty route prefix, so a function's route is the
+/// shared pattern as it stands.
 /// </summary>
 public static class OkapHttpFunctions
 {
     private static readonly FrozenDictionary<string, OkapRoutes.Route> Routes = OkapRoutes.All.ToFrozenDictionary(r => r.Name, StringComparer.Ordinal);
 
     // Public OKAP protocol.
-    [Function(nameof(OkapRequest))]
-    public static Task OkapRequest([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "okap/request")] HttpRequest req) => Run(req, nameof(OkapRequest));
+    [Function(OkapRouteNames.OkapRequest)]
+    public static Task OkapRequest([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.Request)] HttpRequest req) => Run(req, OkapRouteNames.OkapRequest);
 
-    [Function(nameof(OkapAuthorize))]
-    public static Task OkapAuthorize([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "okap/authorize")] HttpRequest req) => Run(req, nameof(OkapAuthorize));
+    [Function(OkapRouteNames.OkapAuthorize)]
+    public static Task OkapAuthorize([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.Authorize)] HttpRequest req) => Run(req, OkapRouteNames.OkapAuthorize);
 
-    [Function(nameof(OkapAuthorizePoll))]
-    public static Task OkapAuthorizePoll([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/authorize/{id}")] HttpRequest req) => Run(req, nameof(OkapAuthorizePoll));
+    [Function(OkapRouteNames.OkapAuthorizePoll)]
+    public static Task OkapAuthorizePoll([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.AuthorizePoll)] HttpRequest req) => Run(req, OkapRouteNames.OkapAuthorizePoll);
 
-    [Function(nameof(Health))]
-    public static Task Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/health")] HttpRequest req) => Run(req, nameof(Health));
+    [Function(OkapRouteNames.Health)]
+    public static Task Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.Health)] HttpRequest req) => Run(req, OkapRouteNames.Health);
 
-    [Function(nameof(Ready))]
-    public static Task Ready([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/ready")] HttpRequest req) => Run(req, nameof(Ready));
+    [Function(OkapRouteNames.Ready)]
+    public static Task Ready([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.Ready)] HttpRequest req) => Run(req, OkapRouteNames.Ready);
 
     // Owner sign-in.
-    [Function(nameof(AccountSession))]
-    public static Task AccountSession([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/account/session")] HttpRequest req) => Run(req, nameof(AccountSession));
+    [Function(OkapRouteNames.AccountSession)]
+    public static Task AccountSession([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.AccountSession)] HttpRequest req) => Run(req, OkapRouteNames.AccountSession);
 
-    [Function(nameof(AccountSetup))]
-    public static Task AccountSetup([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "okap/account/setup")] HttpRequest req) => Run(req, nameof(AccountSetup));
+    [Function(OkapRouteNames.AccountSetup)]
+    public static Task AccountSetup([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.AccountSetup)] HttpRequest req) => Run(req, OkapRouteNames.AccountSetup);
 
-    [Function(nameof(AccountLogin))]
-    public static Task AccountLogin([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "okap/account/login")] HttpRequest req) => Run(req, nameof(AccountLogin));
+    [Function(OkapRouteNames.AccountLogin)]
+    public static Task AccountLogin([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.AccountLogin)] HttpRequest req) => Run(req, OkapRouteNames.AccountLogin);
 
-    [Function(nameof(AccountLogout))]
-    public static Task AccountLogout([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "okap/account/logout")] HttpRequest req) => Run(req, nameof(AccountLogout));
+    [Function(OkapRouteNames.AccountLogout)]
+    public static Task AccountLogout([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.AccountLogout)] HttpRequest req) => Run(req, OkapRouteNames.AccountLogout);
 
     // Admin API.
-    [Function(nameof(ListRequests))]
-    public static Task ListRequests([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/admin/requests")] HttpRequest req) => Run(req, nameof(ListRequests));
+    [Function(OkapRouteNames.ListRequests)]
+    public static Task ListRequests([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.Requests)] HttpRequest req) => Run(req, OkapRouteNames.ListRequests);
 
-    [Function(nameof(GetRequest))]
-    public static Task GetRequest([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/admin/requests/{id}")] HttpRequest req) => Run(req, nameof(GetRequest));
+    [Function(OkapRouteNames.GetRequest)]
+    public static Task GetRequest([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.RequestById)] HttpRequest req) => Run(req, OkapRouteNames.GetRequest);
 
-    [Function(nameof(ApproveRequest))]
-    public static Task ApproveRequest([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "okap/admin/requests/{id}/approve")] HttpRequest req) => Run(req, nameof(ApproveRequest));
+    [Function(OkapRouteNames.ApproveRequest)]
+    public static Task ApproveRequest([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.ApproveRequest)] HttpRequest req) => Run(req, OkapRouteNames.ApproveRequest);
 
-    [Function(nameof(DenyRequest))]
-    public static Task DenyRequest([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "okap/admin/requests/{id}/deny")] HttpRequest req) => Run(req, nameof(DenyRequest));
+    [Function(OkapRouteNames.DenyRequest)]
+    public static Task DenyRequest([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.DenyRequest)] HttpRequest req) => Run(req, OkapRouteNames.DenyRequest);
 
-    [Function(nameof(ListTokens))]
-    public static Task ListTokens([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/admin/tokens")] HttpRequest req) => Run(req, nameof(ListTokens));
+    [Function(OkapRouteNames.ListTokens)]
+    public static Task ListTokens([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.Tokens)] HttpRequest req) => Run(req, OkapRouteNames.ListTokens);
 
-    [Function(nameof(GetToken))]
-    public static Task GetToken([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/admin/tokens/{id}")] HttpRequest req) => Run(req, nameof(GetToken));
+    [Function(OkapRouteNames.GetToken)]
+    public static Task GetToken([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.TokenById)] HttpRequest req) => Run(req, OkapRouteNames.GetToken);
 
-    [Function(nameof(RevokeToken))]
-    public static Task RevokeToken([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "okap/admin/tokens/{id}/revoke")] HttpRequest req) => Run(req, nameof(RevokeToken));
+    [Function(OkapRouteNames.RevokeToken)]
+    public static Task RevokeToken([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.RevokeToken)] HttpRequest req) => Run(req, OkapRouteNames.RevokeToken);
 
-    [Function(nameof(NarrowToken))]
-    public static Task NarrowToken([HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "okap/admin/tokens/{id}")] HttpRequest req) => Run(req, nameof(NarrowToken));
+    [Function(OkapRouteNames.NarrowToken)]
+    public static Task NarrowToken([HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = OkapPaths.TokenById)] HttpRequest req) => Run(req, OkapRouteNames.NarrowToken);
 
-    [Function(nameof(TokenUsage))]
-    public static Task TokenUsage([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/admin/tokens/{id}/usage")] HttpRequest req) => Run(req, nameof(TokenUsage));
+    [Function(OkapRouteNames.TokenUsage)]
+    public static Task TokenUsage([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.TokenUsage)] HttpRequest req) => Run(req, OkapRouteNames.TokenUsage);
 
-    [Function(nameof(Usage))]
-    public static Task Usage([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/admin/usage")] HttpRequest req) => Run(req, nameof(Usage));
+    [Function(OkapRouteNames.Usage)]
+    public static Task Usage([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.Usage)] HttpRequest req) => Run(req, OkapRouteNames.Usage);
 
-    [Function(nameof(ListKeys))]
-    public static Task ListKeys([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/admin/keys")] HttpRequest req) => Run(req, nameof(ListKeys));
+    [Function(OkapRouteNames.ListKeys)]
+    public static Task ListKeys([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.Keys)] HttpRequest req) => Run(req, OkapRouteNames.ListKeys);
 
-    [Function(nameof(SetKey))]
-    public static Task SetKey([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "okap/admin/keys/{provider}")] HttpRequest req) => Run(req, nameof(SetKey));
+    [Function(OkapRouteNames.SetKey)]
+    public static Task SetKey([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = OkapPaths.KeyByProvider)] HttpRequest req) => Run(req, OkapRouteNames.SetKey);
 
-    [Function(nameof(RemoveKey))]
-    public static Task RemoveKey([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "okap/admin/keys/{provider}")] HttpRequest req) => Run(req, nameof(RemoveKey));
+    [Function(OkapRouteNames.RemoveKey)]
+    public static Task RemoveKey([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = OkapPaths.KeyByProvider)] HttpRequest req) => Run(req, OkapRouteNames.RemoveKey);
 
-    [Function(nameof(ListPolicies))]
-    public static Task ListPolicies([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/admin/policies")] HttpRequest req) => Run(req, nameof(ListPolicies));
+    [Function(OkapRouteNames.ListPolicies)]
+    public static Task ListPolicies([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.Policies)] HttpRequest req) => Run(req, OkapRouteNames.ListPolicies);
 
-    [Function(nameof(CreatePolicy))]
-    public static Task CreatePolicy([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "okap/admin/policies")] HttpRequest req) => Run(req, nameof(CreatePolicy));
+    [Function(OkapRouteNames.CreatePolicy)]
+    public static Task CreatePolicy([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.Policies)] HttpRequest req) => Run(req, OkapRouteNames.CreatePolicy);
 
-    [Function(nameof(UpdatePolicy))]
-    public static Task UpdatePolicy([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "okap/admin/policies/{id}")] HttpRequest req) => Run(req, nameof(UpdatePolicy));
+    [Function(OkapRouteNames.UpdatePolicy)]
+    public static Task UpdatePolicy([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = OkapPaths.PolicyById)] HttpRequest req) => Run(req, OkapRouteNames.UpdatePolicy);
 
-    [Function(nameof(RemovePolicy))]
-    public static Task RemovePolicy([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "okap/admin/policies/{id}")] HttpRequest req) => Run(req, nameof(RemovePolicy));
+    [Function(OkapRouteNames.RemovePolicy)]
+    public static Task RemovePolicy([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = OkapPaths.PolicyById)] HttpRequest req) => Run(req, OkapRouteNames.RemovePolicy);
 
-    [Function(nameof(ListPrices))]
-    public static Task ListPrices([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/admin/prices")] HttpRequest req) => Run(req, nameof(ListPrices));
+    [Function(OkapRouteNames.ListPrices)]
+    public static Task ListPrices([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.Prices)] HttpRequest req) => Run(req, OkapRouteNames.ListPrices);
 
-    [Function(nameof(SetPrice))]
-    public static Task SetPrice([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "okap/admin/prices/{provider}/{*model}")] HttpRequest req) => Run(req, nameof(SetPrice));
+    [Function(OkapRouteNames.SetPrice)]
+    public static Task SetPrice([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = OkapPaths.PriceByModel)] HttpRequest req) => Run(req, OkapRouteNames.SetPrice);
 
-    [Function(nameof(RemovePrice))]
-    public static Task RemovePrice([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "okap/admin/prices/{provider}/{*model}")] HttpRequest req) => Run(req, nameof(RemovePrice));
+    [Function(OkapRouteNames.RemovePrice)]
+    public static Task RemovePrice([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = OkapPaths.PriceByModel)] HttpRequest req) => Run(req, OkapRouteNames.RemovePrice);
 
-    [Function(nameof(PriceCatalog))]
-    public static Task PriceCatalog([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/admin/catalog")] HttpRequest req) => Run(req, nameof(PriceCatalog));
+    [Function(OkapRouteNames.PriceCatalog)]
+    public static Task PriceCatalog([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.Catalog)] HttpRequest req) => Run(req, OkapRouteNames.PriceCatalog);
 
-    [Function(nameof(Audit))]
-    public static Task Audit([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/admin/audit")] HttpRequest req) => Run(req, nameof(Audit));
+    [Function(OkapRouteNames.Audit)]
+    public static Task Audit([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.Audit)] HttpRequest req) => Run(req, OkapRouteNames.Audit);
 
-    [Function(nameof(ListAccessKeys))]
-    public static Task ListAccessKeys([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/admin/access-keys")] HttpRequest req) => Run(req, nameof(ListAccessKeys));
+    [Function(OkapRouteNames.ListAccessKeys)]
+    public static Task ListAccessKeys([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.AccessKeys)] HttpRequest req) => Run(req, OkapRouteNames.ListAccessKeys);
 
-    [Function(nameof(CreateAccessKey))]
-    public static Task CreateAccessKey([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "okap/admin/access-keys")] HttpRequest req) => Run(req, nameof(CreateAccessKey));
+    [Function(OkapRouteNames.CreateAccessKey)]
+    public static Task CreateAccessKey([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.AccessKeys)] HttpRequest req) => Run(req, OkapRouteNames.CreateAccessKey);
 
-    [Function(nameof(RevokeAccessKey))]
-    public static Task RevokeAccessKey([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "okap/admin/access-keys/{id}")] HttpRequest req) => Run(req, nameof(RevokeAccessKey));
+    [Function(OkapRouteNames.RevokeAccessKey)]
+    public static Task RevokeAccessKey([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = OkapPaths.AccessKeyById)] HttpRequest req) => Run(req, OkapRouteNames.RevokeAccessKey);
 
-    // The web page. "/" is written {ignored:maxlength(0)?}: the Functions host never matches an empty route.
-    [Function(nameof(Page))]
-    public static Task Page([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "{ignored:maxlength(0)?}")] HttpRequest req) => Run(req, nameof(Page));
+    // The web page (OkapPaths.Page: the Functions host never matches an empty route).
+    [Function(OkapRouteNames.Page)]
+    public static Task Page([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.Page)] HttpRequest req) => Run(req, OkapRouteNames.Page);
 
-    [Function(nameof(PageAssets))]
-    public static Task PageAssets([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "assets/{*path}")] HttpRequest req) => Run(req, nameof(PageAssets));
+    [Function(OkapRouteNames.PageAssets)]
+    public static Task PageAssets([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.PageAssets)] HttpRequest req) => Run(req, OkapRouteNames.PageAssets);
 
     /// <summary>Runs the route named <paramref name="name"/> on the request's own context and services.</summary>
     internal static async Task Run(HttpRequest request, string name)

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
+using Okap.Protocol;
 
 namespace Okap.Functions;
 
@@ -10,7 +11,7 @@ public sealed class OpenApiFunction
 
     public OpenApiFunction(OkapEndpointDescription description) => _description = description;
 
-    [Function(nameof(OpenApiDocument))]
-    public Task OpenApiDocument([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "okap/{documentName}.json")] HttpRequest req) =>
+    [Function(OkapRouteNames.OpenApiDocument)]
+    public Task OpenApiDocument([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.OpenApiDocument)] HttpRequest req) =>
         _description.WriteOpenApiDocumentAsync(req.HttpContext);
 }

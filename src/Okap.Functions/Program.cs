@@ -1,21 +1,17 @@
 using Microsoft.Azure.Functions.Worker.Builder;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Azure.Functions.Worker.OpenTelemetry;
-using Okap.AspNetCore;
+using Microsoft.Extensions.Hosting;
 using Okap.Functions;
+using Okap.Hosting;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 
-builder.Services.AddOkap(builder.Configuration);
-builder.Services.AddOkapStores(builder.Configuration, builder.Environment);
-builder.Services.AddOkapProxy(builder.Configuration);
+// The worker's telemetry defaults add the function invocation spans and join the host's trace.
+builder.Services.AddOkapVault(builder.Configuration, builder.Environment, OkapHostProfile.Functions, otel => otel.UseFunctionsWorkerDefaults());
 builder.Services.AddOkapOpenApiDescription();
-// The worker's defaults add the function invocation spans and join the host's trace.
-builder.Services.AddOkapTelemetry(builder.Configuration, otel => otel.UseFunctionsWorkerDefaults());
 
 var app = builder.Build();
 
-await app.InitializeOkapAsync();
+foreach (var line in await app.Services.InitializeOkapAsync(OkapHostProfile.Functions)) Console.WriteLine(line);
 await app.RunAsync();

@@ -1,13 +1,11 @@
 using Okap.AspNetCore;
+using Okap.Hosting;
 using Okap.Server;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.Services.AddOkap(builder.Configuration);
-builder.Services.AddOkapStores(builder.Configuration, builder.Environment);
-builder.Services.AddOkapProxy(builder.Configuration);
+builder.Services.AddOkapVault(builder.Configuration, builder.Environment, OkapHostProfile.Server);
 builder.Services.AddOkapForwardedHeaders(builder.Configuration);
-builder.Services.AddOkapTelemetry(builder.Configuration);
 
 var app = builder.Build();
 

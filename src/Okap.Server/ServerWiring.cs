@@ -1,37 +1,11 @@
 using Microsoft.AspNetCore.HttpOverrides;
-using Okap.Core;
-using Okap.Core.Accounts;
-using Okap.Storage.Azure;
-using Okap.Storage.Sqlite;
+using Okap.Hosting;
 
 namespace Okap.Server;
 
-/// <summary>Host wiring only: which store, proxy headers, start-up message.</summary>
+/// <summary>What only the self-hosted server wires: forwarded headers behind a reverse proxy, and printing the start-up lines.</summary>
 internal static class ServerWiring
 {
-    /// <summary>Chooses the store by <c>Okap:Store</c>: <c>Sqlite</c> (default, in the data folder) or <c>Azure</c>.</summary>
-    public static IServiceCollection AddOkapStores(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
-    {
-        var store = configuration["Okap:Store"] ?? "Sqlite";
-        if (string.Equals(store, "Sqlite", StringComparison.OrdinalIgnoreCase))
-        {
-            var section = configuration.GetSection("Okap:Sqlite");
-            services.AddOkapSqliteStore(section);
-            services.PostConfigure<SqliteStoreOptions>(o =>
-            {
-                if (string.IsNullOrEmpty(o.DataDirectory)) o.DataDirectory = "data";
-                if (!Path.IsPathRooted(o.DataDirectory)) o.DataDirectory = Path.Combine(environment.ContentRootPath, o.DataDirectory);
-            });
-            return services;
-        }
-        if (string.Equals(store, "Azure", StringComparison.OrdinalIgnoreCase))
-        {
-            services.AddOkapAzureStores(configuration.GetSection("Okap:Azure"));
-            return services;
-        }
-        throw new InvalidOperationException($"Okap:Store must be Sqlite or Azure, not '{store}'");
-    }
-
     /// <summary>
     /// Behind a reverse proxy, set <c>Okap:ForwardedHeaders:KnownProxies</c> (addresses) or <c>KnownNetworks</c> (CIDR) so
     /// client addresses and the scheme are the real ones. An https <c>Okap:PublicUrl</c> served over plain http with
@@ -72,16 +46,11 @@ internal static class ServerWiring
         if (TrustsForwardedHeaders(app.Configuration)) app.UseForwardedHeaders();
     }
 
-    /// <summary>Creates or migrates the store, and on a vault with no account yet prints the one-time setup link.</summary>
+    /// <summary>Creates or migrates the store; prints the start-up lines (the one-time setup link) once the server listens.</summary>
     public static async Task InitializeOkapAsync(this WebApplication app)
     {
-        await app.Services.GetRequiredService<IVaultStores>().InitializeAsync(CancellationToken.None);
-        var publicUrl = app.Configuration["Okap:PublicUrl"]?.TrimEnd('/') ?? "http://localhost:5080";
-        var setupToken = await app.Services.GetRequiredService<AccountService>().IssueSetupTokenAsync(CancellationToken.None);
-        var message = setupToken is null
-            ? $"OKAP Vault is running: open {publicUrl}/ to sign in."
-            : $"OKAP Vault is running. No account exists yet: open {publicUrl}/#/setup?token={setupToken} to create the first one (the link works once, until restart).";
-        app.Lifetime.ApplicationStarted.Register(() => Console.WriteLine(message));
+        var lines = await app.Services.InitializeOkapAsync(OkapHostProfile.Server);
+        app.Lifetime.ApplicationStarted.Register(() => { foreach (var line in lines) Console.WriteLine(line); });
     }
 }
 

@@ -29,17 +29,7 @@ public static class AzureStorageServiceCollectionExtensions
         services.AddOptions<AzureStorageOptions>().Bind(section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AzureStorageOptions>, AzureStorageOptionsValidator>());
 
-        services.AddSingleton(sp => AzureTableVaultStores.Create(sp.GetRequiredService<IOptions<AzureStorageOptions>>().Value));
-        services.AddSingleton<IVaultStores>(sp => sp.GetRequiredService<AzureTableVaultStores>());
-        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Owners);
-        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Requests);
-        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Tokens);
-        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Keys);
-        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Policies);
-        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().AccessKeys);
-        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Usage);
-        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Audit);
-        services.AddSingleton(sp => sp.GetRequiredService<AzureTableVaultStores>().Prices);
+        services.AddOkapVaultStores(sp => AzureTableVaultStores.Create(sp.GetRequiredService<IOptions<AzureStorageOptions>>().Value));
 
         // One key ring for every instance: cookies and anti-forgery tokens must verify wherever the next request lands.
         services.AddDataProtection().SetApplicationName("OkapVault");

@@ -1,7 +1,6 @@
-using System.Security.Cryptography;
 using Microsoft.AspNetCore.DataProtection;
-using Okap.Core;
 using Okap.Core.Keys;
+using Okap.Storage.DataProtection;
 
 namespace Okap.Storage.Sqlite;
 
@@ -13,26 +12,23 @@ namespace Okap.Storage.Sqlite;
 /// <remarks>The Data Protection key ring must outlive the database: losing it makes every stored key unreadable.</remarks>
 public sealed class DataProtectionSecretStore : ISecretStore
 {
-    /// <summary>Root Data Protection purpose of master keys.</summary>
-    public const string Purpose = "Okap.MasterKeys.v1";
+    /// <summary>Root Data Protection purpose of master keys (both stores share it).</summary>
+    public const string Purpose = MasterKeyProtector.Purpose;
 
     private readonly SqliteDatabase _db;
-    private readonly IDataProtector _root;
+    private readonly MasterKeyProtector _protector;
 
     public DataProtectionSecretStore(SqliteVaultStores stores, IDataProtectionProvider dataProtection)
     {
         ArgumentNullException.ThrowIfNull(stores);
         ArgumentNullException.ThrowIfNull(dataProtection);
         _db = stores.Database;
-        _root = dataProtection.CreateProtector(Purpose);
+        _protector = new MasterKeyProtector(dataProtection);
     }
 
     public Task SetAsync(string ownerId, string provider, string secret, CancellationToken ct)
     {
-        ArgumentException.ThrowIfNullOrEmpty(ownerId);
-        ArgumentException.ThrowIfNullOrEmpty(provider);
-        ArgumentNullException.ThrowIfNull(secret);
-        var ciphertext = ProtectorFor(ownerId, provider).Protect(secret);
+        var ciphertext = _protector.Protect(ownerId, provider, secret);
         return _db.WriteAsync(async (c, tx, t) =>
         {
             await using var upsert = c.Command("""
@@ -52,17 +48,7 @@ public sealed class DataProtectionSecretStore : ISecretStore
                 .With("@o", ownerId).With("@p", provider);
             return (string?)await query.ExecuteScalarAsync(t);
         }, ct).ConfigureAwait(false);
-        if (ciphertext is null) return null;
-        try
-        {
-            return ProtectorFor(ownerId, provider).Unprotect(ciphertext);
-        }
-        catch (CryptographicException ex)
-        {
-            // Fail closed; the message names neither the key nor the ciphertext.
-            throw new VaultUnavailableException(
-                "A stored master key could not be decrypted; the Data Protection key ring may be missing or different.", ex);
-        }
+        return ciphertext is null ? null : _protector.Unprotect(ownerId, provider, ciphertext);
     }
 
     public Task DeleteAsync(string ownerId, string provider, CancellationToken ct) =>
@@ -72,7 +58,4 @@ public sealed class DataProtectionSecretStore : ISecretStore
                 .With("@o", ownerId).With("@p", provider);
             await delete.ExecuteNonQueryAsync(t);
         }, ct);
-
-    private IDataProtector ProtectorFor(string ownerId, string provider) =>
-        _root.CreateProtector("owner:" + ownerId, "provider:" + provider);
 }

@@ -45,19 +45,9 @@ public static class SqliteStoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SqliteStoreOptions>, SqliteStoreOptionsValidator>());
         options.ValidateOnStart();
 
-        services.TryAddSingleton(sp => new SqliteVaultStores(
+        services.AddOkapVaultStores(sp => new SqliteVaultStores(
             sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value,
             sp.GetService<ILogger<SqliteVaultStores>>()));
-        services.TryAddSingleton<IVaultStores>(sp => sp.GetRequiredService<SqliteVaultStores>());
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Owners);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Requests);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Tokens);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Keys);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Policies);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().AccessKeys);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Usage);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Audit);
-        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Prices);
 
         services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);
         services.AddOptions<KeyManagementOptions>()

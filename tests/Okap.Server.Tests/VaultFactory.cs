@@ -92,6 +92,8 @@ public sealed class VaultFactory : WebApplicationFactory<Program>
             builder.UseSetting("Okap:Store", "Azure");
             builder.UseSetting("Okap:Azure:ConnectionString", _azuriteConnection);
             builder.UseSetting("Okap:Azure:TablePrefix", _tablePrefix);
+            // The store switch wants a Key Vault; the fake below stands in for it.
+            builder.UseSetting("Okap:Azure:KeyVaultUri", FakeKeyVault.VaultUri);
             builder.ConfigureTestServices(services => services.AddSingleton<ISecretStore>(_ =>
             {
                 var options = new AzureStorageOptions { ConnectionString = "unused", KeyVaultUri = FakeKeyVault.VaultUri };

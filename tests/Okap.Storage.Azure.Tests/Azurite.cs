@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Okap.Storage.Azure.Tables;
 using Okap.Testing;
 
@@ -15,6 +17,23 @@ public sealed class AzuriteFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         if (Azurite is not null) await Azurite.DisposeAsync();
+    }
+
+    /// <summary>
+    /// One vault instance's container on this Azurite, as a host builds it: the Azure stores with tables under
+    /// <paramref name="prefix"/> (instances with the same prefix share a store), plus <paramref name="configure"/>.
+    /// </summary>
+    public ServiceProvider Instance(string prefix, Action<IServiceCollection>? configure = null)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionString"] = Azurite.ConnectionString,
+            ["TablePrefix"] = prefix,
+        }).Build();
+        var services = new ServiceCollection().AddLogging();
+        services.AddOkapAzureStores(configuration);
+        configure?.Invoke(services);
+        return services.BuildServiceProvider();
     }
 
     /// <summary>Fresh, isolated stores (own table prefix). The factory a store contract suite needs.</summary>

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Okap.Storage.Azure.Tests;
@@ -7,17 +6,7 @@ namespace Okap.Storage.Azure.Tests;
 [Collection(AzuriteCollection.Name)]
 public sealed class KeyRingTests(AzuriteFixture azurite)
 {
-    private ServiceProvider Instance(string prefix)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ConnectionString"] = azurite.Azurite.ConnectionString,
-            ["TablePrefix"] = prefix,
-        }).Build();
-        var services = new ServiceCollection().AddLogging();
-        services.AddOkapAzureStores(configuration);
-        return services.BuildServiceProvider();
-    }
+    private ServiceProvider Instance(string prefix) => azurite.Instance(prefix);
 
     [Fact]
     public void Instances_of_the_hosted_vault_share_one_data_protection_key_ring()

@@ -1,5 +1,4 @@
 using Azure.Data.Tables;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Okap.Core;
 using Okap.Core.Keys;
@@ -11,17 +10,7 @@ namespace Okap.Storage.Azure.Tests;
 [Collection(AzuriteCollection.Name)]
 public sealed class TableSecretStoreTests(AzuriteFixture azurite)
 {
-    private ServiceProvider Instance(string prefix)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ConnectionString"] = azurite.Azurite.ConnectionString,
-            ["TablePrefix"] = prefix,
-        }).Build();
-        var services = new ServiceCollection().AddLogging();
-        services.AddOkapAzureStores(configuration).AddOkapTableSecretStore();
-        return services.BuildServiceProvider();
-    }
+    private ServiceProvider Instance(string prefix) => azurite.Instance(prefix, s => s.AddOkapTableSecretStore());
 
     private static string Prefix() => "s" + Guid.NewGuid().ToString("N")[..10];
 

@@ -70,6 +70,7 @@ public sealed class VaultServer : IAsyncDisposable
             settings["Okap:Store"] = "Azure";
             settings["Okap:Azure:ConnectionString"] = SharedAzurite.Value.GetAwaiter().GetResult().ConnectionString;
             settings["Okap:Azure:TablePrefix"] = "t" + Guid.NewGuid().ToString("N")[..12];
+            settings["Okap:Azure:KeyVaultUri"] = FakeKeyVault.VaultUri; // the store switch wants one; a fake stands in (below)
         }
         if (extra is not null) foreach (var (k, v) in extra) settings[k] = v;
         var factory = new Factory(settings);

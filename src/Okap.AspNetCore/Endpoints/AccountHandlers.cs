@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Okap.AspNetCore.Admin;
+using Okap.Protocol.Admin;
 using Okap.AspNetCore.Auth;
 using Okap.AspNetCore.Http;
 using Okap.Core;

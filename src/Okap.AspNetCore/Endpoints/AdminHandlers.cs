@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Okap.AspNetCore.Admin;
+using Okap.Protocol.Admin;
 using Okap.AspNetCore.Auth;
 using Okap.AspNetCore.Http;
 using Okap.Core;

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Okap.AspNetCore.Admin;
+using Okap.Protocol.Admin;
 using Okap.AspNetCore.Http;
 using Okap.Core;
 using Okap.Core.Accounts;

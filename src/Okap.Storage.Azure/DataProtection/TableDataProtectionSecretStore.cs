@@ -1,8 +1,7 @@
-using System.Security.Cryptography;
 using Azure.Data.Tables;
 using Microsoft.AspNetCore.DataProtection;
-using Okap.Core;
 using Okap.Core.Keys;
+using Okap.Storage.DataProtection;
 using Okap.Storage.Azure.Tables;
 
 namespace Okap.Storage.Azure.DataProtection;
@@ -16,14 +15,14 @@ namespace Okap.Storage.Azure.DataProtection;
 /// </summary>
 public sealed class TableDataProtectionSecretStore : ISecretStore
 {
-    /// <summary>Root Data Protection purpose of master keys (the SQLite store's, so both stores read alike).</summary>
-    public const string Purpose = "Okap.MasterKeys.v1";
+    /// <summary>Root Data Protection purpose of master keys (both stores share it).</summary>
+    public const string Purpose = MasterKeyProtector.Purpose;
 
     /// <summary>Table-name suffix of the ciphertext table.</summary>
     public const string TableSuffix = "secrets";
 
     private readonly TableClient _table;
-    private readonly IDataProtector _root;
+    private readonly MasterKeyProtector _protector;
     private volatile bool _tableExists;
 
     public TableDataProtectionSecretStore(TableClient table, IDataProtectionProvider dataProtection)
@@ -31,15 +30,12 @@ public sealed class TableDataProtectionSecretStore : ISecretStore
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(dataProtection);
         _table = table;
-        _root = dataProtection.CreateProtector(Purpose);
+        _protector = new MasterKeyProtector(dataProtection);
     }
 
     public Task SetAsync(string ownerId, string provider, string secret, CancellationToken ct)
     {
-        ArgumentException.ThrowIfNullOrEmpty(ownerId);
-        ArgumentException.ThrowIfNullOrEmpty(provider);
-        ArgumentNullException.ThrowIfNull(secret);
-        var ciphertext = ProtectorFor(ownerId, provider).Protect(secret);
+        var ciphertext = _protector.Protect(ownerId, provider, secret);
         return TableGuard.Run(async () =>
         {
             await EnsureTableAsync(ct).ConfigureAwait(false);
@@ -55,17 +51,7 @@ public sealed class TableDataProtectionSecretStore : ISecretStore
             await EnsureTableAsync(ct).ConfigureAwait(false);
             return (await _table.GetAsync(TableKeys.Owner(ownerId), TableKeys.Escape(provider), ct).ConfigureAwait(false))?.GetString("Ciphertext");
         }, ct).ConfigureAwait(false);
-        if (ciphertext is null) return null;
-        try
-        {
-            return ProtectorFor(ownerId, provider).Unprotect(ciphertext);
-        }
-        catch (CryptographicException ex)
-        {
-            // Fail closed; the message names neither the key nor the ciphertext.
-            throw new VaultUnavailableException(
-                "A stored master key could not be decrypted; the Data Protection key ring may be missing or different.", ex);
-        }
+        return ciphertext is null ? null : _protector.Unprotect(ownerId, provider, ciphertext);
     }
 
     public Task DeleteAsync(string ownerId, string provider, CancellationToken ct) =>
@@ -83,7 +69,4 @@ public sealed class TableDataProtectionSecretStore : ISecretStore
         await _table.CreateIfNotExistsAsync(ct).ConfigureAwait(false);
         _tableExists = true;
     }
-
-    private IDataProtector ProtectorFor(string ownerId, string provider) =>
-        _root.CreateProtector("owner:" + ownerId, "provider:" + provider);
 }

@@ -1,16 +1,9 @@
 using System.Text.Json.Serialization;
-using Okap.Core;
-using Okap.Core.Accounts;
-using Okap.Core.Audit;
-using Okap.Core.Keys;
-using Okap.Core.Policies;
-using Okap.Core.Requests;
-using Okap.Core.Tokens;
-using Okap.Protocol;
 
-namespace Okap.AspNetCore.Admin;
+namespace Okap.Protocol.Admin;
 
-// The admin API's JSON shapes (snake_case). Money is shown in USD decimals; limits reuse the protocol's shape.
+// The admin API's contract: the JSON shapes (snake_case) the vault's handlers write and read, and the C# client and
+// the CLI send and parse. Money is shown in USD decimals; limits reuse the protocol's shape (OkapLimits).
 
 public sealed record GrantView(string Provider, IReadOnlyList<string> Models, IReadOnlyList<string> Capabilities, OkapLimits Limits, DateTimeOffset? ExpiresAt);
 
@@ -86,6 +79,7 @@ public sealed record CreateAccountBody(string? SetupToken, string? UserName, str
 
 public sealed record MessageView(string Message);
 
+/// <summary>Source-generated serialization of the admin API's records, for the vault and its clients alike.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(RequestView))]
 [JsonSerializable(typeof(PageView<RequestView>))]
@@ -115,49 +109,3 @@ public sealed record MessageView(string Message);
 [JsonSerializable(typeof(CreateAccountBody))]
 [JsonSerializable(typeof(MessageView))]
 public sealed partial class AdminJsonContext : JsonSerializerContext;
-
-internal static class AdminMapping
-{
-    public static OkapLimits ToWire(Limits limits) => new()
-    {
-        MonthlySpend = Usd(limits.MonthlySpendMicros),
-        DailySpend = Usd(limits.DailySpendMicros),
-        RequestsPerMinute = limits.RequestsPerMinute,
-        RequestsPerDay = limits.RequestsPerDay,
-        TokensPerRequest = limits.TokensPerRequest,
-    };
-
-    public static decimal? Usd(long? micros) => micros is null ? null : micros.Value / 1_000_000m;
-
-    public static GrantView ToView(Grant g) => new(g.Provider, g.Models, g.Capabilities, ToWire(g.Limits), g.ExpiresAt);
-
-    public static RequestView ToView(AccessRequest r, DateTimeOffset now) => new(r.Id, r.EffectiveStatus(now).ToString().ToLowerInvariant(),
-        r.Shape == RequestShape.Sdk ? "sdk" : "spec", r.AppName, r.AppUrl, r.RedirectUri, r.Reason, r.ClientAddress,
-        r.Requested.Select(ToView).ToArray(), r.Granted?.Select(ToView).ToArray(), r.CreatedAt, r.ExpiresAt, r.DecidedAt, r.DecidedBy,
-        r.DenyReason, r.TokenId, r.ClaimedAt);
-
-    public static TokenView ToView(TokenRecord t, DateTimeOffset now) => new(t.Id,
-        t.RevokedAt is not null ? "revoked" : t.ExpiresAt <= now ? "expired" : "active",
-        t.AppName, t.AppUrl, t.DisplayPrefix, t.Grants.Select(ToView).ToArray(), t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.LastUsedAt, t.RequestId);
-
-    public static KeyView ToView(MasterKeyInfo k) => new(k.Provider, k.Label, k.Last4, k.BaseUrl, k.AuthKind, k.CreatedAt, k.UpdatedAt);
-
-    public static KeyView ToView(SavedMasterKey saved) => ToView(saved.Info) with
-    {
-        Check = new KeyCheckView(saved.Check.Outcome.ToString().ToLowerInvariant(), saved.Check.Detail),
-    };
-
-    public static PolicyView ToView(AutoApprovePolicy p) => new(p.Id, p.Name, p.AppName, p.Providers, p.Models, p.Capabilities,
-        ToWire(p.MaxLimits), p.MaxDays, p.Enabled, p.CreatedAt);
-
-    public static AccessKeyView ToView(PersonalAccessKey k) => new(k.Id, k.Name, k.DisplayPrefix, k.CreatedAt, k.ExpiresAt, k.RevokedAt);
-
-    public static PriceView ToView(Okap.Core.Pricing.PriceOverride p) => ToView(p.Provider, p.Model, p.Price, p.UpdatedAt);
-
-    public static PriceView ToView(Okap.Core.Pricing.CatalogEntry e) => ToView(e.Provider, e.Model, e.Price, null);
-
-    private static PriceView ToView(string provider, string model, Okap.Core.Pricing.ModelPrice price, DateTimeOffset? updatedAt) => new(provider, model,
-        price.InputMicrosPerMillion / 1_000_000m, Usd(price.CachedInputMicrosPerMillion), price.OutputMicrosPerMillion / 1_000_000m, price.MaxOutputTokens, updatedAt);
-
-    public static AuditView ToView(AuditEvent e) => new(e.Id, e.At, e.Event, e.AppName, e.ClientAddress, e.RequestId, e.TokenId, e.Detail);
-}
