@@ -15,11 +15,12 @@ internal static class Load
     }
 
     /// <summary>Starts this program in another role, with extra environment variables and optionally another runtimeconfig.json.</summary>
-    public static Process StartChild(string arguments, IReadOnlyDictionary<string, string>? environment = null, string? runtimeConfig = null)
+    /// <remarks><paramref name="assembly"/> runs another build of this program (a ReadyToRun publish) in that role.</remarks>
+    public static Process StartChild(string arguments, IReadOnlyDictionary<string, string>? environment = null, string? runtimeConfig = null, string? assembly = null)
     {
         var psi = new ProcessStartInfo(Environment.ProcessPath!, arguments) { RedirectStandardOutput = true, UseShellExecute = false };
         if (environment is not null) foreach (var (key, value) in environment) psi.Environment[key] = value;
-        var entry = System.Reflection.Assembly.GetEntryAssembly()!.Location;
+        var entry = assembly ?? System.Reflection.Assembly.GetEntryAssembly()!.Location;
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
             psi.Arguments = runtimeConfig is null ? $"\"{entry}\" {arguments}" : $"exec --runtimeconfig \"{runtimeConfig}\" \"{entry}\" {arguments}";
         else if (runtimeConfig is not null)

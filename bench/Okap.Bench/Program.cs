@@ -33,7 +33,7 @@ var token = Secrets.NewToken();
 
 if (Environment.GetCommandLineArgs().Contains("--cost"))
 {
-    await CostBench.RunAsync(token, seconds, Arg("--configs"));
+    await CostBench.RunAsync(token, seconds, Arg("--configs"), Arg("--fake-config"));
     return;
 }
 
@@ -140,13 +140,17 @@ static async Task RunFakeAsync()
     var words = new[] { "Hello", " there,", " how", " are", " you?" }.Select(w => Event("{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + w + "\"}}]}")).ToArray();
     var usage = Event("""{"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":14,"completion_tokens":5,"total_tokens":19}}""");
     var done = Event("[DONE]");
+    MapRuntimeCounters(app);
     app.MapPost("/v1/chat/completions", async (HttpContext ctx) =>
     {
-        var buffer = new byte[8192];
+        // A pooled buffer: the fake stands for a provider's floor, so it should not allocate what it need not.
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(8192);
         var length = 0;
         int n;
         while ((n = await ctx.Request.Body.ReadAsync(buffer.AsMemory(length))) > 0) length += n;
-        if (buffer.AsSpan(0, length).IndexOf("\"stream\":true"u8) >= 0)
+        var stream = buffer.AsSpan(0, length).IndexOf("\"stream\":true"u8) >= 0;
+        System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        if (stream)
         {
             ctx.Response.ContentType = "text/event-stream";
             await ctx.Response.Body.WriteAsync(first);
@@ -184,6 +188,7 @@ static async Task RunVaultAsync(string upstream, string token)
     builder.Services.AddOkapTelemetry(builder.Configuration);
     var app = builder.Build();
     app.MapOkapProxy();
+    MapRuntimeCounters(app);
     var now = DateTimeOffset.UtcNow;
     await tokens.CreateAsync(new TokenRecord
     {
@@ -197,6 +202,12 @@ static async Task RunVaultAsync(string upstream, string token)
     Console.WriteLine("URL " + app.Urls.First());
     await app.WaitForShutdownAsync();
 }
+
+// Bench roles only: the process's own GC figures, read by --cost before and after each slice (bytes allocated and
+// collections per call cannot be seen from outside the process without a trace session).
+static void MapRuntimeCounters(WebApplication app) =>
+    app.MapGet("/bench/runtime", () => Results.Text(string.Create(CultureInfo.InvariantCulture,
+        $"{GC.GetTotalAllocatedBytes(precise: false)} {GC.CollectionCount(0)} {GC.CollectionCount(1)} {GC.CollectionCount(2)} {System.Runtime.JitInfo.GetCompilationTime(currentThread: false).Ticks} {System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false)}")));
 
 internal sealed record Target(string Name, string Url, string? Token)
 {
