@@ -50,13 +50,13 @@ internal static class CostBench
         }
     }
 
-    public static async Task RunAsync(string token, int seconds, string? configs, string? fakeConfig)
+    public static async Task RunAsync(string token, int seconds, string? configs, string? fakeConfig, bool hosts)
     {
         var fakeProcess = StartConfigured("fake", "--role fake", fakeConfig ?? "");
         var fakeUrl = await ReadUrlAsync(fakeProcess);
         var fake = new Subject("fake provider", fakeProcess, new Target("direct", fakeUrl + "/v1/chat/completions", null), fakeUrl);
         var vaults = new List<Subject>();
-        foreach (var config in (configs ?? DefaultConfigs).Split(';', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var config in (configs ?? DefaultConfigs + ReadyToRunConfig()).Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
             var colon = config.IndexOf(':');
             var name = colon < 0 ? config : config[..colon];
@@ -112,10 +112,34 @@ internal static class CostBench
         var idle = vaults.Select((v, i) => (Cpu(v.Process) - idleStart[i]).TotalMilliseconds / 4).ToArray();
         for (var i = 0; i < vaults.Count; i++)
             Console.WriteLine($"  {vaults[i].Name,-26} idle CPU {idle[i]:F1} ms/s, after the load {MemoryText(vaults[i].Process.Id)}");
-        Console.WriteLine($"load average at end: {File.ReadAllText("/proc/loadavg").Trim()}");
-
-        fake.Process.Kill();
         foreach (var v in vaults) v.Process.Kill();
+
+        if (hosts)
+        {
+            Console.WriteLine($"the shipped hosts, load average {File.ReadAllText("/proc/loadavg").Trim()}:");
+            await HostsBench.RunAsync(http, fake, body, seconds, RepositoryRoot());
+        }
+        Console.WriteLine($"load average at end: {File.ReadAllText("/proc/loadavg").Trim()}");
+        fake.Process.Kill();
+    }
+
+    /// <summary>
+    /// The shipped settings on a ReadyToRun build of this program, when one is published
+    /// (<c>dotnet publish bench/Okap.Bench -c Release -r linux-x64 --self-contained false</c>, which sets ReadyToRun).
+    /// </summary>
+    private static string ReadyToRunConfig()
+    {
+        var own = AppContext.BaseDirectory;
+        var published = Path.Combine(own, "linux-x64", "publish", "Okap.Bench.dll");
+        return File.Exists(published) ? $";shipped+ReadyToRun:dll={published}" : "";
+    }
+
+    /// <summary>The repository this bench was built in (the folder above <c>bench/</c>).</summary>
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (Directory.Exists(Path.Combine(dir.FullName, "bench")) && Directory.Exists(Path.Combine(dir.FullName, "src"))) return dir.FullName;
+        throw new DirectoryNotFoundException("no repository above " + AppContext.BaseDirectory);
     }
 
     /// <summary>Open-loop load at 500/s in one-second slices until a slice compiles fewer than 5 methods (30 s at most).</summary>
@@ -226,12 +250,17 @@ internal static class CostBench
         return path;
     }
 
-    /// <summary>RSS, split into anonymous memory (heaps, JIT'd code) and file-backed pages (runtime and framework images, shared with other .NET processes).</summary>
+    /// <summary>
+    /// RSS, split into anonymous memory (GC heap, native heaps), file-backed pages (runtime and framework images, shared
+    /// with other .NET processes) and shared memory (JIT'd code: with W^X the runtime maps its code memory twice).
+    /// </summary>
     internal static string MemoryText(int pid)
     {
+        if (!File.Exists($"/proc/{pid}/status")) return "exited";
         var fields = File.ReadLines($"/proc/{pid}/status").Select(l => l.Split(':', 2)).Where(kv => kv.Length == 2)
             .ToDictionary(kv => kv[0], kv => long.TryParse(kv[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture, out var kb) ? kb : 0);
-        return $"RSS {fields["VmRSS"] / 1024.0:F1} MB (anonymous {fields["RssAnon"] / 1024.0:F1}, file-backed {fields["RssFile"] / 1024.0:F1})";
+        if (!fields.ContainsKey("VmRSS")) return "exited";
+        return $"RSS {fields["VmRSS"] / 1024.0:F1} MB (anonymous {fields["RssAnon"] / 1024.0:F1}, file-backed {fields["RssFile"] / 1024.0:F1}, shared memory {fields["RssShmem"] / 1024.0:F1})";
     }
 
     internal static TimeSpan Cpu(Process process)

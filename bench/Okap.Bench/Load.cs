@@ -63,7 +63,7 @@ internal static class Load
                     await res.Content.CopyToAsync(Stream.Null);
                     if (res.StatusCode != HttpStatusCode.OK) Interlocked.Increment(ref errors);
                 }
-                catch (HttpRequestException) { Interlocked.Increment(ref errors); }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException) { Interlocked.Increment(ref errors); } // refused, reset or timed out
                 list.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             }
         }).ToArray();
@@ -94,7 +94,7 @@ internal static class Load
                     await res.Content.CopyToAsync(Stream.Null);
                     if (res.StatusCode != HttpStatusCode.OK) Interlocked.Increment(ref errors);
                 }
-                catch (HttpRequestException) { Interlocked.Increment(ref errors); }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException) { Interlocked.Increment(ref errors); } // refused, reset or timed out
                 samples[index] = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
             });
         }

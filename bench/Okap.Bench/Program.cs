@@ -33,7 +33,7 @@ var token = Secrets.NewToken();
 
 if (Environment.GetCommandLineArgs().Contains("--cost"))
 {
-    await CostBench.RunAsync(token, seconds, Arg("--configs"), Arg("--fake-config"));
+    await CostBench.RunAsync(token, seconds, Arg("--configs"), Arg("--fake-config"), hosts: !Environment.GetCommandLineArgs().Contains("--no-hosts"));
     return;
 }
 
