@@ -21,43 +21,26 @@ internal sealed class ReserveBudgetStep(BudgetLedger ledger, IUsageStore usage, 
 
     private readonly OkapProxyOptions _options = options.Value;
 
-    public ValueTask<bool> RunAsync(ProxyCall call)
+    // An async method that completes without waiting (the lease is held) allocates nothing.
+    public async ValueTask<bool> RunAsync(ProxyCall call)
     {
-        if (!call.Route.IsMetered && call.Route.Kind != RouteKind.Other) return Step.Next;
+        if (!call.Route.IsMetered && call.Route.Kind != RouteKind.Other) return true;
         var worst = WorstCaseMicros(call);
+        // "Not loaded" means the lease was renewed but concurrent calls took it first: renew again (each round is a
+        // store round trip, so this is paced by the store) until the store grants or refuses, within the store timeout.
         var started = time.GetTimestamp();
-        var ready = EnsureLedgerReadyAsync(call, worst);
-        if (!ready.IsCompletedSuccessfully) return ReserveAsync(call, worst, started, ready, attempt: 0);
-        var result = ledger.TryReserve(call.Token.OwnerId, call.Token.Id, call.Provider, call.Grant.Limits, worst);
-        if (result.Ok)
+        for (var attempt = 0; ; attempt++)
         {
-            call.Reservation = result.Reservation;
-            return Step.Next;
-        }
-        return Renews(result, 0, started)
-            ? ReserveAsync(call, worst, started, EnsureLedgerReadyAsync(call, worst), attempt: 1)
-            : Step.Stop(RefuseLimitAsync(call, result));
-    }
-
-    // "Not loaded" means the lease was renewed but concurrent calls took it first: renew again (each round is a
-    // store round trip, so this is paced by the store) until the store grants or refuses, within the store timeout.
-    private async ValueTask<bool> ReserveAsync(ProxyCall call, long worst, long started, ValueTask ready, int attempt)
-    {
-        for (; ; attempt++)
-        {
-            await ready.ConfigureAwait(false);
+            await EnsureLedgerReadyAsync(call, worst).ConfigureAwait(false);
             var result = ledger.TryReserve(call.Token.OwnerId, call.Token.Id, call.Provider, call.Grant.Limits, worst);
             if (result.Ok)
             {
                 call.Reservation = result.Reservation;
                 return true;
             }
-            if (!Renews(result, attempt, started))
-            {
-                await RefuseLimitAsync(call, result).ConfigureAwait(false);
-                return false;
-            }
-            ready = EnsureLedgerReadyAsync(call, worst);
+            if (Renews(result, attempt, started)) continue;
+            await RefuseLimitAsync(call, result).ConfigureAwait(false);
+            return false;
         }
     }
 
