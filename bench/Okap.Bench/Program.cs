@@ -19,6 +19,7 @@ using Okap.Core.Tokens;
 // Okap.Bench: direct calls to a fake provider vs. the same calls through the vault, all on loopback.
 // Three processes: this load generator, the fake provider (--role fake) and the vault (--role vault).
 //   dotnet run -c Release --project bench/Okap.Bench [-- --seconds 8]
+// --alloc: only the bytes the vault allocates per proxied call (--alloc-calls N sequential calls, default 2000).
 // --cost: CPU per call, RSS and latency of the vault under several runtime configurations, side by side in one run.
 
 var role = Arg("--role");
@@ -67,6 +68,18 @@ await ClosedLoopAsync(http, proxied, body, concurrency, TimeSpan.FromSeconds(3))
 var results = new List<string>();
 void Report(string line) { Console.WriteLine(line); results.Add(line); }
 
+// Bytes the vault process allocates per proxied call (Kestrel, the proxy and YARP together), over sequential calls.
+var allocCalls = int.TryParse(Arg("--alloc-calls"), out var ac) ? ac : 2000;
+var perCall = await AllocatedPerCallAsync(http, vaultUrl, proxied, body, allocCalls);
+Report($"vault allocation: {perCall:F0} bytes per call ({allocCalls} sequential calls)");
+if (Environment.GetCommandLineArgs().Contains("--alloc"))
+{
+    Report($"load average at end: {File.ReadAllText("/proc/loadavg").Trim()}");
+    fake.Kill();
+    vault.Kill();
+    return;
+}
+
 // Direct and vault phases alternate in one-second slices, so noise from other work on the machine hits both alike.
 // 1. Fixed concurrency.
 var (dc, vc) = await AlternateAsync(seconds, (t, d) => ClosedLoopAsync(http, t, body, concurrency, d), direct, proxied);
@@ -105,6 +118,20 @@ static async Task<(Stats Direct, Stats Vault)> AlternateAsync(int seconds, Func<
         v.Add(await run(vault, TimeSpan.FromSeconds(1)));
     }
     return (Stats.Merge(d), Stats.Merge(v));
+}
+
+static async Task<double> AllocatedPerCallAsync(HttpClient http, string vaultUrl, Target vault, byte[] body, int calls)
+{
+    async Task<long> AllocatedAsync() => long.Parse(await http.GetStringAsync(vaultUrl + "/bench/allocated"), CultureInfo.InvariantCulture);
+    var before = await AllocatedAsync();
+    for (var i = 0; i < calls; i++)
+    {
+        using var res = await http.SendAsync(vault.Request(body));
+        await res.Content.LoadIntoBufferAsync();
+        if (res.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"vault: {(int)res.StatusCode}");
+    }
+    // The reading call's own allocation is counted once in each difference and cancels out.
+    return (await AllocatedAsync() - before) / (double)calls;
 }
 
 static async Task<(Stats Direct, Stats Vault)> FirstByteAsync(HttpClient http, Target direct, Target vault, byte[] body, int count)
@@ -189,6 +216,7 @@ static async Task RunVaultAsync(string upstream, string token)
     var app = builder.Build();
     app.MapOkapProxy();
     MapRuntimeCounters(app);
+    app.MapGet("/bench/allocated", () => GC.GetTotalAllocatedBytes(precise: true).ToString(CultureInfo.InvariantCulture));
     var now = DateTimeOffset.UtcNow;
     await tokens.CreateAsync(new TokenRecord
     {

@@ -14,6 +14,7 @@ using Okap.Core.Metering;
 using Okap.Core.Pricing;
 using Okap.Core.Tokens;
 using Okap.Proxy;
+using Okap.Proxy.Pipeline;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Microsoft.Extensions.DependencyInjection
@@ -50,15 +51,52 @@ namespace Microsoft.Extensions.DependencyInjection
             services.TryAddSingleton<ProxyAuditQueue>();
             services.AddOptions<BudgetLeaseOptions>().Configure<IOptions<OkapProxyOptions>>((lease, proxy) => lease.Duration = proxy.Value.LeaseDuration);
             services.AddOkapMetering();
-            services.TryAddSingleton(sp => new ProxyHandler(sp.GetRequiredService<IHttpForwarder>(), sp.GetRequiredService<UpstreamClient>(),
-                sp.GetRequiredService<TokenCache>(), sp.GetRequiredService<UpstreamResolver>(), sp.GetRequiredService<BudgetLedger>(),
-                sp.GetRequiredService<IUsageStore>(), sp.GetRequiredService<PriceCatalog>(), sp.GetRequiredService<IUpstreamTokenSource>(),
-                sp.GetRequiredService<ProxyAuditQueue>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<OkapProxyOptions>>(),
-                sp.GetRequiredService<ILogger<ProxyHandler>>()));
+            services.AddOkapProxyPipeline();
+            services.TryAddSingleton(sp => new ProxyHandler(sp.GetRequiredService<ProxyPipeline>(), sp.GetRequiredService<ILogger<ProxyHandler>>()));
             services.TryAddSingleton(sp => new UsageFlushService(sp.GetRequiredService<BudgetLedger>(), sp.GetRequiredService<IUsageStore>(),
                 sp.GetRequiredService<ITokenStore>(), sp, sp.GetRequiredService<ProxyAuditQueue>(), sp.GetRequiredService<TokenCache>(),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<OkapProxyOptions>>(), sp.GetRequiredService<ILogger<UsageFlushService>>()));
             services.AddHostedService(sp => sp.GetRequiredService<UsageFlushService>());
+            return services;
+        }
+    }
+}
+
+namespace Okap.Proxy.Pipeline
+{
+    internal static class ProxyPipelineServiceCollectionExtensions
+    {
+        /// <summary>The steps as singletons, and the pipeline that runs them in this order.</summary>
+        public static IServiceCollection AddOkapProxyPipeline(this IServiceCollection services)
+        {
+            services.TryAddSingleton<RefusalWriter>();
+            services.TryAddSingleton<AdmitStep>();
+            services.TryAddSingleton<AuthenticateStep>();
+            services.TryAddSingleton<ClassifyRouteStep>();
+            services.TryAddSingleton<InspectBodyStep>();
+            services.TryAddSingleton<CheckModelStep>();
+            services.TryAddSingleton<PriceStep>();
+            services.TryAddSingleton<ResolveUpstreamStep>();
+            services.TryAddSingleton<ReserveBudgetStep>();
+            services.TryAddSingleton<UpstreamCredentialStep>();
+            services.TryAddSingleton<MeterStep>();
+            services.TryAddSingleton<ForwardStep>();
+            services.TryAddSingleton<SettleStep>();
+            services.TryAddSingleton(sp => new ProxyPipeline(
+            [
+                sp.GetRequiredService<AdmitStep>(),
+                sp.GetRequiredService<AuthenticateStep>(),
+                sp.GetRequiredService<ClassifyRouteStep>(),
+                sp.GetRequiredService<InspectBodyStep>(),
+                sp.GetRequiredService<CheckModelStep>(),
+                sp.GetRequiredService<PriceStep>(),
+                sp.GetRequiredService<ResolveUpstreamStep>(),
+                sp.GetRequiredService<ReserveBudgetStep>(),
+                sp.GetRequiredService<UpstreamCredentialStep>(),
+                sp.GetRequiredService<MeterStep>(),
+                sp.GetRequiredService<ForwardStep>(),
+                sp.GetRequiredService<SettleStep>(),
+            ], sp.GetRequiredService<SettleStep>()));
             return services;
         }
     }

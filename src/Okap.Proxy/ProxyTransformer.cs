@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
 using Okap.Protocol;
+using Okap.Proxy.Pipeline;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Okap.Proxy;

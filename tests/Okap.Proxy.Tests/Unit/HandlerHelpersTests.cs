@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Okap.Proxy.Pipeline;
 
 namespace Okap.Proxy.Tests.Unit;
 
@@ -16,27 +17,14 @@ public sealed class HandlerHelpersTests
     [InlineData("a%2fb", false)]
     [InlineData("a\\b", false)]
     [InlineData("a\nb", false)]
-    public void Safe_paths(string path, bool safe) => Assert.Equal(safe, ProxyHandler.IsSafePath(path));
-
-    [Theory]
-    [InlineData("Authorization", "Bearer okap_abc", "okap_abc")]
-    [InlineData("x-api-key", "okap_abc", "okap_abc")]
-    [InlineData("x-goog-api-key", "okap_abc", "okap_abc")]
-    [InlineData("api-key", "okap_abc", "okap_abc")]
-    [InlineData("Authorization", "Basic xyz", null)]
-    public void Token_from_headers(string header, string value, string? expected)
-    {
-        var ctx = new DefaultHttpContext();
-        ctx.Request.Headers[header] = value;
-        Assert.Equal(expected, ProxyHandler.ExtractToken(ctx.Request));
-    }
+    public void Safe_paths(string path, bool safe) => Assert.Equal(safe, AdmitStep.IsSafePath(path));
 
     [Fact]
     public void Token_from_query()
     {
         var ctx = new DefaultHttpContext();
         ctx.Request.QueryString = new QueryString("?alt=sse&key=okap_q");
-        Assert.Equal("okap_q", ProxyHandler.ExtractToken(ctx.Request));
+        Assert.Equal("okap_q", AuthenticateStep.ExtractToken(ctx.Request));
     }
 
     [Fact]
