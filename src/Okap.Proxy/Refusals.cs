@@ -25,4 +25,21 @@ internal static class Refusals
         if (minutes < 120) return minutes.ToString(CultureInfo.InvariantCulture) + " min";
         return string.Create(CultureInfo.InvariantCulture, $"{minutes / 60} h {minutes % 60} min");
     }
+
+    /// <summary>
+    /// A spend refusal that says which of the two it is: the cap is used up (nothing left, no call can pass until the
+    /// period turns), or this call's worst case would pass it (a smaller call, e.g. a lower max_tokens, may still fit).
+    /// </summary>
+    public static string SpendMessage(bool daily, long? capMicros, long remainingMicros, long worstMicros)
+    {
+        var (period, name) = daily ? ("day", "daily") : ("month", "monthly");
+        var cap = Usd(capMicros);
+        return remainingMicros <= 0
+            ? $"{(daily ? "Daily" : "Monthly")} spend cap {cap} reached: this OKAP token may spend {cap} per {period} (UTC) and nothing of it remains."
+            : $"{(daily ? "Daily" : "Monthly")} spend cap {cap} would be passed: this call may cost up to {Usd(worstMicros)} and {Usd(remainingMicros)} of the {name} {cap} cap remains (UTC {period}); ask for fewer output tokens or wait.";
+    }
+
+    /// <summary>Micro-USD as dollars with cents, and more digits only when they are not zero ("$5.00", "$0.000615").</summary>
+    public static string Usd(long? micros) =>
+        micros is { } m ? "$" + (m / 1_000_000m).ToString("0.00####", CultureInfo.InvariantCulture) : "?";
 }

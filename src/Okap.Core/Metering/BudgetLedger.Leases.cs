@@ -33,6 +33,8 @@ internal sealed class GrantLease
     public long RefusedUntilMs;
     // The worst case the last renewal asked room for, and, after a spend refusal, the worst case that was refused.
     public long AskedWorst, RefusedWorst;
+    // After a spend refusal: what this call could still have used of the refused cap (the store's part and this instance's).
+    public long RefusedLeftMicros;
     public long Seq;
     public LeaseRequest? InFlight;
     public Task? Renewal;
@@ -125,7 +127,9 @@ public sealed partial class BudgetLedger
             if (same && RefusalStands(lease, lease.Refused, worst, nowMs))
             {
                 TimeSpan? retry = lease.Refused is LimitKind.RequestsPerMinute or LimitKind.RequestsPerDay ? TimeSpan.FromMilliseconds(lease.RefusedUntilMs - nowMs) : null;
-                return new(null, lease.Refused, retry);
+                var left = lease.Refused is LimitKind.DailySpend or LimitKind.MonthlySpend
+                    ? Math.Max(0, lease.RefusedLeftMicros + lease.HeldMicros - lease.UnreportedMicros - lease.OpenMicros) : 0;
+                return new(null, lease.Refused, retry, left);
             }
             // Only a call that will renew asks for room: a refused call must not make the next, smaller one ask too much.
             lease.NeedMicros = Math.Max(lease.NeedMicros, worst);
@@ -375,6 +379,7 @@ public sealed partial class BudgetLedger
         // A refusal is re-asked after its honest wait (rate limits) or a second (spend: other instances give back what they hold).
         lease.RefusedUntilMs = outcome.Refused == LimitKind.None ? 0 : nowMs + (long)(outcome.RetryAfter ?? TimeSpan.FromSeconds(1)).TotalMilliseconds;
         lease.RefusedWorst = lease.AskedWorst;
+        lease.RefusedLeftMicros = outcome.LeftMicros;
     }
 
     /// <summary>

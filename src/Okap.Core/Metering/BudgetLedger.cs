@@ -16,7 +16,8 @@ public enum LimitKind
 }
 
 /// <summary>Outcome of <see cref="BudgetLedger.TryReserve"/>: a reservation, or the limit that refused it.</summary>
-public readonly record struct ReserveResult(Reservation? Reservation, LimitKind Refused, TimeSpan? RetryAfter)
+/// <param name="RemainingMicros">After a spend refusal: what is left of the refused cap for this call (0: the cap is reached).</param>
+public readonly record struct ReserveResult(Reservation? Reservation, LimitKind Refused, TimeSpan? RetryAfter, long RemainingMicros = 0)
 {
     public bool Ok => Reservation is not null;
 }
@@ -195,9 +196,9 @@ public sealed partial class BudgetLedger
             if (limits.RequestsPerDay is { } rpd && day.Requests >= rpd)
                 return new(null, LimitKind.RequestsPerDay, now.UtcDateTime.Date.AddDays(1) - now.UtcDateTime);
             if (limits.DailySpendMicros is { } daily && (day.CostMicros >= daily || day.CostMicros + day.ReservedMicros + worstCaseMicros > daily))
-                return new(null, LimitKind.DailySpend, null);
+                return new(null, LimitKind.DailySpend, null, Math.Max(0, daily - day.CostMicros - day.ReservedMicros));
             if (limits.MonthlySpendMicros is { } monthly && (month.CostMicros >= monthly || month.CostMicros + month.ReservedMicros + worstCaseMicros > monthly))
-                return new(null, LimitKind.MonthlySpend, null);
+                return new(null, LimitKind.MonthlySpend, null, Math.Max(0, monthly - month.CostMicros - month.ReservedMicros));
             var leased = NeedsLease(limits);
             if (leased && TakeLease(account, limits, worstCaseMicros, now) is { } refused) return refused;
             foreach (var c in (ReadOnlySpan<PeriodCounter>)[day, month])

@@ -39,6 +39,8 @@ internal sealed class HolderLease
     public LimitKind LastRefused { get; set; }
     public long LastRetryMs { get; set; }
     public bool LastReclaimed { get; set; }
+    // After a spend refusal: what was left of the refused cap, past everything spent and held by every instance.
+    public long LastLeftMicros { get; set; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
@@ -75,7 +77,8 @@ internal sealed record LeaseRequest
 /// <param name="Write">False when the request had already been applied: nothing to write.</param>
 /// <param name="Reclaimed">The holder's earlier lease had expired and was counted as spent; its report was not added again.</param>
 /// <param name="RpmBucket">The bucket <paramref name="GrantedRpm"/> slots were counted in: they may be used only during it.</param>
-internal readonly record struct LeaseOutcome(bool Write, bool Reclaimed, long GrantedMicros, long GrantedRequests, int GrantedRpm, long RpmBucket, LimitKind Refused, TimeSpan? RetryAfter);
+/// <param name="LeftMicros">After a spend refusal: what was left of the refused cap past everything spent and held (for the refusal's message).</param>
+internal readonly record struct LeaseOutcome(bool Write, bool Reclaimed, long GrantedMicros, long GrantedRequests, int GrantedRpm, long RpmBucket, LimitKind Refused, TimeSpan? RetryAfter, long LeftMicros = 0);
 
 /// <summary>The rules of <see cref="LeaseState"/>: pure, so every store applies them the same way inside its conditional write.</summary>
 internal static class LeaseBook
@@ -141,7 +144,7 @@ internal static class LeaseBook
         if (state.Holders.TryGetValue(request.Holder, out var e) && e.Seq >= request.Seq)
         {
             return new LeaseOutcome(false, e.LastReclaimed, e.LastMicros, e.LastRequests, e.LastRpm, e.LastRpmBucket, e.LastRefused,
-                e.LastRefused == LimitKind.None ? null : TimeSpan.FromMilliseconds(e.LastRetryMs));
+                e.LastRefused == LimitKind.None ? null : TimeSpan.FromMilliseconds(e.LastRetryMs), e.LastLeftMicros);
         }
         var reclaimed = e is null && request.Seq > 1;
         if (e is null)
@@ -173,6 +176,7 @@ internal static class LeaseBook
         long micros = 0, requests = 0;
         int rpm = 0;
         var refused = LimitKind.None;
+        long leftMicros = 0;
         TimeSpan? retry = null;
         var rpmBucket = Math.Max(current, request.RpmBucket);
         if (limits.RequestsPerMinute is { } perMinute && (request.NeedRpm > 0 || request.WantRpm > 0))
@@ -212,6 +216,7 @@ internal static class LeaseBook
             if (request.NeedMicros > left)
             {
                 refused = dayLeft <= monthLeft ? LimitKind.DailySpend : LimitKind.MonthlySpend;
+                leftMicros = Math.Max(0, left);
             }
             else
             {
@@ -239,8 +244,9 @@ internal static class LeaseBook
         e.LastRefused = refused;
         e.LastRetryMs = (long)(retry?.TotalMilliseconds ?? 0);
         e.LastReclaimed = reclaimed;
+        e.LastLeftMicros = leftMicros;
         if (request.Final && e.Micros == 0 && e.Requests == 0 && e.RpmSlots.Count == 0) state.Holders.Remove(request.Holder);
-        return new LeaseOutcome(true, reclaimed, micros, requests, rpm, rpmBucket, refused, retry);
+        return new LeaseOutcome(true, reclaimed, micros, requests, rpm, rpmBucket, refused, retry, leftMicros);
     }
 
     /// <summary>Slots counted in the window that ends with bucket <paramref name="current"/> (and any taken ahead for later buckets).</summary>

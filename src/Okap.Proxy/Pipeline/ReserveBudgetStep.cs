@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Microsoft.Extensions.Options;
 using Okap.Core;
 using Okap.Core.Metering;
@@ -39,7 +38,7 @@ internal sealed class ReserveBudgetStep(BudgetLedger ledger, IUsageStore usage, 
                 return true;
             }
             if (Renews(result, attempt, started)) continue;
-            await RefuseLimitAsync(call, result).ConfigureAwait(false);
+            await RefuseLimitAsync(call, result, worst).ConfigureAwait(false);
             return false;
         }
     }
@@ -82,7 +81,7 @@ internal sealed class ReserveBudgetStep(BudgetLedger ledger, IUsageStore usage, 
         }
     }
 
-    private Task RefuseLimitAsync(ProxyCall call, ReserveResult result)
+    private Task RefuseLimitAsync(ProxyCall call, ReserveResult result, long worst)
     {
         var limits = call.Grant.Limits;
         switch (result.Refused)
@@ -98,13 +97,12 @@ internal sealed class ReserveBudgetStep(BudgetLedger ledger, IUsageStore usage, 
                     $"Rate limit reached: this OKAP token allows {per}; try again in {Refusals.Duration(wait)}.", retryable ? wait : null);
             case LimitKind.DailySpend:
             case LimitKind.MonthlySpend:
-                var (cap, period) = result.Refused == LimitKind.DailySpend ? (limits.DailySpendMicros, "day") : (limits.MonthlySpendMicros, "month");
+                var daily = result.Refused == LimitKind.DailySpend;
                 return refusals.RefuseAsync(call, Refusals.SpendStatus(call.Format), OkapErrorTypes.SpendLimit,
-                    $"{(period == "day" ? "Daily" : "Monthly")} spend limit reached: this OKAP token may spend {Usd(cap)} per {period} (UTC) and this call could exceed it.");
+                    Refusals.SpendMessage(daily, daily ? limits.DailySpendMicros : limits.MonthlySpendMicros, result.RemainingMicros, worst));
             default:
                 return RefusalWriter.ErrorAsync(call, 503, OkapErrorTypes.VaultUnavailable, "The vault cannot reach its storage right now; try again shortly.");
         }
     }
 
-    private static string Usd(long? micros) => micros is { } m ? "$" + (m / 1_000_000m).ToString("0.00####", CultureInfo.InvariantCulture) : "?";
 }

@@ -197,6 +197,30 @@ public sealed class EnforcementTests(VaultFixture f)
     }
 
     [Fact]
+    public async Task Spend_refusal_says_how_much_of_the_cap_remains_when_this_call_could_pass_it()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { DailySpendMicros = 700 }));
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token, Http.Chat(extra: ",\"max_tokens\":1000"), ("x-fake-usage", "100,1000"))).StatusCode);
+        var refused = await ChatAsync(token, Http.Chat(extra: ",\"max_tokens\":1000"));
+        await refused.AssertError(429, "spend_limit_exceeded");
+        var message = (string)(await refused.BodyJson())["error"]!["message"]!;
+        // 700 - 615 spent = 85 micro-dollars left; the call's worst case (≈ 600) is more.
+        Assert.Matches(@"^Daily spend cap \$0\.0007 would be passed: this call may cost up to \$0\.0006\d* and \$0\.000085 of the daily \$0\.0007 cap remains", message);
+    }
+
+    [Fact]
+    public async Task Spend_refusal_says_the_cap_is_reached_when_nothing_of_it_remains()
+    {
+        var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: new Limits { DailySpendMicros = 700 }));
+        // The call costs 150 + 600 = 750 micro-dollars: more than its reservation, and past the cap.
+        Assert.Equal(HttpStatusCode.OK, (await ChatAsync(token, Http.Chat(extra: ",\"max_tokens\":1000"), ("x-fake-usage", "1000,1000"))).StatusCode);
+        var refused = await ChatAsync(token, Http.Chat(extra: ",\"max_tokens\":1"));
+        await refused.AssertError(429, "spend_limit_exceeded");
+        Assert.StartsWith("Daily spend cap $0.0007 reached: this OKAP token may spend $0.0007 per day (UTC) and nothing of it remains.",
+            (string)(await refused.BodyJson())["error"]!["message"]!);
+    }
+
+    [Fact]
     public async Task Spend_cap_refuses_anthropic_with_402_and_no_retry()
     {
         var (token, _) = await Vault.IssueAsync(VaultHost.Grant("anthropic", limits: new Limits { MonthlySpendMicros = 1 }));
@@ -206,7 +230,7 @@ public sealed class EnforcementTests(VaultFixture f)
         await refused.AssertError(402, "spend_limit_exceeded");
         Assert.Null(refused.Headers.RetryAfter);
         Assert.Equal("false", refused.Headers.GetValues("x-should-retry").Single());
-        Assert.StartsWith("Monthly spend limit reached: this OKAP token may spend $0.000001 per month", (string)(await refused.BodyJson())["error"]!["message"]!);
+        Assert.StartsWith("Monthly spend cap $0.000001 would be passed: this call may cost up to $", (string)(await refused.BodyJson())["error"]!["message"]!);
     }
 
     [Fact]

@@ -78,9 +78,9 @@ public sealed class RefusalTests(VaultFixture f)
     [Theory]
     [InlineData("openai", "rpm", "RateLimitError", 429, "rate_limit_exceeded", "allows 1 requests per minute; try again in")]
     [InlineData("openai", "rpd", "RateLimitError", 429, "rate_limit_exceeded", "allows 1 requests per day (UTC); try again in")]
-    [InlineData("openai", "daily_spend", "RateLimitError", 429, "spend_limit_exceeded", "Daily spend limit reached")]
+    [InlineData("openai", "daily_spend", "RateLimitError", 429, "spend_limit_exceeded", "Daily spend cap $0.000001 would be passed")]
     [InlineData("anthropic", "rpd", "RateLimitError", 429, "rate_limit_exceeded", "allows 1 requests per day (UTC)")]
-    [InlineData("anthropic", "monthly_spend", "PaymentRequiredError", 402, "spend_limit_exceeded", "Monthly spend limit reached")]
+    [InlineData("anthropic", "monthly_spend", "PaymentRequiredError", 402, "spend_limit_exceeded", "Monthly spend cap $0.000001 would be passed")]
     public async Task Npm_sdk_raises_a_specific_error_at_once_when_a_limit_is_used_up(string provider, string limit, string errorClass, int status, string code, string message)
     {
         var token = await UsedUpAsync(provider, limit);
@@ -119,7 +119,7 @@ public sealed class RefusalTests(VaultFixture f)
         {
             (new Limits { RequestsPerMinute = 1 }, "rate_limit_exceeded", "allows 1 requests per minute; try again in"),
             (new Limits { RequestsPerDay = 1 }, "rate_limit_exceeded", "allows 1 requests per day (UTC)"),
-            (new Limits { DailySpendMicros = 1 }, "spend_limit_exceeded", "Daily spend limit reached"),
+            (new Limits { DailySpendMicros = 1 }, "spend_limit_exceeded", "Daily spend cap $0.000001 would be passed"),
         })
         {
             var (token, _) = await Vault.IssueAsync(VaultHost.Grant("openai", limits: limits));
@@ -138,7 +138,7 @@ public sealed class RefusalTests(VaultFixture f)
     {
         var (spend, _) = await Vault.IssueAsync(VaultHost.Grant("anthropic", limits: new Limits { DailySpendMicros = 1 }));
         var (paid, paidElapsed) = await RefusedAsync<AnthropicPaymentRequiredException>(() => DefaultAnthropic(spend).Messages.Create(Hi));
-        Assert.Contains("Daily spend limit reached", paid.Message);
+        Assert.Contains("Daily spend cap $0.000001 would be passed", paid.Message);
         Assert.True(paidElapsed < Prompt, $"spend: {paidElapsed}");
 
         var (daily, _) = await Vault.IssueAsync(VaultHost.Grant("anthropic", limits: new Limits { RequestsPerDay = 1 }));
