@@ -530,9 +530,10 @@ public static class CliApp
         {
             var app = new Option<string?>("--app") { Description = "Only events of this app" };
             var @event = new Option<string?>("--event") { Description = "Only this event (request.created, token.revoked, …)" };
+            var search = new Option<string?>("--search", "-q") { Description = "Only events with this text (case-insensitive) in their event, app, detail, address or ids", HelpName = "text" };
             var limit = new Option<int>("--limit") { Description = "Show at most this many events (newest first)", DefaultValueFactory = _ => 50, HelpName = "n" };
             var csv = CsvOption("every matching event, newest first, at most 100000; --limit does not apply");
-            var command = new Command("audit", "The vault's audit log") { app, @event, limit, csv };
+            var command = new Command("audit", "The vault's audit log") { app, @event, search, limit, csv };
             Act(command, async (r, vault, ct) =>
             {
                 var max = r.GetValue(limit);
@@ -540,6 +541,7 @@ public static class CliApp
                 var query = "";
                 if (r.GetValue(app) is { Length: > 0 } a) query += "&app=" + Uri.EscapeDataString(a);
                 if (r.GetValue(@event) is { Length: > 0 } e) query += "&event=" + Uri.EscapeDataString(e);
+                if (r.GetValue(search) is { Length: > 0 } text) query += "&q=" + Uri.EscapeDataString(text);
                 if (await CsvAsync(r, csv, vault, Path(OkapPaths.Audit) + "?format=csv" + query, ct)) return;
                 var page = await AllPagesAsync(vault, Path(OkapPaths.Audit), query.TrimStart('&'), max, ct);
                 if (Json(r, page)) return;

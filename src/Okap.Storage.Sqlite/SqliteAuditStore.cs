@@ -30,6 +30,10 @@ internal sealed class SqliteAuditStore(SqliteDatabase db) : IAuditStore
         var sql = new StringBuilder($"SELECT {Columns} FROM audit_events WHERE owner_id = @o");
         if (query.AppName is not null) sql.Append(" AND app_name = @app");
         if (query.Event is not null) sql.Append(" AND event = @event");
+        // instr on lower(): a plain substring with no LIKE wildcards to escape (SQLite's lower() folds ASCII letters only).
+        if (!string.IsNullOrEmpty(query.Text))
+            sql.Append(" AND (instr(lower(event), @q) > 0 OR instr(lower(coalesce(app_name, '')), @q) > 0 OR instr(lower(coalesce(detail, '')), @q) > 0"
+                + " OR instr(lower(coalesce(client_address, '')), @q) > 0 OR instr(lower(coalesce(request_id, '')), @q) > 0 OR instr(lower(coalesce(token_id, '')), @q) > 0)");
         return db.ReadAsync((c, t) => Db.PageAsync(
             c, sql.ToString(), "at",
             command =>
@@ -37,6 +41,7 @@ internal sealed class SqliteAuditStore(SqliteDatabase db) : IAuditStore
                 command.With("@o", ownerId);
                 if (query.AppName is not null) command.With("@app", query.AppName);
                 if (query.Event is not null) command.With("@event", query.Event);
+                if (!string.IsNullOrEmpty(query.Text)) command.With("@q", query.Text.ToLowerInvariant());
             },
             Map,
             e => (e.At, e.Id),

@@ -268,6 +268,11 @@ public sealed class CliTests
         Succeeded(byApp);
         Assert.All(byApp.Json["items"]!.AsArray(), e => Assert.Equal("App 3", e!["app_name"]!.GetValue<string>()));
         Assert.NotEmpty(byApp.Json["items"]!.AsArray());
+
+        var searched = await vault.RunAsync(A("audit", "--search", "aPP 4", "--json"));
+        Succeeded(searched);
+        Assert.NotEmpty(searched.Json["items"]!.AsArray());
+        Assert.All(searched.Json["items"]!.AsArray(), e => Assert.Equal("App 4", e!["app_name"]!.GetValue<string>()));
     }
 
     [Theory]

@@ -1033,6 +1033,26 @@ public abstract class VaultStoreContract : IAsyncLifetime
         Assert.Equal(alpha.Items.Select(e => e.Id), pagedAlpha.Select(e => e.Id));
     }
 
+    [Fact]
+    public async Task Audit_List_FindsTextInAnyField_InAnyCase_AcrossPages()
+    {
+        var owner = NewOwnerId();
+        var expected = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            var e = NewAudit(owner, T0.AddSeconds(i), app: i % 4 == 0 ? "Needle Notes" : "other") with { Detail = i == 5 ? "found a NEEDLE here" : "plain" };
+            await Stores.Audit.AppendAsync(e, Ct);
+            if (i % 4 == 0 || i == 5) expected.Insert(0, e.Id);
+        }
+        await Stores.Audit.AppendAsync(NewAudit(NewOwnerId(), T0, app: "Needle Notes"), Ct); // another owner's
+
+        var all = await ReadAllPagesAsync(t => Stores.Audit.ListAsync(owner, new AuditQuery(PageSize: 2, ContinuationToken: t, Text: "needle"), Ct));
+        Assert.Equal(expected, all.Select(e => e.Id));
+        var withEvent = await Stores.Audit.ListAsync(owner, new AuditQuery(Event: AuditEvents.TokenUsed, Text: "NOTES"), Ct);
+        Assert.Equal(3, withEvent.Items.Count);
+        Assert.Empty((await Stores.Audit.ListAsync(owner, new AuditQuery(Text: "haystack"), Ct)).Items);
+    }
+
     // ───────────────────────────── owner isolation ─────────────────────────────
 
     [Fact]

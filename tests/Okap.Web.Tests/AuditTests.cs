@@ -75,6 +75,14 @@ public sealed class AuditTests(BrowserFixture browser) : WebTest(browser)
         await Page.GetByLabel("App").FillAsync("Nobody");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
         await Expect(Page.GetByText("No events match.")).ToBeVisibleAsync();
+
+        // Search by substring, in any case: the app name, and a key's label in the entry's detail.
+        await Page.GetByLabel("App").FillAsync("");
+        await Page.GetByLabel("Search").FillAsync("bETA");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await Expect(rows).ToHaveCountAsync(1);
+        await Expect(rows.First).ToContainTextAsync("Beta App");
+        Assert.Contains("q=bETA", await Page.Locator("#audit-csv").GetAttributeAsync("href"));
         AssertNoPageProblems();
         admin.Dispose();
     }

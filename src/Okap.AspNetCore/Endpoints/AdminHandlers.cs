@@ -242,7 +242,9 @@ public sealed class AdminHandlers(
         if (PageSize(context) is not { } size) return Errors.Invalid("page_size", "page_size is 1 to 200");
         if (Format(context) is not { } format) return Errors.Invalid("format", "format is json or csv");
         var q = context.Request.Query;
-        var query = new AuditQuery(size, Empty(q["continuation"]), Empty(q["app"]), Empty(q["event"]));
+        var text = Empty(q["q"])?.Trim();
+        if (text is { Length: > AuditQuery.MaxTextLength }) return Errors.Invalid("q", $"q is at most {AuditQuery.MaxTextLength} characters");
+        var query = new AuditQuery(size, Empty(q["continuation"]), Empty(q["app"]), Empty(q["event"]), text is { Length: > 0 } ? text : null);
         if (format == "csv") return AuditCsv(owner, query with { PageSize = 200 });
         var page = await audit.ListAsync(owner, query, ct);
         return TypedResults.Json(new PageView<AuditView>(page.Items.Select(AdminMapping.ToView).ToArray(), page.ContinuationToken), AdminJsonContext.Default.PageViewAuditView);

@@ -215,7 +215,7 @@ public sealed class InMemoryAuditStore : IAuditStore
     public ConcurrentQueue<AuditEvent> Events { get; } = new();
     public Task AppendAsync(AuditEvent entry, CancellationToken ct) { Events.Enqueue(entry); return Task.CompletedTask; }
     public Task<Page<AuditEvent>> ListAsync(string ownerId, AuditQuery query, CancellationToken ct) =>
-        Task.FromResult(new Page<AuditEvent>(Events.Where(e => e.OwnerId == ownerId).OrderByDescending(e => e.At).Take(query.PageSize).ToList(), null));
+        Task.FromResult(new Page<AuditEvent>(Events.Where(e => e.OwnerId == ownerId && query.MatchesText(e)).OrderByDescending(e => e.At).Take(query.PageSize).ToList(), null));
 }
 
 public sealed class InMemoryPriceOverrideStore(StoreHealth health) : IPriceOverrideStore

@@ -152,4 +152,38 @@ public abstract class InputAndAdminBehaviour(BehaviourPass pass)
         var owner = (await pass.Shared.SignUpAsync()).Admin;
         Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync(listing + "?continuation=")).StatusCode);
     }
+
+    [PassFact]
+    public async Task Audit_search_finds_a_substring_in_any_case_and_pages_with_the_continuation()
+    {
+        var owner = await pass.Shared.SignUpAsync();
+        foreach (var name in new[] { "Zebra nightly", "lion", "the ZEBRA weekly" })
+        {
+            var created = await owner.Admin.PostAsJsonAsync("/okap/admin/policies", new { name, providers = new[] { "openai" } });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        var found = new List<string>();
+        string? next = null;
+        for (var pages = 0; pages < 20; pages++)
+        {
+            var page = (await owner.Admin.GetFromJsonAsync<JsonObject>("/okap/admin/audit?page_size=1&q=zeBRA"
+                + (next is null ? "" : "&continuation=" + Uri.EscapeDataString(next))))!;
+            var items = page["items"]!.AsArray();
+            Assert.True(items.Count <= 1);
+            found.AddRange(items.Select(e => e!["detail"]!.GetValue<string>()));
+            next = page["next"]?.GetValue<string>();
+            if (next is null) break;
+        }
+        Assert.Null(next);
+        Assert.Equal(["the ZEBRA weekly", "Zebra nightly"], found);
+
+        var byEvent = (await owner.Admin.GetFromJsonAsync<JsonObject>("/okap/admin/audit?q=policy.CREATED"))!["items"]!.AsArray();
+        Assert.Equal(3, byEvent.Count);
+        Assert.Empty((await owner.Admin.GetFromJsonAsync<JsonObject>("/okap/admin/audit?q=tiger"))!["items"]!.AsArray());
+
+        var tooLong = await owner.Admin.GetAsync("/okap/admin/audit?q=" + new string('x', 201));
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        Assert.Equal("q", (await tooLong.JsonAsync())["error"]!["param"]!.GetValue<string>());
+    }
 }

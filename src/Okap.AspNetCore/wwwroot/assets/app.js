@@ -1407,6 +1407,7 @@
   async function viewAudit(params) {
     const me = state.viewId;
     const app = h("input", { type: "text", id: "audit-app", value: params.get("app") || "", placeholder: "any app" });
+    const text = h("input", { type: "search", id: "audit-q", maxlength: "200", value: params.get("q") || "", placeholder: "any text" });
     const event = h("select", { id: "audit-event" }, h("option", { value: "" }, "Any event"), AUDIT_EVENTS.map((e) => h("option", { value: e }, e)));
     event.value = params.get("event") || "";
     const size = h("select", { id: "audit-page-size" }, ["10", "25", "50", "100"].map((n) => h("option", { value: n }, n)));
@@ -1418,7 +1419,7 @@
     const stack = [];   // continuation tokens of the pages before the current one
     let current = null, nextToken = null;
     const filters = onSubmit(h("form", { class: "filters", role: "search" },
-      field("App", app), field("Event", event), field("Per page", size),
+      field("Search", text), field("App", app), field("Event", event), field("Per page", size),
       h("button", { type: "submit", class: "btn btn-primary" }, "Filter")), async () => {
       stack.length = 0; current = null;
       await load();
@@ -1429,9 +1430,11 @@
       const q = new URLSearchParams({ format: "csv" });
       if (app.value.trim()) q.set("app", app.value.trim());
       if (event.value) q.set("event", event.value);
+      if (text.value.trim()) q.set("q", text.value.trim());
       download.href = "/okap/admin/audit?" + q;
     };
     app.addEventListener("input", syncDownload);
+    text.addEventListener("input", syncDownload);
     event.addEventListener("change", syncDownload);
     syncDownload();
     view("Audit trail",
@@ -1444,6 +1447,7 @@
       const q = new URLSearchParams({ page_size: size.value });
       if (app.value.trim()) q.set("app", app.value.trim());
       if (event.value) q.set("event", event.value);
+      if (text.value.trim()) q.set("q", text.value.trim());
       if (current) q.set("continuation", current);
       try {
         const page = await api("GET", "/okap/admin/audit?" + q);
@@ -1452,7 +1456,8 @@
         next.disabled = !nextToken; prev.disabled = stack.length === 0;
         pageInfo.textContent = "Page " + (stack.length + 1);
         clear(table);
-        if (!page.items.length) { table.append(empty(h("p", null, stack.length ? "No older events." : "No events match."))); return; }
+        // A text search may return a page with no match yet and more to look at ("Older →" stays enabled).
+        if (!page.items.length) { table.append(empty(h("p", null, nextToken ? "No matches in this stretch: look at older events." : stack.length ? "No older events." : "No events match."))); return; }
         table.append(h("div", { class: "table-wrap" }, h("table", { class: "table", id: "audit-table" },
           h("thead", null, h("tr", null, ["When", "Event", "App", "From", "Details"].map((c) => h("th", { scope: "col" }, c)))),
           h("tbody", null, page.items.map((e) => h("tr", { "data-event-id": e.id },
