@@ -75,10 +75,13 @@ public static class CliApp
 
             var status = new Option<string?>("--status") { Description = "Only requests in this state" };
             status.AcceptOnlyFromAmong("pending", "approved", "denied", "expired");
-            var list = new Command("list", "List access requests (newest first)") { status };
+            var search = new Option<string?>("--search", "-q") { Description = "Only requests whose app name or provider holds this text (any case)", HelpName = "text" };
+            var list = new Command("list", "List access requests (newest first)") { status, search };
             Act(list, async (r, vault, ct) =>
             {
-                var page = await AllPagesAsync(vault, Path(OkapPaths.Requests), r.GetValue(status) is { } s ? "status=" + s : "", int.MaxValue, ct);
+                var query = r.GetValue(status) is { } s ? "status=" + s : "";
+                if (r.GetValue(search) is { Length: > 0 } text) query += (query.Length > 0 ? "&" : "") + "q=" + Uri.EscapeDataString(text);
+                var page = await AllPagesAsync(vault, Path(OkapPaths.Requests), query, int.MaxValue, ct);
                 if (Json(r, page)) return;
                 Table(stdout, ["ID", "STATUS", "APP", "PROVIDERS", "CREATED", "EXPIRES"],
                     Items(page).Select(x => new[] { S(x, "id"), S(x, "status"), S(x, "app_name"), Providers(x, "requested"), Time(x, "created_at"), Time(x, "expires_at") }),

@@ -54,6 +54,25 @@ internal sealed class SqliteRequestStore(SqliteDatabase db) : IRequestStore
             pageSize, continuationToken, t), ct);
     }
 
+    public Task<Page<AccessRequest>> SearchAsync(string ownerId, RequestStatus? status, string text, int pageSize, string? continuationToken, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        Db.CheckPageSize(pageSize);
+        // The app name, or the provider of any requested grant (stored as a JSON array of camelCase grants).
+        var sql = $"SELECT {Columns} FROM access_requests WHERE owner_id = @o" + (status is null ? "" : " AND status = @s")
+            + " AND (instr(lower(app_name), @q) > 0 OR EXISTS (SELECT 1 FROM json_each(requested) WHERE instr(lower(json_extract(value, '$.provider')), @q) > 0))";
+        return db.ReadAsync((c, t) => Db.PageAsync(
+            c, sql, "created_at",
+            command =>
+            {
+                command.With("@o", ownerId).With("@q", text.ToLowerInvariant());
+                if (status is { } s) command.With("@s", StatusText(s));
+            },
+            Map,
+            r => (r.CreatedAt, r.Id),
+            pageSize, continuationToken, t), ct);
+    }
+
     public Task<bool> TryUpdateAsync(AccessRequest request, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(request);

@@ -269,6 +269,10 @@ public sealed class CliTests
         Assert.All(byApp.Json["items"]!.AsArray(), e => Assert.Equal("App 3", e!["app_name"]!.GetValue<string>()));
         Assert.NotEmpty(byApp.Json["items"]!.AsArray());
 
+        var requests = await vault.RunAsync(A("requests", "list", "--search", "app 2", "--json"));
+        Succeeded(requests);
+        Assert.Equal("App 2", Assert.Single(requests.Json["items"]!.AsArray())!["app_name"]!.GetValue<string>());
+
         var searched = await vault.RunAsync(A("audit", "--search", "aPP 4", "--json"));
         Succeeded(searched);
         Assert.NotEmpty(searched.Json["items"]!.AsArray());

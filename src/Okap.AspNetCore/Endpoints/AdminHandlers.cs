@@ -49,7 +49,12 @@ public sealed class AdminHandlers(
             status = parsed;
         }
         if (PageSize(context) is not { } size) return Errors.Invalid("page_size", "page_size is 1 to 200");
-        var page = await requests.ListAsync(owner, status == RequestStatus.Expired ? RequestStatus.Pending : status, size, Empty(query["continuation"]), ct);
+        var text = Empty(query["q"])?.Trim();
+        if (text is { Length: > RequestSearch.MaxTextLength }) return Errors.Invalid("q", $"q is at most {RequestSearch.MaxTextLength} characters");
+        var stored = status == RequestStatus.Expired ? RequestStatus.Pending : status;
+        var page = text is { Length: > 0 }
+            ? await requests.SearchAsync(owner, stored, text, size, Empty(query["continuation"]), ct)
+            : await requests.ListAsync(owner, stored, size, Empty(query["continuation"]), ct);
         var now = time.GetUtcNow();
         var items = page.Items.Select(r => AdminMapping.ToView(r, now));
         // Stored status "pending" splits into pending and expired by time.

@@ -239,4 +239,8 @@ public sealed class AccessRequestService(IVaultStores stores, AuditLog audit, Ti
 
     public Task<Page<AccessRequest>> ListAsync(string ownerId, RequestStatus? status, int pageSize, string? continuation, CancellationToken ct) =>
         stores.Requests.ListAsync(ownerId, status, Math.Clamp(pageSize, 1, 200), continuation, ct);
+
+    /// <summary>Past and pending requests whose app name or requested provider holds <paramref name="text"/> (any case), newest first.</summary>
+    public Task<Page<AccessRequest>> SearchAsync(string ownerId, RequestStatus? status, string text, int pageSize, string? continuation, CancellationToken ct) =>
+        stores.Requests.SearchAsync(ownerId, status, text, Math.Clamp(pageSize, 1, 200), continuation, ct);
 }

@@ -36,9 +36,6 @@ internal sealed class AuditTableStore(TableClient table) : IAuditStore
             }
         }, ct);
 
-    /// <summary>How many entries one call reads at most while looking for a substring (Table Storage has no substring filter).</summary>
-    internal const int MaxTextScan = 2_000;
-
     public Task<Okap.Core.Page<AuditEvent>> ListAsync(string ownerId, AuditQuery query, CancellationToken ct) =>
         TableGuard.Run(async () =>
         {
@@ -51,26 +48,8 @@ internal sealed class AuditTableStore(TableClient table) : IAuditStore
                 var (rows, next) = await table.PageAsync(TableKeys.Owner(ownerId), "", filter, query.PageSize, query.ContinuationToken, ct).ConfigureAwait(false);
                 return new Okap.Core.Page<AuditEvent>(rows.Select(ToEvent).ToList(), next);
             }
-            // Scan pages in row-key order and keep the matches; the continuation is the last row key looked at, so the
-            // next call goes on from there, whether it stopped at a full page or at the scan bound.
-            var found = new List<AuditEvent>(Math.Min(query.PageSize, 64));
-            var continuation = query.ContinuationToken;
-            var scanned = 0;
-            while (true)
-            {
-                var (rows, next) = await table.PageAsync(TableKeys.Owner(ownerId), "", filter, Math.Min(200, MaxTextScan - scanned), continuation, ct).ConfigureAwait(false);
-                foreach (var row in rows)
-                {
-                    scanned++;
-                    var entry = ToEvent(row);
-                    if (!query.MatchesText(entry)) continue;
-                    found.Add(entry);
-                    if (found.Count == query.PageSize) return new Okap.Core.Page<AuditEvent>(found, ContinuationTokens.Encode(row.RowKey));
-                }
-                if (next is null) return new Okap.Core.Page<AuditEvent>(found, null);
-                continuation = next;
-                if (scanned >= MaxTextScan) return new Okap.Core.Page<AuditEvent>(found, continuation);
-            }
+            var (found, after) = await table.ScanPageAsync(TableKeys.Owner(ownerId), "", filter, ToEvent, query.MatchesText, query.PageSize, query.ContinuationToken, ct).ConfigureAwait(false);
+            return new Okap.Core.Page<AuditEvent>(found, after);
         }, ct);
 
     private static AuditEvent ToEvent(TableEntity row) => new()

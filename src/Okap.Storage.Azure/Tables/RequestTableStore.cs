@@ -49,6 +49,15 @@ internal sealed class RequestTableStore(TableClient table) : IRequestStore
             return new Okap.Core.Page<AccessRequest>(rows.Select(r => ToRequest(r, null)).ToList(), next);
         }, ct);
 
+    public Task<Okap.Core.Page<AccessRequest>> SearchAsync(string ownerId, RequestStatus? status, string text, int pageSize, string? continuationToken, CancellationToken ct) =>
+        TableGuard.Run(async () =>
+        {
+            var filter = status is { } s ? TableClient.CreateQueryFilter($"Status eq {s.ToString()}") : null;
+            var (found, next) = await table.ScanPageAsync(TableKeys.Owner(ownerId), TimePrefix, filter, r => ToRequest(r, null),
+                r => RequestSearch.Matches(r, text), pageSize, continuationToken, ct).ConfigureAwait(false);
+            return new Okap.Core.Page<AccessRequest>(found, next);
+        }, ct);
+
     public Task<bool> TryUpdateAsync(AccessRequest request, CancellationToken ct) =>
         TableGuard.Run(async () =>
         {

@@ -42,6 +42,38 @@ internal static class TableOps
         return list;
     }
 
+    /// <summary>How many rows one <see cref="ScanPageAsync{T}"/> call reads at most (Table Storage has no substring filter).</summary>
+    internal const int MaxScanRows = 2_000;
+
+    /// <summary>
+    /// Like <see cref="PageAsync"/>, but keeps only the rows <paramref name="match"/> accepts, for filters the service
+    /// cannot run (substrings). Reads at most <see cref="MaxScanRows"/> rows per call, so a page may hold fewer items
+    /// than <paramref name="pageSize"/> (even none) and still carry a continuation: the row key of the last row read.
+    /// </summary>
+    public static async Task<(List<T> Items, string? ContinuationToken)> ScanPageAsync<T>(
+        this TableClient table, string partitionKey, string rowKeyPrefix, string? extraFilter, Func<TableEntity, T> map, Func<T, bool> match,
+        int pageSize, string? continuationToken, CancellationToken ct)
+    {
+        var found = new List<T>(Math.Min(pageSize, 64));
+        var continuation = continuationToken;
+        var scanned = 0;
+        while (true)
+        {
+            var (rows, next) = await table.PageAsync(partitionKey, rowKeyPrefix, extraFilter, Math.Min(MaxPageSize, MaxScanRows - scanned), continuation, ct).ConfigureAwait(false);
+            foreach (var row in rows)
+            {
+                scanned++;
+                var item = map(row);
+                if (!match(item)) continue;
+                found.Add(item);
+                if (found.Count == pageSize) return (found, ContinuationTokens.Encode(row.RowKey));
+            }
+            if (next is null) return (found, null);
+            continuation = next;
+            if (scanned >= MaxScanRows) return (found, continuation);
+        }
+    }
+
     /// <summary>
     /// One page of rows of <paramref name="partitionKey"/> whose row key starts with <paramref name="rowKeyPrefix"/>,
     /// in row-key order, after the row key carried by <paramref name="continuationToken"/>. Runs as many service

@@ -186,4 +186,45 @@ public abstract class InputAndAdminBehaviour(BehaviourPass pass)
         Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
         Assert.Equal("q", (await tooLong.JsonAsync())["error"]!["param"]!.GetValue<string>());
     }
+
+    [PassFact]
+    public async Task Past_requests_are_searched_by_app_name_or_provider_in_any_case_and_paged()
+    {
+        var owner = await pass.Shared.SignUpAsync();
+        foreach (var (app, provider) in new[] { ("Heron Notes", "openai"), ("Otter Mail", "anthropic"), ("heron cli", "anthropic") })
+        {
+            var created = await owner.App().PostAsJsonAsync("/okap/authorize", new
+            {
+                okap = "1.0", authorization_details = new[] { new { type = "ai_model_access", provider } }, client = new { name = app },
+            });
+            Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        }
+
+        async Task<List<string>> SearchAsync(string q)
+        {
+            var apps = new List<string>();
+            string? next = null;
+            for (var pages = 0; pages < 20; pages++)
+            {
+                var page = (await owner.Admin.GetFromJsonAsync<JsonObject>("/okap/admin/requests?page_size=1&q=" + Uri.EscapeDataString(q)
+                    + (next is null ? "" : "&continuation=" + Uri.EscapeDataString(next))))!;
+                Assert.True(page["items"]!.AsArray().Count <= 1);
+                apps.AddRange(page["items"]!.AsArray().Select(r => r!["app_name"]!.GetValue<string>()));
+                next = page["next"]?.GetValue<string>();
+                if (next is null) return apps;
+            }
+            throw new InvalidOperationException("paging did not end");
+        }
+
+        Assert.Equal(["heron cli", "Heron Notes"], await SearchAsync("HERON"));
+        Assert.Equal(["heron cli", "Otter Mail"], await SearchAsync("Anthrop"));
+        Assert.Empty(await SearchAsync("gemini"));
+        var pending = (await owner.Admin.GetFromJsonAsync<JsonObject>("/okap/admin/requests?status=pending&q=otter"))!["items"]!.AsArray();
+        Assert.Equal("Otter Mail", Assert.Single(pending)!["app_name"]!.GetValue<string>());
+        Assert.Empty((await owner.Admin.GetFromJsonAsync<JsonObject>("/okap/admin/requests?status=denied&q=otter"))!["items"]!.AsArray());
+
+        var tooLong = await owner.Admin.GetAsync("/okap/admin/requests?q=" + new string('x', 201));
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        Assert.Equal("q", (await tooLong.JsonAsync())["error"]!["param"]!.GetValue<string>());
+    }
 }
