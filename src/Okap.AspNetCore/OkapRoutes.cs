@@ -48,7 +48,18 @@ public static class OkapRoutes
 
         /// <summary>This route with <paramref name="items"/> added to its <see cref="Metadata"/>.</summary>
         public Route WithMetadata(params object[] items) => this with { Metadata = [.. Metadata, .. items] };
+
+        /// <summary>
+        /// This route needing <paramref name="scope"/> of a personal access key (<see cref="Core.Accounts.AccessKeyScopes"/>), or
+        /// <see cref="Auth.OwnerAuth.SessionOnly"/> for what only a browser session may do; <see cref="Auth.OwnerAccess"/> enforces it.
+        /// </summary>
+        public Route Needs(string scope) => WithMetadata(new Auth.RequiredScope(scope));
     }
+
+    private const string Read = Core.Accounts.AccessKeyScopes.Read;
+    private const string Approve = Core.Accounts.AccessKeyScopes.Approve;
+    private const string Keys = Core.Accounts.AccessKeyScopes.Keys;
+    private const string SessionOnly = Auth.OwnerAuth.SessionOnly;
 
     /// <summary>The route now being served (on the server and under the Functions host alike), or null outside one.</summary>
     public static Route? Current(HttpContext context) => context.Features.Get<Route>();
@@ -70,34 +81,34 @@ public static class OkapRoutes
         new Route("GET", OkapPaths.AccountSession, OkapRouteNames.AccountSession, (c, s) => Get<AccountHandlers>(s).SessionAsync(c)).Returns<SessionView>(),
         new Route("POST", OkapPaths.AccountSetup, OkapRouteNames.AccountSetup, (c, s) => Get<AccountHandlers>(s).CreateAccountAsync(c)).Accepts<CreateAccountBody>().Returns<MessageView>(),
         new Route("POST", OkapPaths.AccountLogin, OkapRouteNames.AccountLogin, (c, s) => Get<AccountHandlers>(s).LoginAsync(c)).Accepts<SignInBody>().Returns<MessageView>(),
-        new Route("POST", OkapPaths.AccountLogout, OkapRouteNames.AccountLogout, (c, s) => Get<AccountHandlers>(s).LogoutAsync(c)),
+        new Route("POST", OkapPaths.AccountLogout, OkapRouteNames.AccountLogout, (c, s) => Get<AccountHandlers>(s).LogoutAsync(c)).Needs(SessionOnly),
 
         // Admin API.
-        new Route("GET", OkapPaths.Requests, OkapRouteNames.ListRequests, (c, s) => Get<AdminHandlers>(s).ListRequestsAsync(c)).Returns<PageView<RequestView>>(),
-        new Route("GET", OkapPaths.RequestById, OkapRouteNames.GetRequest, (c, s) => Get<AdminHandlers>(s).GetRequestAsync(c, Value(c, "id"))).Returns<RequestView>(),
-        new Route("POST", OkapPaths.ApproveRequest, OkapRouteNames.ApproveRequest, (c, s) => Get<AdminHandlers>(s).ApproveAsync(c, Value(c, "id"))).Accepts<DecisionBody>(optional: true).Returns<RequestView>(),
-        new Route("POST", OkapPaths.DenyRequest, OkapRouteNames.DenyRequest, (c, s) => Get<AdminHandlers>(s).DenyAsync(c, Value(c, "id"))).Accepts<DecisionBody>(optional: true).Returns<RequestView>(),
-        new Route("GET", OkapPaths.Tokens, OkapRouteNames.ListTokens, (c, s) => Get<AdminHandlers>(s).ListTokensAsync(c)).Returns<PageView<TokenView>>(),
-        new Route("GET", OkapPaths.TokenById, OkapRouteNames.GetToken, (c, s) => Get<AdminHandlers>(s).GetTokenAsync(c, Value(c, "id"))).Returns<TokenView>(),
-        new Route("POST", OkapPaths.RevokeToken, OkapRouteNames.RevokeToken, (c, s) => Get<AdminHandlers>(s).RevokeTokenAsync(c, Value(c, "id"))).Returns<TokenView>(),
-        new Route("PATCH", OkapPaths.TokenById, OkapRouteNames.NarrowToken, (c, s) => Get<AdminHandlers>(s).NarrowTokenAsync(c, Value(c, "id"))).Accepts<DecisionBody>().Returns<TokenView>(),
-        new Route("GET", OkapPaths.TokenUsage, OkapRouteNames.TokenUsage, (c, s) => Get<AdminHandlers>(s).TokenUsageAsync(c, Value(c, "id"))).Returns<TokenUsageView>(),
-        new Route("GET", OkapPaths.Usage, OkapRouteNames.Usage, (c, s) => Get<AdminHandlers>(s).UsageAsync(c)).Returns<UsageView>(),
-        new Route("GET", OkapPaths.Keys, OkapRouteNames.ListKeys, (c, s) => Get<AdminHandlers>(s).ListKeysAsync(c)).Returns<IReadOnlyList<KeyView>>(),
-        new Route("PUT", OkapPaths.KeyByProvider, OkapRouteNames.SetKey, (c, s) => Get<AdminHandlers>(s).SetKeyAsync(c, Value(c, "provider"))).Accepts<SetKeyBody>().Returns<KeyView>(),
-        new Route("DELETE", OkapPaths.KeyByProvider, OkapRouteNames.RemoveKey, (c, s) => Get<AdminHandlers>(s).RemoveKeyAsync(c, Value(c, "provider"))),
-        new Route("GET", OkapPaths.Policies, OkapRouteNames.ListPolicies, (c, s) => Get<AdminHandlers>(s).ListPoliciesAsync(c)).Returns<IReadOnlyList<PolicyView>>(),
-        new Route("POST", OkapPaths.Policies, OkapRouteNames.CreatePolicy, (c, s) => Get<AdminHandlers>(s).CreatePolicyAsync(c)).Accepts<PolicyBody>().Returns<PolicyView>(),
-        new Route("PUT", OkapPaths.PolicyById, OkapRouteNames.UpdatePolicy, (c, s) => Get<AdminHandlers>(s).UpdatePolicyAsync(c, Value(c, "id"))).Accepts<PolicyBody>().Returns<PolicyView>(),
-        new Route("DELETE", OkapPaths.PolicyById, OkapRouteNames.RemovePolicy, (c, s) => Get<AdminHandlers>(s).RemovePolicyAsync(c, Value(c, "id"))),
-        new Route("GET", OkapPaths.Prices, OkapRouteNames.ListPrices, (c, s) => Get<AdminHandlers>(s).ListPricesAsync(c)).Returns<IReadOnlyList<PriceView>>(),
-        new Route("PUT", OkapPaths.PriceByModel, OkapRouteNames.SetPrice, (c, s) => Get<AdminHandlers>(s).SetPriceAsync(c, Value(c, "provider"), Value(c, "model"))).Accepts<PriceBody>().Returns<PriceView>(),
-        new Route("DELETE", OkapPaths.PriceByModel, OkapRouteNames.RemovePrice, (c, s) => Get<AdminHandlers>(s).RemovePriceAsync(c, Value(c, "provider"), Value(c, "model"))),
-        new Route("GET", OkapPaths.Catalog, OkapRouteNames.PriceCatalog, (c, s) => Get<AdminHandlers>(s).CatalogAsync(c)).Returns<CatalogView>(),
-        new Route("GET", OkapPaths.Audit, OkapRouteNames.Audit, (c, s) => Get<AdminHandlers>(s).AuditAsync(c)).Returns<PageView<AuditView>>(),
-        new Route("GET", OkapPaths.AccessKeys, OkapRouteNames.ListAccessKeys, (c, s) => Get<AdminHandlers>(s).ListAccessKeysAsync(c)).Returns<IReadOnlyList<AccessKeyView>>(),
-        new Route("POST", OkapPaths.AccessKeys, OkapRouteNames.CreateAccessKey, (c, s) => Get<AdminHandlers>(s).CreateAccessKeyAsync(c)).Accepts<CreateAccessKeyBody>().Returns<CreatedAccessKeyView>(),
-        new Route("DELETE", OkapPaths.AccessKeyById, OkapRouteNames.RevokeAccessKey, (c, s) => Get<AdminHandlers>(s).RevokeAccessKeyAsync(c, Value(c, "id"))),
+        new Route("GET", OkapPaths.Requests, OkapRouteNames.ListRequests, (c, s) => Get<AdminHandlers>(s).ListRequestsAsync(c)).Returns<PageView<RequestView>>().Needs(Read),
+        new Route("GET", OkapPaths.RequestById, OkapRouteNames.GetRequest, (c, s) => Get<AdminHandlers>(s).GetRequestAsync(c, Value(c, "id"))).Returns<RequestView>().Needs(Read),
+        new Route("POST", OkapPaths.ApproveRequest, OkapRouteNames.ApproveRequest, (c, s) => Get<AdminHandlers>(s).ApproveAsync(c, Value(c, "id"))).Accepts<DecisionBody>(optional: true).Returns<RequestView>().Needs(Approve),
+        new Route("POST", OkapPaths.DenyRequest, OkapRouteNames.DenyRequest, (c, s) => Get<AdminHandlers>(s).DenyAsync(c, Value(c, "id"))).Accepts<DecisionBody>(optional: true).Returns<RequestView>().Needs(Approve),
+        new Route("GET", OkapPaths.Tokens, OkapRouteNames.ListTokens, (c, s) => Get<AdminHandlers>(s).ListTokensAsync(c)).Returns<PageView<TokenView>>().Needs(Read),
+        new Route("GET", OkapPaths.TokenById, OkapRouteNames.GetToken, (c, s) => Get<AdminHandlers>(s).GetTokenAsync(c, Value(c, "id"))).Returns<TokenView>().Needs(Read),
+        new Route("POST", OkapPaths.RevokeToken, OkapRouteNames.RevokeToken, (c, s) => Get<AdminHandlers>(s).RevokeTokenAsync(c, Value(c, "id"))).Returns<TokenView>().Needs(Approve),
+        new Route("PATCH", OkapPaths.TokenById, OkapRouteNames.NarrowToken, (c, s) => Get<AdminHandlers>(s).NarrowTokenAsync(c, Value(c, "id"))).Accepts<DecisionBody>().Returns<TokenView>().Needs(Approve),
+        new Route("GET", OkapPaths.TokenUsage, OkapRouteNames.TokenUsage, (c, s) => Get<AdminHandlers>(s).TokenUsageAsync(c, Value(c, "id"))).Returns<TokenUsageView>().Needs(Read),
+        new Route("GET", OkapPaths.Usage, OkapRouteNames.Usage, (c, s) => Get<AdminHandlers>(s).UsageAsync(c)).Returns<UsageView>().Needs(Read),
+        new Route("GET", OkapPaths.Keys, OkapRouteNames.ListKeys, (c, s) => Get<AdminHandlers>(s).ListKeysAsync(c)).Returns<IReadOnlyList<KeyView>>().Needs(Read),
+        new Route("PUT", OkapPaths.KeyByProvider, OkapRouteNames.SetKey, (c, s) => Get<AdminHandlers>(s).SetKeyAsync(c, Value(c, "provider"))).Accepts<SetKeyBody>().Returns<KeyView>().Needs(Keys),
+        new Route("DELETE", OkapPaths.KeyByProvider, OkapRouteNames.RemoveKey, (c, s) => Get<AdminHandlers>(s).RemoveKeyAsync(c, Value(c, "provider"))).Needs(Keys),
+        new Route("GET", OkapPaths.Policies, OkapRouteNames.ListPolicies, (c, s) => Get<AdminHandlers>(s).ListPoliciesAsync(c)).Returns<IReadOnlyList<PolicyView>>().Needs(Read),
+        new Route("POST", OkapPaths.Policies, OkapRouteNames.CreatePolicy, (c, s) => Get<AdminHandlers>(s).CreatePolicyAsync(c)).Accepts<PolicyBody>().Returns<PolicyView>().Needs(Keys),
+        new Route("PUT", OkapPaths.PolicyById, OkapRouteNames.UpdatePolicy, (c, s) => Get<AdminHandlers>(s).UpdatePolicyAsync(c, Value(c, "id"))).Accepts<PolicyBody>().Returns<PolicyView>().Needs(Keys),
+        new Route("DELETE", OkapPaths.PolicyById, OkapRouteNames.RemovePolicy, (c, s) => Get<AdminHandlers>(s).RemovePolicyAsync(c, Value(c, "id"))).Needs(Keys),
+        new Route("GET", OkapPaths.Prices, OkapRouteNames.ListPrices, (c, s) => Get<AdminHandlers>(s).ListPricesAsync(c)).Returns<IReadOnlyList<PriceView>>().Needs(Read),
+        new Route("PUT", OkapPaths.PriceByModel, OkapRouteNames.SetPrice, (c, s) => Get<AdminHandlers>(s).SetPriceAsync(c, Value(c, "provider"), Value(c, "model"))).Accepts<PriceBody>().Returns<PriceView>().Needs(Keys),
+        new Route("DELETE", OkapPaths.PriceByModel, OkapRouteNames.RemovePrice, (c, s) => Get<AdminHandlers>(s).RemovePriceAsync(c, Value(c, "provider"), Value(c, "model"))).Needs(Keys),
+        new Route("GET", OkapPaths.Catalog, OkapRouteNames.PriceCatalog, (c, s) => Get<AdminHandlers>(s).CatalogAsync(c)).Returns<CatalogView>().Needs(Read),
+        new Route("GET", OkapPaths.Audit, OkapRouteNames.Audit, (c, s) => Get<AdminHandlers>(s).AuditAsync(c)).Returns<PageView<AuditView>>().Needs(Read),
+        new Route("GET", OkapPaths.AccessKeys, OkapRouteNames.ListAccessKeys, (c, s) => Get<AdminHandlers>(s).ListAccessKeysAsync(c)).Returns<IReadOnlyList<AccessKeyView>>().Needs(Read),
+        new Route("POST", OkapPaths.AccessKeys, OkapRouteNames.CreateAccessKey, (c, s) => Get<AdminHandlers>(s).CreateAccessKeyAsync(c)).Accepts<CreateAccessKeyBody>().Returns<CreatedAccessKeyView>().Needs(SessionOnly),
+        new Route("DELETE", OkapPaths.AccessKeyById, OkapRouteNames.RevokeAccessKey, (c, s) => Get<AdminHandlers>(s).RevokeAccessKeyAsync(c, Value(c, "id"))).Needs(SessionOnly),
 
         // The web page.
         new Route("GET", OkapPaths.Page, OkapRouteNames.Page, (c, s) => Task.FromResult(Get<PageHandlers>(s).Index(c))),
@@ -109,6 +120,11 @@ public static class OkapRoutes
         for (var i = 0; i < routes.Length; i++)
         {
             var route = routes[i];
+            // An admin route that forgot its scope would be refused to every key: make that a start-up error instead.
+            if (route.Tag == "admin" && !route.Metadata.OfType<Auth.RequiredScope>().Any())
+            {
+                throw new InvalidOperationException($"admin route {route.Name} declares no access key scope (Route.Needs)");
+            }
             var inner = route.Handler;
             // Probes reach every origin, the proxy's own included.
             var guarded = route.Name is OkapRouteNames.Health or OkapRouteNames.Ready;

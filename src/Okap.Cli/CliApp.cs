@@ -492,40 +492,24 @@ public static class CliApp
 
         private Command AccessKeys()
         {
-            var command = new Command("access-keys", "Personal access keys (okap_pat_…) for this command line and scripts");
+            // Keys are created and revoked on the vault's page only (a browser session): a key that could mint keys
+            // would let a leaked one outlive its revocation.
+            var command = new Command("access-keys", "List personal access keys (okap_pat_…; create and revoke them on the vault's page)");
             var list = new Command("list", "List personal access keys");
             Act(list, async (r, vault, ct) =>
             {
                 var reply = await vault.GetAsync(Path(OkapPaths.AccessKeys), ct);
                 if (Json(r, reply)) return;
-                Table(stdout, ["ID", "NAME", "PREFIX", "STATUS", "CREATED", "EXPIRES", "REVOKED"],
+                Table(stdout, ["ID", "NAME", "PREFIX", "SCOPES", "STATUS", "CREATED", "EXPIRES", "LAST USED"],
                     (reply.Json as JsonArray ?? []).Select(x => new[]
                     {
-                        S(x, "id"), S(x, "name"), S(x, "display_prefix"),
+                        S(x, "id"), S(x, "name"), S(x, "display_prefix"), string.Join(",", (x?["scopes"] as JsonArray ?? []).Select(v => v?.GetValue<string>())),
                         x?["revoked_at"] is JsonValue ? "revoked" : x?["expires_at"] is JsonValue e && e.GetValue<DateTimeOffset>() <= DateTimeOffset.UtcNow ? "expired" : "active",
-                        Time(x, "created_at"), Time(x, "expires_at"), Time(x, "revoked_at"),
+                        Time(x, "created_at"), Time(x, "expires_at"), Time(x, "last_used_at"),
                     }), "no access keys");
             });
 
-            var name = new Argument<string>("name") { Description = "What the key is for (a machine, a script)" };
-            var days = new Option<int?>("--expires-in-days") { Description = "The key stops working after n days (default: never)", HelpName = "n" };
-            var create = new Command("create", "Create a personal access key: its secret is printed once, on stdout, and cannot be shown again") { name, days };
-            Act(create, async (r, vault, ct) =>
-            {
-                var body = new JsonObject { ["name"] = r.GetValue(name) };
-                if (r.GetValue(days) is { } n) body["expires_in_days"] = Positive(n, days.Name);
-                var reply = await vault.SendAsync(HttpMethod.Post, Path(OkapPaths.AccessKeys), body, ct);
-                var key = reply.Json?["key"];
-                stderr.WriteLine($"Created access key {S(key, "id")} ({S(key, "name")}). Its secret is shown only this once: store it now (it cannot be shown again).");
-                if (Json(r, reply)) return;
-                stdout.WriteLine(S(reply.Json, "secret"));
-            });
-
-            var revoke = DeleteCommand("revoke", "Revoke a personal access key: scripts using it stop at once", "access key", OkapPaths.AccessKeyById, "Revoked access key");
-
             command.Add(list);
-            command.Add(create);
-            command.Add(revoke);
             return command;
         }
 
@@ -548,10 +532,10 @@ public static class CliApp
                 if (await CsvAsync(r, csv, vault, Path(OkapPaths.Audit) + "?format=csv" + query, ct)) return;
                 var page = await AllPagesAsync(vault, Path(OkapPaths.Audit), query.TrimStart('&'), max, ct);
                 if (Json(r, page)) return;
-                Table(stdout, ["AT", "EVENT", "APP", "FROM", "REQUEST", "TOKEN", "DETAIL"],
+                Table(stdout, ["AT", "EVENT", "BY", "APP", "FROM", "REQUEST", "TOKEN", "DETAIL"],
                     Items(page).Select(x => new[]
                     {
-                        Time(x, "at"), S(x, "event"), S(x, "app_name"), S(x, "client_address"), S(x, "request_id"), S(x, "token_id"), S(x, "detail"),
+                        Time(x, "at"), S(x, "event"), S(x, "actor"), S(x, "app_name"), S(x, "client_address"), S(x, "request_id"), S(x, "token_id"), S(x, "detail"),
                     }), "no events");
             });
             return command;

@@ -121,6 +121,13 @@ internal sealed class VaultClient : IDisposable
         var message = error?["message"]?.GetValue<string>();
         var param = error?["param"]?.GetValue<string>();
         var status = (int)response.StatusCode;
+        if (response.StatusCode is HttpStatusCode.Forbidden && error?["type"]?.GetValue<string>() == "insufficient_scope")
+        {
+            // The vault names the scope the route needs: say which, and where a key with it is made.
+            return new VaultException(3, param is null
+                ? $"not allowed with an access key ({status}): {message}. Do this on the vault's page."
+                : $"this command needs an access key with the '{param}' scope ({status}); OKAP_ACCESS_KEY lacks it. Create one with that scope on the vault's page (Access keys).", param);
+        }
         if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
             return new VaultException(3, $"not authorised by the vault ({status}): {message ?? response.ReasonPhrase}. Check OKAP_ACCESS_KEY (revoked or expired keys stop working).");

@@ -28,6 +28,7 @@ public static class CoreServiceCollectionExtensions
                         && !string.Equals(p.GetLeftPart(UriPartial.Authority), page.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase)),
                 "Okap:Proxy:PublicUrl must be an absolute http(s) URL with no path or query on another host than Okap:PublicUrl, e.g. https://api.vault.example.com")
             .Validate(o => o.DefaultTokenLifetime <= o.MaxTokenLifetime, "Okap:DefaultTokenLifetime must not exceed Okap:MaxTokenLifetime")
+            .Validate(o => o.DefaultAccessKeyLifetime <= o.MaxAccessKeyLifetime, "Okap:DefaultAccessKeyLifetime must not exceed Okap:MaxAccessKeyLifetime")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<VaultOrigins>();

@@ -43,6 +43,14 @@ public sealed class VaultOptions
     [Range(typeof(TimeSpan), "00:01:00", "3650.00:00:00")]
     public TimeSpan MaxTokenLifetime { get; set; } = TimeSpan.FromDays(366);
 
+    /// <summary>Lifetime of a personal access key created without one (<c>Okap:DefaultAccessKeyLifetime</c>).</summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
+    public TimeSpan DefaultAccessKeyLifetime { get; set; } = TimeSpan.FromDays(90);
+
+    /// <summary>Longest lifetime a personal access key may have (<c>Okap:MaxAccessKeyLifetime</c>): a leaked key stops working by then at the latest.</summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
+    public TimeSpan MaxAccessKeyLifetime { get; set; } = TimeSpan.FromDays(365);
+
     /// <summary>Addressing of per-person vaults in a multi-user deployment.</summary>
     public AddressingOptions Addressing { get; set; } = new();
 

@@ -28,6 +28,7 @@ internal sealed class ProxyAuditQueue(TimeProvider time)
             Event = AuditEvents.TokenRefused,
             AppName = token.AppName,
             TokenId = token.Id,
+            Actor = AuditActor.Token(token.Id),
             ClientAddress = client?.ToString(),
             Detail = provider + ": " + reason,
         });

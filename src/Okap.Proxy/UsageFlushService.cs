@@ -260,6 +260,7 @@ public sealed class UsageFlushService : BackgroundService
                 Event = AuditEvents.TokenUsed,
                 AppName = appName,
                 TokenId = tokenId,
+                Actor = AuditActor.Token(tokenId),
                 Detail = string.Create(CultureInfo.InvariantCulture,
                     $"{delta.GrantKey[(split + 1)..]}: {delta.Requests} calls, {delta.InputTokens} input / {delta.OutputTokens} output tokens, ${delta.CostMicros / 1_000_000m:0.######}"),
             });

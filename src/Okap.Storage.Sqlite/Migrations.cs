@@ -181,6 +181,12 @@ internal static class Migrations
                 updated_at      TEXT NOT NULL
             ) WITHOUT ROWID;
             """),
+        (4, "access key scopes and last use, audit actor", """
+            -- NULL scopes: a key from before scopes, which keeps what it could do (AccessKeyScopes.Legacy).
+            ALTER TABLE access_keys ADD COLUMN scopes TEXT NULL;
+            ALTER TABLE access_keys ADD COLUMN last_used_at TEXT NULL;
+            ALTER TABLE audit_events ADD COLUMN actor TEXT NULL;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -5,17 +5,18 @@ namespace Okap.Storage.Sqlite;
 
 internal sealed class SqliteAccessKeyStore(SqliteDatabase db) : IAccessKeyStore
 {
-    private const string Columns = "hash, id, owner_id, name, display_prefix, created_at, expires_at, revoked_at";
+    private const string Columns = "hash, id, owner_id, name, display_prefix, created_at, expires_at, revoked_at, scopes, last_used_at";
 
     public Task CreateAsync(PersonalAccessKey key, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(key);
         return db.WriteAsync(async (c, tx, t) =>
         {
-            await using var insert = c.Command($"INSERT INTO access_keys ({Columns}) VALUES (@hash, @id, @o, @name, @prefix, @created_at, @expires_at, @revoked_at);", tx)
+            await using var insert = c.Command($"INSERT INTO access_keys ({Columns}) VALUES (@hash, @id, @o, @name, @prefix, @created_at, @expires_at, @revoked_at, @scopes, @last_used_at);", tx)
                 .With("@hash", key.Hash).With("@id", key.Id).With("@o", key.OwnerId).With("@name", key.Name)
                 .With("@prefix", key.DisplayPrefix).With("@created_at", Db.Time(key.CreatedAt))
-                .With("@expires_at", Db.Time(key.ExpiresAt)).With("@revoked_at", Db.Time(key.RevokedAt));
+                .With("@expires_at", Db.Time(key.ExpiresAt)).With("@revoked_at", Db.Time(key.RevokedAt))
+                .With("@scopes", key.Scopes is null ? null : string.Join(' ', key.Scopes)).With("@last_used_at", Db.Time(key.LastUsedAt));
             await insert.ExecuteNonQueryAsync(t);
         }, ct);
     }
@@ -49,6 +50,13 @@ internal sealed class SqliteAccessKeyStore(SqliteDatabase db) : IAccessKeyStore
             return await update.ExecuteNonQueryAsync(t) > 0;
         }, ct);
 
+    public Task MarkUsedAsync(PersonalAccessKey key, DateTimeOffset at, CancellationToken ct) =>
+        db.WriteAsync(async (c, tx, t) =>
+        {
+            await using var update = c.Command("UPDATE access_keys SET last_used_at = @at WHERE hash = @h;", tx).With("@at", Db.Time(at)).With("@h", key.Hash);
+            await update.ExecuteNonQueryAsync(t);
+        }, ct);
+
     private static PersonalAccessKey Map(SqliteDataReader r) => new()
     {
         Hash = r.GetString(0),
@@ -59,5 +67,8 @@ internal sealed class SqliteAccessKeyStore(SqliteDatabase db) : IAccessKeyStore
         CreatedAt = r.GetTime(5),
         ExpiresAt = r.GetNullableTime(6),
         RevokedAt = r.GetNullableTime(7),
+        // Null on keys from before scopes (migration 4): they act with AccessKeyScopes.Legacy.
+        Scopes = r.GetNullableString(8)?.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+        LastUsedAt = r.GetNullableTime(9),
     };
 }

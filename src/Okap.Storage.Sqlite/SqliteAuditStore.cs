@@ -8,17 +8,17 @@ namespace Okap.Storage.Sqlite;
 /// <summary>Append-only audit trail, listed newest first.</summary>
 internal sealed class SqliteAuditStore(SqliteDatabase db) : IAuditStore
 {
-    private const string Columns = "owner_id, id, at, event, app_name, client_address, request_id, token_id, detail";
+    private const string Columns = "owner_id, id, at, event, app_name, client_address, request_id, token_id, detail, actor";
 
     public Task AppendAsync(AuditEvent entry, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(entry);
         return db.WriteAsync(async (c, tx, t) =>
         {
-            await using var insert = c.Command($"INSERT INTO audit_events ({Columns}) VALUES (@o, @id, @at, @event, @app, @client, @request, @token, @detail);", tx)
+            await using var insert = c.Command($"INSERT INTO audit_events ({Columns}) VALUES (@o, @id, @at, @event, @app, @client, @request, @token, @detail, @actor);", tx)
                 .With("@o", entry.OwnerId).With("@id", entry.Id).With("@at", Db.Time(entry.At)).With("@event", entry.Event)
                 .With("@app", entry.AppName).With("@client", entry.ClientAddress).With("@request", entry.RequestId)
-                .With("@token", entry.TokenId).With("@detail", entry.Detail);
+                .With("@token", entry.TokenId).With("@detail", entry.Detail).With("@actor", entry.Actor);
             await insert.ExecuteNonQueryAsync(t);
         }, ct);
     }
@@ -59,5 +59,6 @@ internal sealed class SqliteAuditStore(SqliteDatabase db) : IAuditStore
         RequestId = r.GetNullableString(6),
         TokenId = r.GetNullableString(7),
         Detail = r.GetNullableString(8),
+        Actor = r.GetNullableString(9),
     };
 }

@@ -297,8 +297,6 @@ public sealed class CliTests
     [InlineData("usage --days many", "many")]
     [InlineData("usage --csv --json", "--csv")]
     [InlineData("audit --csv --json", "--csv")]
-    [InlineData("access-keys create", "name")]
-    [InlineData("access-keys create ci --expires-in-days 0", "--expires-in-days")]
     [InlineData("policies add p --max-rpm 0", "--max-rpm")]
     [InlineData("policies add p --enabled maybe", "maybe")]
     [InlineData("policies edit pol_1", "nothing to change")]

@@ -41,7 +41,7 @@ public sealed class CliVault : WebApplicationFactory<Program>
         Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
         var session = await vault.Owner.GetFromJsonAsync<JsonObject>("/okap/account/session");
         vault.Owner.DefaultRequestHeaders.Add("X-CSRF-TOKEN", session!["csrf_token"]!.GetValue<string>());
-        var key = await vault.Owner.PostAsJsonAsync("/okap/admin/access-keys", new { name = "cli tests" });
+        var key = await vault.Owner.PostAsJsonAsync("/okap/admin/access-keys", new { name = "cli tests", scopes = new[] { "read", "approve", "keys" } });
         key.EnsureSuccessStatusCode();
         vault.AccessKey = (await key.Content.ReadFromJsonAsync<JsonObject>())!["secret"]!.GetValue<string>();
         Assert.StartsWith("okap_pat_", vault.AccessKey);

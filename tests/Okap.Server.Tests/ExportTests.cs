@@ -61,7 +61,7 @@ public sealed class ExportTests : IAsyncLifetime
         Assert.Equal("attachment", response.Content.Headers.ContentDisposition!.DispositionType);
         Assert.Matches(@"^okap-audit-\d{4}-\d{2}-\d{2}\.csv$", response.Content.Headers.ContentDisposition.FileNameStar);
         var rows = Csv.Parse(await response.Content.ReadAsStringAsync());
-        Assert.Equal(["at", "event", "app_name", "client_address", "request_id", "token_id", "detail", "id"], rows[0]);
+        Assert.Equal(["at", "event", "app_name", "client_address", "request_id", "token_id", "detail", "id", "actor"], rows[0]);
 
         // The same entries as the JSON listing, page for page.
         var listed = (await alice.GetFromJsonAsync<JsonObject>("/okap/admin/audit?page_size=200"))!["items"]!.AsArray();

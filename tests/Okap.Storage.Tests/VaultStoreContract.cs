@@ -122,6 +122,7 @@ public abstract class VaultStoreContract : IAsyncLifetime
         RequestId = NewId("req"),
         TokenId = NewId("tok"),
         Detail = "detail text",
+        Actor = "access_key:pat_contract (ci runner)",
     };
 
     protected static AutoApprovePolicy NewPolicy(string ownerId, DateTimeOffset createdAt, string? id = null) => new()
@@ -752,6 +753,34 @@ public abstract class VaultStoreContract : IAsyncLifetime
         Assert.Equal(T0.AddDays(2), (await Stores.AccessKeys.FindByHashAsync(older.Hash, Ct))!.RevokedAt);
         Assert.Null((await Stores.AccessKeys.FindByHashAsync(newer.Hash, Ct))!.RevokedAt);
         Assert.False(await Stores.AccessKeys.RevokeAsync(owner, NewId("pat"), T0, Ct));
+    }
+
+    [Fact]
+    public async Task AccessKey_keeps_scopes_marks_last_use_on_both_lookups_and_reads_a_key_without_scopes_as_legacy()
+    {
+        var owner = NewOwnerId();
+        var scoped = NewAccessKey(owner, T0) with { Scopes = [AccessKeyScopes.Read, AccessKeyScopes.Keys] };
+        var legacy = NewAccessKey(owner, T0.AddSeconds(1));
+        await Stores.AccessKeys.CreateAsync(scoped, Ct);
+        await Stores.AccessKeys.CreateAsync(legacy, Ct);
+
+        Assert.Equal(["read", "keys"], (await Stores.AccessKeys.FindByHashAsync(scoped.Hash, Ct))!.Scopes);
+        var old = (await Stores.AccessKeys.FindByHashAsync(legacy.Hash, Ct))!;
+        Assert.Null(old.Scopes);
+        Assert.Equal(AccessKeyScopes.Legacy, old.EffectiveScopes);
+        Assert.Null(old.LastUsedAt);
+
+        await Stores.AccessKeys.MarkUsedAsync(scoped, T0.AddHours(1), Ct);
+        Assert.Equal(T0.AddHours(1), (await Stores.AccessKeys.FindByHashAsync(scoped.Hash, Ct))!.LastUsedAt);
+        var listed = (await Stores.AccessKeys.ListAsync(owner, Ct)).Single(k => k.Id == scoped.Id);
+        Assert.Equal(T0.AddHours(1), listed.LastUsedAt);
+        Assert.Equal(["read", "keys"], listed.Scopes);
+        Assert.Null((await Stores.AccessKeys.ListAsync(owner, Ct)).Single(k => k.Id == legacy.Id).LastUsedAt);
+
+        // Marking use never undoes a revocation.
+        Assert.True(await Stores.AccessKeys.RevokeAsync(owner, scoped.Id, T0.AddHours(2), Ct));
+        await Stores.AccessKeys.MarkUsedAsync(scoped, T0.AddHours(3), Ct);
+        Assert.Equal(T0.AddHours(2), (await Stores.AccessKeys.FindByHashAsync(scoped.Hash, Ct))!.RevokedAt);
     }
 
     // ───────────────────────────── usage ─────────────────────────────

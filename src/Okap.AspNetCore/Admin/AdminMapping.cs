@@ -45,7 +45,7 @@ internal static class AdminMapping
     public static PolicyView ToView(AutoApprovePolicy p) => new(p.Id, p.Name, p.AppName, p.Providers, p.Models, p.Capabilities,
         ToWire(p.MaxLimits), p.MaxDays, p.Enabled, p.CreatedAt);
 
-    public static AccessKeyView ToView(PersonalAccessKey k) => new(k.Id, k.Name, k.DisplayPrefix, k.CreatedAt, k.ExpiresAt, k.RevokedAt);
+    public static AccessKeyView ToView(PersonalAccessKey k) => new(k.Id, k.Name, k.DisplayPrefix, k.CreatedAt, k.ExpiresAt, k.RevokedAt, k.EffectiveScopes, k.Scopes is null, k.LastUsedAt);
 
     public static PriceView ToView(Okap.Core.Pricing.PriceOverride p) => ToView(p.Provider, p.Model, p.Price, p.UpdatedAt);
 
@@ -54,5 +54,5 @@ internal static class AdminMapping
     private static PriceView ToView(string provider, string model, Okap.Core.Pricing.ModelPrice price, DateTimeOffset? updatedAt) => new(provider, model,
         price.InputMicrosPerMillion / 1_000_000m, Usd(price.CachedInputMicrosPerMillion), price.OutputMicrosPerMillion / 1_000_000m, price.MaxOutputTokens, updatedAt);
 
-    public static AuditView ToView(AuditEvent e) => new(e.Id, e.At, e.Event, e.AppName, e.ClientAddress, e.RequestId, e.TokenId, e.Detail);
+    public static AuditView ToView(AuditEvent e) => new(e.Id, e.At, e.Event, e.Actor, e.AppName, e.ClientAddress, e.RequestId, e.TokenId, e.Detail);
 }

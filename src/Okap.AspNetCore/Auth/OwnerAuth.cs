@@ -24,6 +24,24 @@ public static class OwnerAuth
     public const string AppServiceScheme = "okap-appservice";
     public const string OwnerIdClaim = "okap:owner";
     public const string CookieName = "okap_session";
+    /// <summary>One claim per scope a personal access key holds.</summary>
+    public const string ScopeClaim = "okap:scope";
+    /// <summary>Who acts, for the audit trail (<see cref="Core.Audit.AuditActor"/>).</summary>
+    public const string ActorClaim = "okap:actor";
+    /// <summary>The short id of a cookie session, put in the cookie at sign-in (not the cookie itself, which is the secret).</summary>
+    public const string SessionIdClaim = "okap:sid";
+    /// <summary>The "scope" of admin routes no access key may call: managing access keys and the account's sign-in.</summary>
+    public const string SessionOnly = "session";
+
+    /// <summary>
+    /// The audit actor of an authenticated principal. The one place that names a session: when sessions live on the
+    /// server (signin-a), this returns their id instead of the cookie's own.
+    /// </summary>
+    public static string ActorOf(ClaimsPrincipal principal)
+    {
+        if (principal.FindFirstValue(ActorClaim) is { } actor) return actor;
+        return Core.Audit.AuditActor.Session(principal.FindFirstValue(SessionIdClaim) ?? "unknown");
+    }
 
     internal static string SelectScheme(HttpContext context, bool trustAppService)
     {
@@ -47,8 +65,9 @@ public sealed class OwnerAccess(IAntiforgery antiforgery)
         var ownerId = result.Succeeded ? result.Principal?.FindFirstValue(OwnerAuth.OwnerIdClaim) : null;
         if (ownerId is null) return (null, Errors.Unauthorized());
         context.User = result.Principal!;
-        if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method)
-            && result.Ticket?.AuthenticationScheme != OwnerAuth.AccessKeyScheme)
+        var byKey = result.Ticket?.AuthenticationScheme == OwnerAuth.AccessKeyScheme;
+        if (byKey && ScopeError(context, result.Principal!) is { } refused) return (null, refused);
+        if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method) && !byKey)
         {
             try
             {
@@ -62,9 +81,25 @@ public sealed class OwnerAccess(IAntiforgery antiforgery)
         return (ownerId, null);
     }
 
+    // A route that declared nothing is refused to keys: failing closed, since OkapRoutes checks admin routes declare one.
+    private static IResult? ScopeError(HttpContext context, ClaimsPrincipal principal)
+    {
+        var needed = OkapRoutes.Current(context)?.Metadata.OfType<RequiredScope>().FirstOrDefault()?.Scope;
+        if (needed is null or OwnerAuth.SessionOnly)
+        {
+            return Errors.Status(StatusCodes.Status403Forbidden, "insufficient_scope",
+                "this needs a browser session: access keys cannot manage access keys or the account's sign-in");
+        }
+        if (principal.HasClaim(OwnerAuth.ScopeClaim, needed)) return null;
+        return Errors.Status(StatusCodes.Status403Forbidden, "insufficient_scope", $"this access key lacks the scope this needs: {needed}", param: needed);
+    }
+
     /// <summary>A fresh anti-forgery request token for the signed-in owner (also sets its cookie).</summary>
     public string IssueCsrfToken(HttpContext context) => antiforgery.GetAndStoreTokens(context).RequestToken!;
 }
+
+/// <summary>What a personal access key needs to call a route: route metadata, declared once per route in <see cref="OkapRoutes"/>.</summary>
+public sealed record RequiredScope(string Scope);
 
 /// <summary>Authenticates <c>Authorization: Bearer okap_pat_…</c> personal access keys.</summary>
 internal sealed class AccessKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, AccessKeyService keys)
@@ -74,9 +109,11 @@ internal sealed class AccessKeyHandler(IOptionsMonitor<AuthenticationSchemeOptio
     {
         var header = Request.Headers.Authorization.ToString();
         if (!header.StartsWith("Bearer ", StringComparison.Ordinal)) return AuthenticateResult.NoResult();
-        var ownerId = await keys.AuthenticateAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
-        if (ownerId is null) return AuthenticateResult.Fail("invalid access key");
-        var identity = new ClaimsIdentity([new Claim(OwnerAuth.OwnerIdClaim, ownerId), new Claim("okap:auth", "access_key")], Scheme.Name);
+        var key = await keys.AuthenticateAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        if (key is null) return AuthenticateResult.Fail("invalid or expired access key");
+        var identity = new ClaimsIdentity([new Claim(OwnerAuth.OwnerIdClaim, key.OwnerId), new Claim("okap:auth", "access_key"),
+            new Claim(OwnerAuth.ActorClaim, Core.Audit.AuditActor.AccessKey(key.Id, key.Name))], Scheme.Name);
+        foreach (var scope in key.EffectiveScopes) identity.AddClaim(new Claim(OwnerAuth.ScopeClaim, scope));
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name));
     }
 }
@@ -121,7 +158,8 @@ internal sealed class AppServicePrincipalHandler(IOptionsMonitor<AuthenticationS
         provider ??= Request.Headers["X-MS-CLIENT-PRINCIPAL-IDP"].ToString();
         if (string.IsNullOrEmpty(subject) || string.IsNullOrEmpty(provider)) return AuthenticateResult.Fail("client principal names no subject");
         var ownerId = await accounts.ResolveExternalAsync(provider, subject, name, Context.RequestAborted);
-        var identity = new ClaimsIdentity([new Claim(OwnerAuth.OwnerIdClaim, ownerId), new Claim("okap:auth", "appservice")], Scheme.Name);
+        var identity = new ClaimsIdentity([new Claim(OwnerAuth.OwnerIdClaim, ownerId), new Claim("okap:auth", "appservice"),
+            new Claim(OwnerAuth.ActorClaim, Core.Audit.AuditActor.Platform(provider, subject))], Scheme.Name);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name));
     }
 }

@@ -8,6 +8,7 @@ using Okap.AspNetCore.Auth;
 using Okap.AspNetCore.Http;
 using Okap.Core;
 using Okap.Core.Accounts;
+using Okap.Core.Audit;
 
 namespace Okap.AspNetCore.Endpoints;
 
@@ -51,10 +52,12 @@ public sealed class AccountHandlers(
         if (rateLimiter.TryAcquire(context) is { } limited) return limited;
         var (body, error) = await BoundedJson.ReadAsync(context.Request, AdminJsonContext.Default.CreateAccountBody, _maxBody, ct);
         if (error is not null) return error;
+        var sessionId = NewSessionId();
+        using var actor = AuditActor.Use(AuditActor.Session(sessionId));
         var created = await accounts.CreateAccountAsync(body!.SetupToken, body.UserName, body.Password, authOptions.Value.AllowRegistration, ct);
         if (created.Outcome == Outcome.Invalid) return Errors.Invalid(created.Error!);
         if (created.Outcome == Outcome.Conflict) return Errors.Conflict(created.Message!);
-        await SignInCookieAsync(context, created.Value!.Id);
+        await SignInCookieAsync(context, created.Value!.Id, sessionId);
         return TypedResults.Json(new MessageView("account created"), AdminJsonContext.Default.MessageView, statusCode: StatusCodes.Status201Created);
     }
 
@@ -65,11 +68,12 @@ public sealed class AccountHandlers(
         if (rateLimiter.TryAcquire(context) is { } limited) return limited;
         var (body, error) = await BoundedJson.ReadAsync(context.Request, AdminJsonContext.Default.SignInBody, _maxBody, ct);
         if (error is not null) return error;
+        using var actor = AuditActor.Use(AuditActor.Password(body!.UserName?.Trim().ToLowerInvariant() ?? ""));
         var (outcome, ownerId) = await accounts.SignInAsync(body!.UserName, body.Password, ClientAddress.Of(context), ct);
         switch (outcome)
         {
             case SignInOutcome.Succeeded:
-                await SignInCookieAsync(context, ownerId!);
+                await SignInCookieAsync(context, ownerId!, NewSessionId());
                 return TypedResults.Json(new MessageView("signed in"), AdminJsonContext.Default.MessageView);
             case SignInOutcome.LockedOut:
                 return Errors.Status(StatusCodes.Status423Locked, "locked_out", "too many failed sign-ins; try again in 15 minutes");
@@ -87,9 +91,13 @@ public sealed class AccountHandlers(
         return TypedResults.NoContent();
     }
 
-    private static Task SignInCookieAsync(HttpContext context, string ownerId)
+    // A short public handle of the session, for the audit trail; the cookie stays the only secret.
+    private static string NewSessionId() => Core.Secrets.NewId("ses");
+
+    private static Task SignInCookieAsync(HttpContext context, string ownerId, string sessionId)
     {
-        var identity = new ClaimsIdentity([new Claim(OwnerAuth.OwnerIdClaim, ownerId), new Claim("okap:auth", "cookie")], OwnerAuth.CookieScheme);
+        var identity = new ClaimsIdentity([new Claim(OwnerAuth.OwnerIdClaim, ownerId), new Claim("okap:auth", "cookie"),
+            new Claim(OwnerAuth.SessionIdClaim, sessionId)], OwnerAuth.CookieScheme);
         return context.SignInAsync(OwnerAuth.CookieScheme, new ClaimsPrincipal(identity));
     }
 }

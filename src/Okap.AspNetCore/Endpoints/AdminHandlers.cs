@@ -260,7 +260,8 @@ public sealed class AdminHandlers(
 
     /// <summary>Every audit entry matching the filters, newest first, paged from the store while the file is written.</summary>
     private CsvResult AuditCsv(string owner, AuditQuery query) => new($"okap-audit-{UsageKeys.Day(time.GetUtcNow())[2..]}.csv",
-        ["at", "event", "app_name", "client_address", "request_id", "token_id", "detail", "id"], async (csv, ct) =>
+        // actor last: columns added later go at the end, so spreadsheets built on the old layout keep working.
+        ["at", "event", "app_name", "client_address", "request_id", "token_id", "detail", "id", "actor"], async (csv, ct) =>
         {
             var written = 0;
             do
@@ -268,7 +269,7 @@ public sealed class AdminHandlers(
                 var page = await audit.ListAsync(owner, query, ct);
                 foreach (var e in page.Items)
                 {
-                    csv.Row([CsvResult.Writer.Time(e.At), e.Event, e.AppName, e.ClientAddress, e.RequestId, e.TokenId, e.Detail, e.Id]);
+                    csv.Row([CsvResult.Writer.Time(e.At), e.Event, e.AppName, e.ClientAddress, e.RequestId, e.TokenId, e.Detail, e.Id, e.Actor]);
                     if (++written == MaxCsvRows) return;
                 }
                 query = query with { ContinuationToken = page.ContinuationToken };
@@ -291,7 +292,7 @@ public sealed class AdminHandlers(
     {
         var (body, error) = await BoundedJson.ReadAsync(context.Request, AdminJsonContext.Default.CreateAccessKeyBody, _maxBody, ct);
         if (error is not null) return error;
-        var result = await accessKeys.CreateAsync(owner, body!.Name, body.ExpiresInDays, ct);
+        var result = await accessKeys.CreateAsync(owner, body!.Name, body.Scopes, body.ExpiresInDays, ct);
         if (result.Outcome != Outcome.Ok) return Errors.Invalid(result.Error!);
         return TypedResults.Json(new CreatedAccessKeyView(AdminMapping.ToView(result.Value.Key), result.Value.Secret), AdminJsonContext.Default.CreatedAccessKeyView,
             statusCode: StatusCodes.Status201Created);
@@ -368,6 +369,7 @@ public sealed class AdminHandlers(
     {
         var (owner, error) = await access.RequireOwnerAsync(context);
         if (error is not null) return error;
+        using var actor = AuditActor.Use(OwnerAuth.ActorOf(context.User));
         try
         {
             return await action(owner!, context.RequestAborted);

@@ -2,15 +2,24 @@ using Okap.Core.Audit;
 
 namespace Okap.Core.Accounts;
 
-/// <summary>Personal access keys for the admin API: shown once, stored hashed.</summary>
-public sealed class AccessKeyService(IAccessKeyStore keys, AuditLog audit, TimeProvider time)
+/// <summary>Personal access keys for the admin API: scoped, expiring, shown once, stored hashed.</summary>
+public sealed class AccessKeyService(IAccessKeyStore keys, AuditLog audit, TimeProvider time, Microsoft.Extensions.Options.IOptions<VaultOptions> options)
 {
     public Task<IReadOnlyList<PersonalAccessKey>> ListAsync(string ownerId, CancellationToken ct) => keys.ListAsync(ownerId, ct);
 
-    public async Task<Result<(PersonalAccessKey Key, string Secret)>> CreateAsync(string ownerId, string? name, int? days, CancellationToken ct)
+    /// <summary>
+    /// Creates a key with the given <paramref name="scopes"/> (required: least privilege is chosen, never assumed) that
+    /// expires after <paramref name="days"/>, or after <see cref="VaultOptions.DefaultAccessKeyLifetime"/> when none is given.
+    /// </summary>
+    public async Task<Result<(PersonalAccessKey Key, string Secret)>> CreateAsync(string ownerId, string? name, IReadOnlyList<string>? scopes, int? days, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(name) || name.Length > 100) return Result<(PersonalAccessKey, string)>.Invalid("name", "name is 1 to 100 characters");
-        if (days is <= 0 or > 3650) return Result<(PersonalAccessKey, string)>.Invalid("expires_in_days", "1 to 3650 days");
+        if (AccessKeyScopes.Parse(scopes) is not { } granted)
+        {
+            return Result<(PersonalAccessKey, string)>.Invalid("scopes", $"scopes is required: one or more of {string.Join(", ", AccessKeyScopes.All)}");
+        }
+        var maxDays = (int)options.Value.MaxAccessKeyLifetime.TotalDays;
+        if (days is { } d && (d < 1 || d > maxDays)) return Result<(PersonalAccessKey, string)>.Invalid("expires_in_days", $"1 to {maxDays} days (this vault's longest access key lifetime)");
         var secret = Secrets.NewAccessKey();
         var now = time.GetUtcNow();
         var key = new PersonalAccessKey
@@ -21,10 +30,11 @@ public sealed class AccessKeyService(IAccessKeyStore keys, AuditLog audit, TimeP
             Hash = Secrets.Hash(secret),
             DisplayPrefix = Secrets.DisplayPrefix(secret),
             CreatedAt = now,
-            ExpiresAt = days is null ? null : now.AddDays(days.Value),
+            ExpiresAt = days is { } chosen ? now.AddDays(chosen) : now + options.Value.DefaultAccessKeyLifetime,
+            Scopes = granted,
         };
         await keys.CreateAsync(key, ct);
-        await audit.AppendAsync(ownerId, AuditEvents.AccessKeyCreated, ct, detail: key.Name);
+        await audit.AppendAsync(ownerId, AuditEvents.AccessKeyCreated, ct, detail: $"{key.Id} {key.Name} [{string.Join(' ', granted)}]");
         return Result<(PersonalAccessKey, string)>.Ok((key, secret));
     }
 
@@ -35,12 +45,18 @@ public sealed class AccessKeyService(IAccessKeyStore keys, AuditLog audit, TimeP
         return true;
     }
 
-    /// <summary>The owner a presented access key belongs to, if it is valid now.</summary>
-    public async Task<string?> AuthenticateAsync(string secret, CancellationToken ct)
+    /// <summary>
+    /// The key a presented secret belongs to, if it is valid now (not revoked, not expired). Its last use is written
+    /// when the stored one is older than <see cref="AccessKeyScopes.LastUsedResolution"/>, so a busy script costs no
+    /// write per call.
+    /// </summary>
+    public async Task<PersonalAccessKey?> AuthenticateAsync(string secret, CancellationToken ct)
     {
         if (!secret.StartsWith(Secrets.AccessKeyPrefix, StringComparison.Ordinal) || secret.Length > 200) return null;
         var key = await keys.FindByHashAsync(Secrets.Hash(secret), ct);
         var now = time.GetUtcNow();
-        return key is null || key.RevokedAt is not null || key.ExpiresAt <= now ? null : key.OwnerId;
+        if (key is null || key.RevokedAt is not null || key.ExpiresAt <= now) return null;
+        if (key.LastUsedAt is not { } last || now - last >= AccessKeyScopes.LastUsedResolution) await keys.MarkUsedAsync(key, now, ct);
+        return key;
     }
 }

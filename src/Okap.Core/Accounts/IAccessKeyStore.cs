@@ -7,4 +7,6 @@ public interface IAccessKeyStore
     Task<PersonalAccessKey?> FindByHashAsync(string hash, CancellationToken ct);
     Task<IReadOnlyList<PersonalAccessKey>> ListAsync(string ownerId, CancellationToken ct);
     Task<bool> RevokeAsync(string ownerId, string keyId, DateTimeOffset at, CancellationToken ct);
+    /// <summary>Records that <paramref name="key"/> authenticated a call at <paramref name="at"/> (shown to the owner as "last used").</summary>
+    Task MarkUsedAsync(PersonalAccessKey key, DateTimeOffset at, CancellationToken ct);
 }

@@ -13,4 +13,6 @@ public sealed record AuditEvent
     public string? RequestId { get; init; }
     public string? TokenId { get; init; }
     public string? Detail { get; init; }
+    /// <summary>Which credential acted, e.g. <c>session:…</c>, <c>access_key:pat_… (name)</c>, <c>app</c> (see <see cref="AuditActor"/>); never a secret.</summary>
+    public string? Actor { get; init; }
 }

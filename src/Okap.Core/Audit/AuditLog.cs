@@ -4,7 +4,7 @@ namespace Okap.Core.Audit;
 public sealed class AuditLog(IAuditStore store, TimeProvider time)
 {
     public Task AppendAsync(string ownerId, string @event, CancellationToken ct,
-        string? appName = null, string? clientAddress = null, string? requestId = null, string? tokenId = null, string? detail = null) =>
+        string? appName = null, string? clientAddress = null, string? requestId = null, string? tokenId = null, string? detail = null, string? actor = null) =>
         store.AppendAsync(new AuditEvent
         {
             Id = Secrets.NewId("evt"),
@@ -16,6 +16,7 @@ public sealed class AuditLog(IAuditStore store, TimeProvider time)
             RequestId = requestId,
             TokenId = tokenId,
             Detail = detail,
+            Actor = actor ?? AuditActor.Current,
         }, ct);
 
     public Task<Page<AuditEvent>> ListAsync(string ownerId, AuditQuery query, CancellationToken ct) =>

@@ -91,7 +91,7 @@ public sealed class AccessRequestService(IVaultStores stores, AuditLog audit, Ti
         };
         await stores.Requests.CreateAsync(request, ct);
         await audit.AppendAsync(ownerId, AuditEvents.RequestCreated, ct, request.AppName, clientAddress, request.Id,
-            detail: string.Join(",", request.Requested.Select(g => g.Provider)));
+            detail: string.Join(",", request.Requested.Select(g => g.Provider)), actor: AuditActor.App);
 
         var stored = await stores.Requests.GetAsync(ownerId, request.Id, ct) ?? request;
         foreach (var policy in await stores.Policies.ListAsync(ownerId, ct))
@@ -107,7 +107,7 @@ public sealed class AccessRequestService(IVaultStores stores, AuditLog audit, Ti
             };
             if (await stores.Requests.TryUpdateAsync(approved, ct))
             {
-                await audit.AppendAsync(ownerId, AuditEvents.RequestAutoApproved, ct, request.AppName, clientAddress, request.Id, detail: policy.Name);
+                await audit.AppendAsync(ownerId, AuditEvents.RequestAutoApproved, ct, request.AppName, clientAddress, request.Id, detail: policy.Name, actor: AuditActor.Policy(policy.Id));
                 stored = await stores.Requests.GetAsync(ownerId, request.Id, ct) ?? approved;
             }
             break;
@@ -230,7 +230,7 @@ public sealed class AccessRequestService(IVaultStores stores, AuditLog audit, Ti
             await stores.Tokens.DeleteAsync(request.OwnerId, record.Id, ct);
             return null;
         }
-        await audit.AppendAsync(request.OwnerId, AuditEvents.TokenIssued, ct, request.AppName, request.ClientAddress, request.Id, record.Id);
+        await audit.AppendAsync(request.OwnerId, AuditEvents.TokenIssued, ct, request.AppName, request.ClientAddress, request.Id, record.Id, actor: AuditActor.App);
         return new IssuedToken(token, record);
     }
 

@@ -38,13 +38,16 @@ public sealed record GrantBody(string? Provider, List<string>? Models = null, Li
 
 public sealed record DecisionBody(List<GrantBody>? Grants = null, string? Reason = null);
 
-public sealed record AccessKeyView(string Id, string Name, string DisplayPrefix, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt);
+/// <param name="Scopes">What the key may do; a key from before scopes shows the ones it acts with.</param>
+/// <param name="LegacyScopes">True for a key from before scopes (it keeps what it could do then; replace it with a scoped one).</param>
+public sealed record AccessKeyView(string Id, string Name, string DisplayPrefix, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt,
+    IReadOnlyList<string> Scopes, bool LegacyScopes, DateTimeOffset? LastUsedAt);
 
-public sealed record CreateAccessKeyBody(string? Name, int? ExpiresInDays);
+public sealed record CreateAccessKeyBody(string? Name, List<string>? Scopes, int? ExpiresInDays);
 
 public sealed record CreatedAccessKeyView(AccessKeyView Key, string Secret);
 
-public sealed record AuditView(string Id, DateTimeOffset At, string Event, string? AppName, string? ClientAddress, string? RequestId, string? TokenId, string? Detail);
+public sealed record AuditView(string Id, DateTimeOffset At, string Event, string? Actor, string? AppName, string? ClientAddress, string? RequestId, string? TokenId, string? Detail);
 
 public sealed record UsageRowView(string TokenId, string Provider, string Period, long Requests, long InputTokens, long OutputTokens, decimal CostUsd);
 

@@ -64,6 +64,26 @@ internal sealed class AccessKeyTableStore(TableClient table) : IAccessKeyStore
             return true;
         }, ct);
 
+    /// <summary>
+    /// Merges LastUsedAt into both rows, unconditionally: a lost race only loses a few minutes of "last used" (never
+    /// a revocation, which this merge does not carry). The hash row first, as authentication reads it.
+    /// </summary>
+    public Task MarkUsedAsync(PersonalAccessKey key, DateTimeOffset at, CancellationToken ct) =>
+        TableGuard.Run(async () =>
+        {
+            foreach (var (partition, rowKey) in new[] { (TableKeys.HashPartition(key.Hash), TableKeys.Escape(key.Hash)), (TableKeys.Owner(key.OwnerId), TableKeys.Escape(key.Id)) })
+            {
+                try
+                {
+                    await table.UpdateEntityAsync(new TableEntity(partition, rowKey) { ["LastUsedAt"] = at }, ETag.All, TableUpdateMode.Merge, ct).ConfigureAwait(false);
+                }
+                catch (RequestFailedException e) when (e.IsStatus(HttpStatusCode.NotFound))
+                {
+                    // Deleted meanwhile: nothing to mark.
+                }
+            }
+        }, ct);
+
     /// <summary>Sets RevokedAt unless already set (ETag-guarded); returns the instant now stored, or null when the row is missing.</summary>
     private async Task<DateTimeOffset?> RevokeRowAsync(string partition, string rowKey, DateTimeOffset at, CancellationToken ct)
     {
@@ -94,6 +114,9 @@ internal sealed class AccessKeyTableStore(TableClient table) : IAccessKeyStore
         ["CreatedAt"] = k.CreatedAt,
         ["ExpiresAt"] = k.ExpiresAt,
         ["RevokedAt"] = k.RevokedAt,
+        // Space-separated; absent on keys from before scopes (they act with AccessKeyScopes.Legacy).
+        ["Scopes"] = k.Scopes is null ? null : string.Join(' ', k.Scopes),
+        ["LastUsedAt"] = k.LastUsedAt,
     };
 
     private static PersonalAccessKey ToKey(TableEntity row) => new()
@@ -106,5 +129,7 @@ internal sealed class AccessKeyTableStore(TableClient table) : IAccessKeyStore
         CreatedAt = row.RequiredTime("CreatedAt"),
         ExpiresAt = row.GetDateTimeOffset("ExpiresAt"),
         RevokedAt = row.GetDateTimeOffset("RevokedAt"),
+        Scopes = row.GetString("Scopes") is { } scopes ? scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries) : null,
+        LastUsedAt = row.GetDateTimeOffset("LastUsedAt"),
     };
 }

@@ -25,6 +25,7 @@ internal sealed class AuditTableStore(TableClient table) : IAuditStore
                 ["RequestId"] = entry.RequestId,
                 ["TokenId"] = entry.TokenId,
                 ["Detail"] = entry.Detail,
+                ["Actor"] = entry.Actor,
             };
             try
             {
@@ -63,5 +64,6 @@ internal sealed class AuditTableStore(TableClient table) : IAuditStore
         RequestId = row.GetString("RequestId"),
         TokenId = row.GetString("TokenId"),
         Detail = row.GetString("Detail"),
+        Actor = row.GetString("Actor"),
     };
 }

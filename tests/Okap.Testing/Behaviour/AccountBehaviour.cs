@@ -53,20 +53,20 @@ public abstract class AccountBehaviour(BehaviourPass pass)
     {
         var owner = await pass.Shared.SignUpAsync();
         owner.Admin.DefaultRequestHeaders.Remove("X-CSRF-TOKEN");
-        var forged = await owner.Admin.PostAsJsonAsync("/okap/admin/access-keys", new { name = "cli" });
+        var forged = await owner.Admin.PostAsJsonAsync("/okap/admin/access-keys", new { name = "cli", scopes = new[] { "read", "approve", "keys" } });
         Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
         Assert.Equal("csrf_failed", (await forged.JsonAsync())["error"]!["type"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.OK, (await owner.Admin.GetAsync("/okap/admin/access-keys")).StatusCode);
 
         await VaultUnderTest.ArmCsrfAsync(owner.Admin);
-        Assert.Equal(HttpStatusCode.Created, (await owner.Admin.PostAsJsonAsync("/okap/admin/access-keys", new { name = "cli" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await owner.Admin.PostAsJsonAsync("/okap/admin/access-keys", new { name = "cli", scopes = new[] { "read", "approve", "keys" } })).StatusCode);
     }
 
     [PassFact]
     public async Task Personal_access_key_works_without_a_browser_until_revoked()
     {
         var owner = await pass.Shared.SignUpAsync();
-        var created = await (await owner.Admin.PostAsJsonAsync("/okap/admin/access-keys", new { name = "cli" })).JsonAsync();
+        var created = await (await owner.Admin.PostAsJsonAsync("/okap/admin/access-keys", new { name = "cli", scopes = new[] { "read", "approve", "keys" } })).JsonAsync();
         var secret = created["secret"]!.GetValue<string>();
         Assert.StartsWith("okap_pat_", secret);
         var listed = (await owner.Admin.GetFromJsonAsync<JsonArray>("/okap/admin/access-keys"))!.Single()!;

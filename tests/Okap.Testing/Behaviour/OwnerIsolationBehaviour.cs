@@ -21,7 +21,7 @@ public abstract class OwnerIsolationBehaviour(BehaviourPass pass)
         var tokenId = (await alice.Admin.GetFromJsonAsync<JsonObject>("/okap/admin/tokens"))!["items"]!.AsArray().Single()!["id"]!.GetValue<string>();
         await alice.SetKeyAsync("sk-alice-master-key-1234");
         var policyId = (await (await alice.Admin.PostAsJsonAsync("/okap/admin/policies", new { name = "p", app_name = "nobody", providers = new[] { "openai" } })).JsonAsync())["id"]!.GetValue<string>();
-        var patId = (await (await alice.Admin.PostAsJsonAsync("/okap/admin/access-keys", new { name = "cli" })).JsonAsync())["key"]!["id"]!.GetValue<string>();
+        var patId = (await (await alice.Admin.PostAsJsonAsync("/okap/admin/access-keys", new { name = "cli", scopes = new[] { "read", "approve", "keys" } })).JsonAsync())["key"]!["id"]!.GetValue<string>();
 
         var attempts = new (HttpMethod Method, string Path, object? Body)[]
         {

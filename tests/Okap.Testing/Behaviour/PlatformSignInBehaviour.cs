@@ -88,10 +88,10 @@ public abstract class PlatformSignInBehaviour(BehaviourPass pass)
     public async Task Changes_by_a_platform_signed_owner_need_the_anti_forgery_header()
     {
         var client = pass.Shared.PlatformClient("oid-" + Guid.NewGuid().ToString("N"), VaultUnderTest.NewUserName("p") + "@example.com");
-        var forged = await client.PostAsJsonAsync("/okap/admin/access-keys", new { name = "cli" });
+        var forged = await client.PostAsJsonAsync("/okap/admin/access-keys", new { name = "cli", scopes = new[] { "read", "approve", "keys" } });
         Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
         await VaultUnderTest.ArmCsrfAsync(client);
-        Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/okap/admin/access-keys", new { name = "cli" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/okap/admin/access-keys", new { name = "cli", scopes = new[] { "read", "approve", "keys" } })).StatusCode);
     }
 
     [PassFact]

@@ -23,7 +23,7 @@ public abstract class SecretsBehaviour(BehaviourPass pass)
         var token = granted["token"]!["token"]!.GetValue<string>();
         var spec = await (await owner.App().PostAsJsonAsync("/okap/authorize", Bodies.Spec())).JsonAsync();
         var specToken = spec["token"]!.GetValue<string>();
-        var pat = (await (await owner.Admin.PostAsJsonAsync("/okap/admin/access-keys", new { name = "cli" })).JsonAsync())["secret"]!.GetValue<string>();
+        var pat = (await (await owner.Admin.PostAsJsonAsync("/okap/admin/access-keys", new { name = "cli", scopes = new[] { "read", "approve", "keys" } })).JsonAsync())["secret"]!.GetValue<string>();
 
         // Secrets in URLs: a Gemini-style ?key= on a proxied call, a poll handle in a poll URL.
         (await pass.Shared.Client().GetAsync($"/v1/openai/models?key={token}")).Dispose();

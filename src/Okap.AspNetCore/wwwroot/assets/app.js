@@ -14,6 +14,11 @@
     together: "Together AI", mistral: "Mistral", cohere: "Cohere", ollama: "Ollama",
   };
   const CAPABILITIES = ["chat", "completions", "embeddings", "images", "audio", "moderation", "code", "vision"];
+  const ACCESS_KEY_SCOPES = [
+    { scope: "read", label: "read: see requests, tokens, usage, keys, rules, prices and the audit log" },
+    { scope: "approve", label: "approve: approve or deny requests, revoke or narrow tokens" },
+    { scope: "keys", label: "keys: change master keys, upstreams, auto-approval rules and prices" },
+  ];
   const LIMITS = [
     { key: "monthly_spend", label: "Monthly spend", money: true, unit: "USD per month" },
     { key: "daily_spend", label: "Daily spend", money: true, unit: "USD per day" },
@@ -1459,10 +1464,11 @@
         // A text search may return a page with no match yet and more to look at ("Older →" stays enabled).
         if (!page.items.length) { table.append(empty(h("p", null, nextToken ? "No matches in this stretch: look at older events." : stack.length ? "No older events." : "No events match."))); return; }
         table.append(h("div", { class: "table-wrap" }, h("table", { class: "table", id: "audit-table" },
-          h("thead", null, h("tr", null, ["When", "Event", "App", "From", "Details"].map((c) => h("th", { scope: "col" }, c)))),
+          h("thead", null, h("tr", null, ["When", "Event", "By", "App", "From", "Details"].map((c) => h("th", { scope: "col" }, c)))),
           h("tbody", null, page.items.map((e) => h("tr", { "data-event-id": e.id },
             h("td", { "data-label": "When" }, h("time", { datetime: e.at }, instant(e.at))),
             h("td", { "data-label": "Event" }, h("span", { class: "event event-" + e.event.split(".")[0] }, e.event)),
+            h("td", { "data-label": "By", class: "mono audit-actor" }, e.actor || h("span", { class: "muted" }, "—")),
             h("td", { "data-label": "App" }, e.app_name || h("span", { class: "muted" }, "—")),
             h("td", { "data-label": "From", class: "mono" }, e.client_address || h("span", { class: "muted" }, "—")),
             h("td", { "data-label": "Details" }, [e.detail, e.request_id && h("a", { href: "#/requests/" + encodeURIComponent(e.request_id), class: "mono" }, e.request_id),
@@ -1483,14 +1489,19 @@
     const created = h("div", { "aria-live": "polite" });
     const name = h("input", { type: "text", id: "pat-name", maxlength: "100", placeholder: "e.g. okap CLI on my laptop" });
     const days = h("input", { type: "number", id: "pat-days", min: "1", max: "3650", value: "90" });
+    const scopes = ACCESS_KEY_SCOPES.map((s) => h("input", { type: "checkbox", value: s.scope, name: "pat-scopes", id: "pat-scope-" + s.scope, checked: s.scope === "read" }));
     const error = errorBox();
     const form = onSubmit(h("form", { class: "stack", novalidate: true, id: "pat-form" },
-      h("div", { class: "grid-fields" }, field("Name", name), field("Expires after (days)", days, "Empty: never expires.")),
+      h("div", { class: "grid-fields" }, field("Name", name), field("Expires after (days)", days, "Empty: the vault's default (90 days). Every key expires.")),
+      h("fieldset", { class: "choices" }, h("legend", null, "What the key may do"), scopes.map((b, i) => checkField(ACCESS_KEY_SCOPES[i].label, b))),
+      h("p", { class: "hint" }, "No key can create or revoke access keys: that takes a signed-in browser, like this page."),
       error, h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary", id: "create-pat" }, "Create access key"))), async () => {
       showError(error, null);
       if (!name.value.trim()) { showError(error, new Error("Give the key a name so you recognise it later.")); name.focus(); return; }
+      const chosen = scopes.filter((b) => b.checked).map((b) => b.value);
+      if (!chosen.length) { showError(error, new Error("Tick at least one thing the key may do.")); scopes[0].focus(); return; }
       try {
-        const result = await api("POST", "/okap/admin/access-keys", { name: name.value.trim(), expires_in_days: days.value ? Number(days.value) : null });
+        const result = await api("POST", "/okap/admin/access-keys", { name: name.value.trim(), scopes: chosen, expires_in_days: days.value ? Number(days.value) : null });
         name.value = "";
         clear(created);
         const secret = h("code", { class: "secret", id: "pat-secret" }, result.secret);
@@ -1510,7 +1521,7 @@
         clear(list);
         if (!keys.length) { list.append(section("Your access keys", empty(h("p", null, "No access keys.")))); return; }
         list.append(section("Your access keys", h("div", { class: "table-wrap" }, h("table", { class: "table", id: "pat-table" },
-          h("thead", null, h("tr", null, ["Name", "Key", "Created", "Expires", "Status", ""].map((c) => h("th", { scope: "col" }, c)))),
+          h("thead", null, h("tr", null, ["Name", "Key", "Scopes", "Created", "Expires", "Last used", "Status", ""].map((c) => h("th", { scope: "col" }, c)))),
           h("tbody", null, keys.map((k) => {
             const status = k.revoked_at ? "revoked" : k.expires_at && new Date(k.expires_at) < new Date() ? "expired" : "active";
             let action = null;
@@ -1524,7 +1535,9 @@
             }
             return h("tr", { "data-key-id": k.id },
               h("td", { "data-label": "Name" }, k.name), h("td", { "data-label": "Key", class: "mono" }, k.display_prefix, "…"),
+              h("td", { "data-label": "Scopes", class: "pat-scopes" }, k.scopes.join(", "), k.legacy_scopes ? h("span", { class: "muted" }, " (made before scopes: replace it)") : null),
               h("td", { "data-label": "Created" }, when(k.created_at)), h("td", { "data-label": "Expires" }, k.expires_at ? day(k.expires_at) : "Never"),
+              h("td", { "data-label": "Last used", class: "pat-last-used" }, k.last_used_at ? when(k.last_used_at) : h("span", { class: "muted" }, "Never")),
               h("td", { "data-label": "Status" }, badge(status)), h("td", { class: "row-actions" }, action));
           }))))));
       } catch (e) { if (me === state.viewId) fail(list, e); }
