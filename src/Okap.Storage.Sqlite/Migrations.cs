@@ -181,6 +181,10 @@ internal static class Migrations
                 updated_at      TEXT NOT NULL
             ) WITHOUT ROWID;
             """),
+        (4, "writer marks swept by age", """
+            -- The background sweep deletes the oldest marks first; without this index it would read every row.
+            CREATE INDEX ix_usage_writers_updated_at ON usage_writers(updated_at);
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;
