@@ -218,8 +218,11 @@ public sealed partial class KillNineTests(ITestOutputHelper output) : IAsyncLife
                          $"dead lease {deadMicros} µ$ / {deadRequests} requests; lost {lost} calls; final lease {final.ToJsonString()}");
 
         // Only the killed process's own calls may go unanswered; every other answer is a 200 or a limit's 429.
-        var odd = all.Where(c => c.Status is not (HttpStatusCode.OK or HttpStatusCode.TooManyRequests) && !(c.Instance == 2 && c.Status is null)).ToList();
-        Assert.True(odd.Count == 0, "answers other than 200/429: " + string.Join(", ", odd.Select(c => $"instance {c.Instance}: {(c.Status is { } s ? (int)s : 0)}")));
+        // A survivor may answer 503 when the shared SQLite file or Azurite does not answer within StoreTimeout on a busy
+        // machine (fail closed: not served, not counted); anything else but 200/429 is a bug.
+        var odd = all.Where(c => c.Status is not (HttpStatusCode.OK or HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable) && !(c.Instance == 2 && c.Status is null)).ToList();
+        output.WriteLine($"{all.Count(c => c.Status == HttpStatusCode.ServiceUnavailable)} answered 503");
+        Assert.True(odd.Count == 0, "answers other than 200/429/503: " + string.Join(", ", odd.Select(c => $"instance {c.Instance}: {(c.Status is { } s ? (int)s : 0)}")));
         Assert.Contains(phase4, c => c.Status == HttpStatusCode.TooManyRequests); // the limits were reached
         // The limits hold for what the provider really served, not only for what was written down.
         Assert.InRange(ok, 1, PerDay);
