@@ -45,7 +45,15 @@ internal sealed class MemUsageStore : IUsageStore
 {
     private readonly ConcurrentDictionary<(string, string, string), UsageCounter> _c = new();
     private readonly Lock _gate = new();
+    /// <summary>Store round trips made (each would be one or more table transactions on Azure).</summary>
+    public long Calls;
+    private void Count() => Interlocked.Increment(ref Calls);
     public Task AddAsync(IReadOnlyList<UsageCounter> deltas, CancellationToken ct)
+    {
+        Count();
+        return AddCore(deltas);
+    }
+    private Task AddCore(IReadOnlyList<UsageCounter> deltas)
     {
         lock (_gate)
             foreach (var d in deltas)
@@ -56,6 +64,7 @@ internal sealed class MemUsageStore : IUsageStore
     }
     public Task<IReadOnlyList<UsageCounter>> GetAsync(string ownerId, string grantKey, IReadOnlyList<string> periods, CancellationToken ct)
     {
+        Count();
         lock (_gate) return Task.FromResult<IReadOnlyList<UsageCounter>>(periods.Select(p => _c.GetValueOrDefault((ownerId, grantKey, p))).OfType<UsageCounter>().ToList());
     }
     public Task<IReadOnlyList<UsageCounter>> ListAsync(string ownerId, string fromPeriod, CancellationToken ct) => Task.FromResult<IReadOnlyList<UsageCounter>>(_c.Values.ToList());
@@ -64,24 +73,28 @@ internal sealed class MemUsageStore : IUsageStore
     private long _version;
     public Task AddBatchAsync(UsageBatch batch, CancellationToken ct)
     {
+        Count();
         lock (_gate)
         {
             if (_writers.TryGetValue(batch.WriterId, out var seen) && seen >= batch.Seq) return Task.CompletedTask;
             _writers[batch.WriterId] = batch.Seq;
         }
-        return AddAsync(batch.Deltas, ct);
+        return AddCore(batch.Deltas);
     }
     public Task ForgetWriterAsync(string writerId, IReadOnlyCollection<string> ownerIds, CancellationToken ct)
     {
         lock (_gate) _writers.Remove(writerId);
         return Task.CompletedTask;
     }
+    public Task<int> SweepWritersAsync(DateTimeOffset writtenBefore, int max, CancellationToken ct) => Task.FromResult(0);
     public Task<LeaseDocument?> ReadLeaseAsync(string ownerId, string grantKey, CancellationToken ct)
     {
+        Count();
         lock (_gate) return Task.FromResult(_leases.GetValueOrDefault((ownerId, grantKey)));
     }
     public Task<string?> TryWriteLeaseAsync(string ownerId, string grantKey, string document, string? expectedVersion, CancellationToken ct)
     {
+        Count();
         lock (_gate)
         {
             if (_leases.GetValueOrDefault((ownerId, grantKey))?.Version != expectedVersion) return Task.FromResult<string?>(null);

@@ -24,13 +24,14 @@ using Okap.Core.Tokens;
 
 var role = Arg("--role");
 if (role == "fake") { await RunFakeAsync(); return; }
-if (role == "vault") { await RunVaultAsync(Arg("--upstream")!, Arg("--token")!); return; }
+if (role == "vault") { await RunVaultAsync(Arg("--upstream")!, Arg("--token")!, Arg("--token-unlimited")); return; }
 
 var seconds = int.TryParse(Arg("--seconds"), out var s) ? s : 8;
 var rate = int.TryParse(Arg("--rate"), out var r) ? r : 1000;
 var concurrency = int.TryParse(Arg("--concurrency"), out var c) ? c : 16;
 var saturation = int.TryParse(Arg("--saturation"), out var sat) ? sat : 64;
 var token = Secrets.NewToken();
+var unlimited = Secrets.NewToken();
 
 if (Environment.GetCommandLineArgs().Contains("--cost"))
 {
@@ -40,7 +41,7 @@ if (Environment.GetCommandLineArgs().Contains("--cost"))
 
 using var fake = StartChild("--role fake");
 var fakeUrl = await ReadUrlAsync(fake);
-using var vault = StartChild($"--role vault --upstream {fakeUrl} --token {token}");
+using var vault = StartChild($"--role vault --upstream {fakeUrl} --token {token} --token-unlimited {unlimited}");
 var vaultUrl = await ReadUrlAsync(vault);
 
 var handler = new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, PooledConnectionLifetime = Timeout.InfiniteTimeSpan, MaxConnectionsPerServer = 1024 };
@@ -49,6 +50,7 @@ var body = Encoding.UTF8.GetBytes("""{"model":"gpt-4o-mini","messages":[{"role":
 var streamBody = Encoding.UTF8.GetBytes("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello in five words."}],"max_tokens":64,"stream":true}""");
 var direct = new Target("direct", fakeUrl + "/v1/chat/completions", null);
 var proxied = new Target("vault", vaultUrl + "/v1/openai/chat/completions", token);
+var proxiedUnlimited = new Target("vault without limits", vaultUrl + "/v1/openai/chat/completions", unlimited);
 
 Console.WriteLine($"Okap.Bench — {Environment.ProcessorCount} cores, .NET {Environment.Version}, fake {fakeUrl}, vault {vaultUrl}");
 Console.WriteLine($"load average at start: {File.ReadAllText("/proc/loadavg").Trim()}");
@@ -88,6 +90,19 @@ Report($"fixed concurrency {concurrency}: direct p50 {dc.P50:F3} ms p99 {dc.P99:
 // 2. Fixed rate (open loop: sends on schedule whether or not earlier calls finished; latency from each send).
 var (dr, vr) = await AlternateAsync(seconds, (t, d) => OpenLoopAsync(http, t, body, rate, d), direct, proxied);
 Report($"fixed rate {rate}/s: direct p50 {dr.P50:F3} p90 {dr.P90:F3} p99 {dr.P99:F3} ms | vault p50 {vr.P50:F3} p90 {vr.P90:F3} p99 {vr.P99:F3} ms | added p50 {vr.P50 - dr.P50:F3} p90 {vr.P90 - dr.P90:F3} p99 {vr.P99 - dr.P99:F3} ms (sent {dr.Count}/{vr.Count}, errors {dr.Errors}/{vr.Errors})");
+
+// 2b. The same with a token that has no spend or rate limit (no budget lease): what leases add, if anything.
+var (du, vu) = await AlternateAsync(seconds, (t, d) => OpenLoopAsync(http, t, body, rate, d), direct, proxiedUnlimited);
+Report($"fixed rate {rate}/s, token without limits: direct p50 {du.P50:F3} p99 {du.P99:F3} ms | vault p50 {vu.P50:F3} p99 {vu.P99:F3} ms | added p50 {vu.P50 - du.P50:F3} p99 {vu.P99 - du.P99:F3} ms");
+
+// 2c. Store round trips per proxied call at steady state with leases (limits on; the in-memory store counts them).
+var callsBefore = await StoreCallsAsync();
+var leased = await OpenLoopAsync(http, proxied, body, rate, TimeSpan.FromSeconds(seconds));
+await Task.Delay(TimeSpan.FromSeconds(6)); // one more flush (FlushInterval 5 s)
+var storeCalls = await StoreCallsAsync() - callsBefore;
+Report($"store round trips with leases: {storeCalls} for {leased.Count} proxied calls at {rate}/s over {seconds} s = {(double)storeCalls / Math.Max(1, leased.Count):F4} per call (table transactions per call on Azurite: tests/Okap.Server.Tests Steady_state)");
+
+async Task<long> StoreCallsAsync() => long.Parse(await http.GetStringAsync(vaultUrl + "/bench/store-calls"), CultureInfo.InvariantCulture);
 
 // 3. Saturation throughput.
 var ds = await ClosedLoopAsync(http, direct, body, saturation, TimeSpan.FromSeconds(Math.Max(4, seconds * 3 / 4)));
@@ -197,7 +212,7 @@ static async Task RunFakeAsync()
     await app.WaitForShutdownAsync();
 }
 
-static async Task RunVaultAsync(string upstream, string token)
+static async Task RunVaultAsync(string upstream, string token, string? unlimitedToken)
 {
     var builder = WebApplication.CreateSlimBuilder();
     builder.Logging.ClearProviders();
@@ -209,7 +224,8 @@ static async Task RunVaultAsync(string upstream, string token)
     builder.Services.AddSingleton<ITokenStore>(tokens);
     builder.Services.AddSingleton<IKeyMetadataStore>(keys);
     builder.Services.AddSingleton<ISecretStore>(secrets);
-    builder.Services.AddSingleton<IUsageStore, MemUsageStore>();
+    var usage = new MemUsageStore();
+    builder.Services.AddSingleton<IUsageStore>(usage);
     builder.Services.AddOkapProxy(builder.Configuration);
     // Off unless the environment says Okap__Telemetry__Enabled=true (then collected with no exporter: the cost of collecting).
     builder.Services.AddOkapTelemetry(builder.Configuration);
@@ -217,6 +233,7 @@ static async Task RunVaultAsync(string upstream, string token)
     app.MapOkapProxy();
     MapRuntimeCounters(app);
     app.MapGet("/bench/allocated", () => GC.GetTotalAllocatedBytes(precise: true).ToString(CultureInfo.InvariantCulture));
+    app.MapGet("/bench/store-calls", () => (Interlocked.Read(ref usage.Calls) + Volatile.Read(ref tokens.Lookups)).ToString(CultureInfo.InvariantCulture));
     var now = DateTimeOffset.UtcNow;
     await tokens.CreateAsync(new TokenRecord
     {
@@ -224,6 +241,14 @@ static async Task RunVaultAsync(string upstream, string token)
         // Every check on the hot path is exercised: model allow-list, capability, rate limits, tokens_per_request, spend reservation.
         Grants = [new Grant("openai", ["gpt-4o-mini"], ["chat"], new Limits { DailySpendMicros = 1_000_000_000_000, MonthlySpendMicros = 1_000_000_000_000, RequestsPerMinute = 10_000_000, RequestsPerDay = 100_000_000, TokensPerRequest = 4096 }, null)],
     }, default);
+    if (unlimitedToken is not null)
+    {
+        await tokens.CreateAsync(new TokenRecord
+        {
+            Id = "tok_bench_unlimited", Hash = Secrets.Hash(unlimitedToken), OwnerId = "own_bench", AppName = "bench", DisplayPrefix = Secrets.DisplayPrefix(unlimitedToken), CreatedAt = now,
+            Grants = [new Grant("openai", ["gpt-4o-mini"], ["chat"], Limits.None, null)],
+        }, default);
+    }
     await keys.UpsertAsync(new MasterKeyInfo { OwnerId = "own_bench", Provider = "openai", Last4 = "abcd", CreatedAt = now, UpdatedAt = now }, default);
     await secrets.SetAsync("own_bench", "openai", "sk-bench-master-key-abcd", default);
     await app.StartAsync();

@@ -29,6 +29,18 @@ internal static partial class Log
     [LoggerMessage(8, LogLevel.Warning, "Owner upstream URL for {Provider} refused: {Reason}")]
     public static partial void UpstreamRefused(ILogger logger, string provider, string reason);
 
+    [LoggerMessage(9, LogLevel.Information, "Swept {Count} usage writer marks last written before {Before:O}")]
+    public static partial void MarksSwept(ILogger logger, int count, DateTimeOffset before);
+
+    [LoggerMessage(10, LogLevel.Warning, "Usage writer mark sweep failed; tried again next period ({ExceptionType})")]
+    public static partial void SweepFailed(ILogger logger, string exceptionType);
+
+    [LoggerMessage(11, LogLevel.Information, "Usage writer and budget lease holder {HolderId} started")]
+    public static partial void HolderStarted(ILogger logger, string holderId);
+
+    [LoggerMessage(12, LogLevel.Debug, "Wrote usage batch {Seq} of writer {WriterId}: {Requests} calls, {CostMicros} micro-USD")]
+    public static partial void BatchWritten(ILogger logger, long seq, string writerId, long requests, long costMicros);
+
     [LoggerMessage(20, LogLevel.Warning, "Storage unreachable at shutdown: {Count} usage counters kept in the local spool for the next start")]
     public static partial void Spooled(ILogger logger, int count);
 

@@ -89,6 +89,18 @@ public sealed class OkapProxyOptions
     /// </summary>
     public string? SpoolDirectory { get; set; }
 
+    /// <summary>
+    /// How long the store keeps a writer's exactly-once mark after that writer last wrote a usage batch; older marks
+    /// (crashed processes, spools another process replayed) are swept in the background every
+    /// <see cref="WriterMarkSweepInterval"/>. A batch retried after its mark was swept is written as new, so this must be
+    /// longer than any batch can wait (a retry during a store outage, a spool file on a machine that is down).
+    /// Default 30 days; at least 1 day.
+    /// </summary>
+    public TimeSpan WriterMarkRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How often each instance sweeps expired writer marks (a bounded query; no request waits for it). Default 1 hour.</summary>
+    public TimeSpan WriterMarkSweepInterval { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Client id of a user-assigned managed identity for Azure OpenAI upstreams; null uses the system-assigned identity.</summary>
     public string? ManagedIdentityClientId { get; set; }
 }
@@ -127,6 +139,8 @@ internal sealed class OkapProxyOptionsValidator : IValidateOptions<OkapProxyOpti
         if (o.StoreTimeout <= TimeSpan.Zero) errors.Add("Okap:Proxy:StoreTimeout must be positive.");
         if (o.StoreOutageGrace < TimeSpan.Zero || o.StoreOutageGrace > TimeSpan.FromHours(1)) errors.Add("Okap:Proxy:StoreOutageGrace must be between 0 and 1 hour.");
         if (o.LeaseDuration < TimeSpan.FromSeconds(3) || o.LeaseDuration > TimeSpan.FromHours(1)) errors.Add("Okap:Proxy:LeaseDuration must be between 3 seconds and 1 hour.");
+        if (o.WriterMarkRetention < TimeSpan.FromDays(1) || o.WriterMarkRetention > TimeSpan.FromDays(3650)) errors.Add("Okap:Proxy:WriterMarkRetention must be between 1 day and 3650 days.");
+        if (o.WriterMarkSweepInterval < TimeSpan.FromMinutes(1) || o.WriterMarkSweepInterval > TimeSpan.FromDays(1)) errors.Add("Okap:Proxy:WriterMarkSweepInterval must be between 1 minute and 1 day.");
         if (o.MaxBufferedBodyBytes is < 1024 or > 64 * 1024 * 1024) errors.Add("Okap:Proxy:MaxBufferedBodyBytes must be between 1 KiB and 64 MiB.");
         if (o.DefaultMaxOutputTokens <= 0) errors.Add("Okap:Proxy:DefaultMaxOutputTokens must be positive.");
         if (o.MaxRetryAfter < TimeSpan.Zero || o.MaxRetryAfter > TimeSpan.FromSeconds(10)) errors.Add("Okap:Proxy:MaxRetryAfter must be between 0 and 10 seconds.");

@@ -57,6 +57,9 @@ namespace Microsoft.Extensions.DependencyInjection
                 sp.GetRequiredService<ITokenStore>(), sp, sp.GetRequiredService<ProxyAuditQueue>(), sp.GetRequiredService<TokenCache>(),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<OkapProxyOptions>>(), sp.GetRequiredService<ILogger<UsageFlushService>>()));
             services.AddHostedService(sp => sp.GetRequiredService<UsageFlushService>());
+            services.TryAddSingleton(sp => new WriterMarkSweepService(sp.GetRequiredService<IUsageStore>(), sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<IOptions<OkapProxyOptions>>(), sp.GetRequiredService<ILogger<WriterMarkSweepService>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<WriterMarkSweepService>());
             return services;
         }
     }

@@ -37,6 +37,14 @@ public sealed class UsageFlushService : BackgroundService
     private bool _spoolLoaded;
     // Owners this process wrote a batch for: where the store keeps this writer's marks.
     private readonly HashSet<string> _markedOwners = new(StringComparer.Ordinal);
+    // Last-use times: the latest one per token not yet written, and when each token's was last written (guarded by _gate).
+    // A token's last use is written at once the first time, then at most once per TouchInterval and at shutdown: each
+    // write costs the store three or four transactions, and the page shows last use to the minute.
+    private static readonly TimeSpan TouchInterval = TimeSpan.FromMinutes(1);
+    private readonly Dictionary<(string Owner, string Token), DateTimeOffset> _touches = [];
+    private readonly Dictionary<(string Owner, string Token), DateTimeOffset> _touchWritten = [];
+    private bool _stopping;
+    private readonly Dictionary<string, string?> _appNames = new(StringComparer.Ordinal);
 
     internal UsageFlushService(BudgetLedger ledger, IUsageStore usage, ITokenStore tokens, IServiceProvider services, ProxyAuditQueue audit,
         TokenCache tokenCache, TimeProvider time, IOptions<OkapProxyOptions> options, ILogger<UsageFlushService> logger)
@@ -64,6 +72,7 @@ public sealed class UsageFlushService : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        Log.HolderStarted(_logger, _ledger.HolderId);
         using var timer = new PeriodicTimer(_options.FlushInterval, _time);
         try
         {
@@ -92,6 +101,7 @@ public sealed class UsageFlushService : BackgroundService
             // An unreturned lease expires and counts as spent: stricter, never looser.
             Log.SideWriteFailed(_logger, ex.GetType().Name);
         }
+        _stopping = true;
         await FlushAsync(cancellationToken).ConfigureAwait(false);
         // What the store would not take now survives on local disk for the next process on this machine.
         List<(UsageBatch Batch, string? SpoolFile)> left;
@@ -174,6 +184,7 @@ public sealed class UsageFlushService : BackgroundService
                 {
                     await _usage.AddBatchAsync(next.Batch, ct).ConfigureAwait(false);
                     ProxyTelemetry.StoreCall("usage.write", started, null);
+                    if (_logger.IsEnabled(LogLevel.Debug)) LogWritten(next.Batch);
                     if (_takenAt.Remove(next.Batch, out var takenAt)) ProxyTelemetry.FlushLag(_time.GetElapsedTime(takenAt));
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -189,18 +200,7 @@ public sealed class UsageFlushService : BackgroundService
                 }
                 if (next.SpoolFile is not null) _spool.Delete(next.SpoolFile);
             }
-            foreach (var touch in pending.Touched)
-            {
-                try
-                {
-                    await _tokens.TouchAsync(touch.OwnerId, touch.TokenId, touch.At, ct).ConfigureAwait(false);
-                }
-                catch (Exception ex)
-                {
-                    Log.SideWriteFailed(_logger, ex.GetType().Name);
-                    break;
-                }
-            }
+            await TouchAsync(pending.Touched, ct).ConfigureAwait(false);
             var audit = _audit.Drain();
             audit.AddRange(await UseEventsAsync(pending.Deltas, ct).ConfigureAwait(false));
             if (audit.Count > 0 && _services.GetService<IAuditStore>() is { } auditStore)
@@ -226,6 +226,49 @@ public sealed class UsageFlushService : BackgroundService
         }
     }
 
+    /// <summary>Writes the last-use times that are due (see <see cref="TouchInterval"/>); the others wait for a later flush.</summary>
+    private async Task TouchAsync(IReadOnlyList<TokenTouch> touched, CancellationToken ct)
+    {
+        foreach (var touch in touched)
+        {
+            var key = (touch.OwnerId, touch.TokenId);
+            if (!_touches.TryGetValue(key, out var at) || touch.At > at) _touches[key] = touch.At;
+        }
+        var now = _time.GetUtcNow();
+        foreach (var (key, at) in _touches.ToList())
+        {
+            if (!_stopping && _touchWritten.TryGetValue(key, out var written) && now - written < TouchInterval) continue;
+            try
+            {
+                await _tokens.TouchAsync(key.Owner, key.Token, at, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Log.SideWriteFailed(_logger, ex.GetType().Name);
+                break;
+            }
+            _touches.Remove(key);
+            _touchWritten[key] = now;
+        }
+        foreach (var (key, written) in _touchWritten.ToList())
+        {
+            if (now - written >= TouchInterval && !_touches.ContainsKey(key)) _touchWritten.Remove(key);
+        }
+    }
+
+    /// <summary>What a written batch held (its day counters; the month counters repeat them).</summary>
+    private void LogWritten(UsageBatch batch)
+    {
+        long calls = 0, cost = 0;
+        foreach (var d in batch.Deltas)
+        {
+            if (!d.Period.StartsWith("d:", StringComparison.Ordinal)) continue;
+            calls += d.Requests;
+            cost += d.CostMicros;
+        }
+        Log.BatchWritten(_logger, batch.Seq, batch.WriterId, calls, cost);
+    }
+
     /// <summary>
     /// Token use goes to the audit trail as one summary per token and provider per flush ("12 calls, …"), not one row
     /// per call: the trail shows every use while the data path never waits for an audit write.
@@ -233,7 +276,9 @@ public sealed class UsageFlushService : BackgroundService
     private async Task<List<AuditEvent>> UseEventsAsync(IReadOnlyList<UsageCounter> deltas, CancellationToken ct)
     {
         var events = new List<AuditEvent>();
-        var appNames = new Dictionary<string, string?>(StringComparer.Ordinal);
+        // A token's app name never changes: read it once per process, not once per flush (kept for a bounded number of tokens).
+        var appNames = _appNames;
+        if (appNames.Count > 10_000) appNames.Clear();
         foreach (var delta in deltas)
         {
             if (!delta.Period.StartsWith("d:", StringComparison.Ordinal) || delta.Requests == 0) continue;
@@ -250,7 +295,7 @@ public sealed class UsageFlushService : BackgroundService
                 {
                     appName = null;
                 }
-                appNames[tokenId] = appName;
+                if (appName is not null) appNames[tokenId] = appName;
             }
             events.Add(new AuditEvent
             {

@@ -29,7 +29,7 @@ public static class AzureStorageServiceCollectionExtensions
         services.AddOptions<AzureStorageOptions>().Bind(section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AzureStorageOptions>, AzureStorageOptionsValidator>());
 
-        services.AddOkapVaultStores(sp => AzureTableVaultStores.Create(sp.GetRequiredService<IOptions<AzureStorageOptions>>().Value));
+        services.AddOkapVaultStores(sp => AzureTableVaultStores.Create(sp.GetRequiredService<IOptions<AzureStorageOptions>>().Value, time: sp.GetService<TimeProvider>()));
 
         // One key ring for every instance: cookies and anti-forgery tokens must verify wherever the next request lands.
         services.AddDataProtection().SetApplicationName("OkapVault");

@@ -187,6 +187,10 @@ internal static class Migrations
             ALTER TABLE access_keys ADD COLUMN last_used_at TEXT NULL;
             ALTER TABLE audit_events ADD COLUMN actor TEXT NULL;
             """),
+        (5, "writer marks swept by age", """
+            -- The background sweep deletes the oldest marks first; without this index it would read every row.
+            CREATE INDEX ix_usage_writers_updated_at ON usage_writers(updated_at);
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

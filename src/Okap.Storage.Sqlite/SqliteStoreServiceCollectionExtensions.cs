@@ -47,7 +47,8 @@ public static class SqliteStoreServiceCollectionExtensions
 
         services.AddOkapVaultStores(sp => new SqliteVaultStores(
             sp.GetRequiredService<IOptions<SqliteStoreOptions>>().Value,
-            sp.GetService<ILogger<SqliteVaultStores>>()));
+            sp.GetService<ILogger<SqliteVaultStores>>(),
+            sp.GetService<TimeProvider>()));
 
         services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);
         services.AddOptions<KeyManagementOptions>()

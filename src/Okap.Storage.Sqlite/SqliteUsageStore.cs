@@ -4,8 +4,11 @@ using Okap.Core.Metering;
 
 namespace Okap.Storage.Sqlite;
 
-/// <summary>Usage counters, added with atomic UPSERT increments (never read-modify-write), and budget lease documents.</summary>
-internal sealed class SqliteUsageStore(SqliteDatabase db) : IUsageStore
+/// <summary>
+/// Usage counters, added with atomic UPSERT increments (never read-modify-write), budget lease documents, and each
+/// writer's mark (highest batch committed and when, by <paramref name="time"/>) for exactly-once batches.
+/// </summary>
+internal sealed class SqliteUsageStore(SqliteDatabase db, TimeProvider time) : IUsageStore
 {
     private const string Columns = "owner_id, grant_key, period, requests, input_tokens, output_tokens, cost_micros";
 
@@ -25,13 +28,20 @@ internal sealed class SqliteUsageStore(SqliteDatabase db) : IUsageStore
         {
             await using (var read = c.Command("SELECT seq FROM usage_writers WHERE writer_id = @w;", tx).With("@w", batch.WriterId))
             {
-                if (await read.ExecuteScalarAsync(t) is long seen && seen >= batch.Seq) return;
+                if (await read.ExecuteScalarAsync(t) is long seen && seen >= batch.Seq)
+                {
+                    // Committed before; the writer is still retrying, so its mark must outlive this retry too.
+                    await using var touch = c.Command("UPDATE usage_writers SET updated_at = @at WHERE writer_id = @w;", tx)
+                        .With("@w", batch.WriterId).With("@at", Db.Time(time.GetUtcNow()));
+                    await touch.ExecuteNonQueryAsync(t);
+                    return;
+                }
             }
             if (batch.Deltas.Count > 0) await AddCoreAsync(c, tx, batch.Deltas, t);
             await using var mark = c.Command("""
                 INSERT INTO usage_writers (writer_id, seq, updated_at) VALUES (@w, @s, @at)
                 ON CONFLICT (writer_id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at;
-                """, tx).With("@w", batch.WriterId).With("@s", batch.Seq).With("@at", Db.Time(DateTimeOffset.UtcNow));
+                """, tx).With("@w", batch.WriterId).With("@s", batch.Seq).With("@at", Db.Time(time.GetUtcNow()));
             await mark.ExecuteNonQueryAsync(t);
         }, ct);
     }
@@ -42,6 +52,20 @@ internal sealed class SqliteUsageStore(SqliteDatabase db) : IUsageStore
             await using var delete = c.Command("DELETE FROM usage_writers WHERE writer_id = @w;", tx).With("@w", writerId);
             await delete.ExecuteNonQueryAsync(t);
         }, ct);
+
+    public Task<int> SweepWritersAsync(DateTimeOffset writtenBefore, int max, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
+        // Bounded by the index on updated_at: only the oldest marks are visited, never the whole table.
+        return db.WriteAsync(async (c, tx, t) =>
+        {
+            await using var delete = c.Command("""
+                DELETE FROM usage_writers WHERE writer_id IN
+                    (SELECT writer_id FROM usage_writers WHERE updated_at < @before ORDER BY updated_at LIMIT @max);
+                """, tx).With("@before", Db.Time(writtenBefore)).With("@max", max);
+            return await delete.ExecuteNonQueryAsync(t);
+        }, ct);
+    }
 
     public Task<LeaseDocument?> ReadLeaseAsync(string ownerId, string grantKey, CancellationToken ct) =>
         db.ReadAsync<LeaseDocument?>(async (c, t) =>

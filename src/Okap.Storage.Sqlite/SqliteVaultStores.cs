@@ -22,7 +22,7 @@ namespace Okap.Storage.Sqlite;
 /// </remarks>
 public sealed class SqliteVaultStores : IVaultStores, IDisposable
 {
-    public SqliteVaultStores(SqliteStoreOptions options, ILogger<SqliteVaultStores>? logger = null)
+    public SqliteVaultStores(SqliteStoreOptions options, ILogger<SqliteVaultStores>? logger = null, TimeProvider? time = null)
     {
         Database = new SqliteDatabase(options, logger);
         Owners = new SqliteOwnerStore(Database);
@@ -31,7 +31,7 @@ public sealed class SqliteVaultStores : IVaultStores, IDisposable
         Keys = new SqliteKeyMetadataStore(Database);
         Policies = new SqlitePolicyStore(Database);
         AccessKeys = new SqliteAccessKeyStore(Database);
-        Usage = new SqliteUsageStore(Database);
+        Usage = new SqliteUsageStore(Database, time ?? TimeProvider.System);
         Audit = new SqliteAuditStore(Database);
         Prices = new SqlitePriceOverrideStore(Database);
     }

@@ -79,6 +79,12 @@ public sealed class FaultyUsageStore(IUsageStore inner, UsageStoreFaults faults)
         return inner.ForgetWriterAsync(writerId, ownerIds, ct);
     }
 
+    public Task<int> SweepWritersAsync(DateTimeOffset writtenBefore, int max, CancellationToken ct)
+    {
+        Check();
+        return inner.SweepWritersAsync(writtenBefore, max, ct);
+    }
+
     public Task<LeaseDocument?> ReadLeaseAsync(string ownerId, string grantKey, CancellationToken ct)
     {
         Check();

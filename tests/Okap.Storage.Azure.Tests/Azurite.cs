@@ -37,7 +37,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
     }
 
     /// <summary>Fresh, isolated stores (own table prefix). The factory a store contract suite needs.</summary>
-    public Task<AzureTableVaultStores> CreateStoresAsync(Action<AzureStorageOptions>? configure = null) => Azurite.CreateStoresAsync(configure);
+    public Task<AzureTableVaultStores> CreateStoresAsync(Action<AzureStorageOptions>? configure = null, TimeProvider? time = null) => Azurite.CreateStoresAsync(configure, time);
 }
 
 [CollectionDefinition(Name)]

@@ -14,7 +14,7 @@ public sealed class AzuriteStoreContractTests(AzuriteFixture azurite) : VaultSto
 {
     private readonly FakeKeyVault _keyVault = new();
 
-    protected override async Task<IVaultStores> CreateStoresAsync() => await azurite.CreateStoresAsync();
+    protected override async Task<IVaultStores> CreateStoresAsync() => await azurite.CreateStoresAsync(time: Clock);
 
     protected override ISecretStore CreateSecretStore(IVaultStores stores)
     {

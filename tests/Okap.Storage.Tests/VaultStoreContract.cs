@@ -10,6 +10,7 @@ using Okap.Core.Policies;
 using Okap.Core.Pricing;
 using Okap.Core.Requests;
 using Okap.Core.Tokens;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Okap.Storage.Tests;
 
@@ -36,6 +37,9 @@ public abstract class VaultStoreContract : IAsyncLifetime
     };
 
     protected static CancellationToken Ct => CancellationToken.None;
+
+    /// <summary>The clock the stores under test must use for what they time-stamp themselves (writer marks).</summary>
+    protected FakeTimeProvider Clock { get; } = new(T0);
 
     /// <summary>The stores under test, created and initialised before each test.</summary>
     protected IVaultStores Stores { get; private set; } = null!;
@@ -938,6 +942,79 @@ public abstract class VaultStoreContract : IAsyncLifetime
         // Forgotten: the store no longer recognises the batch (which is why only a writer that is done may be forgotten).
         await Stores.Usage.AddBatchAsync(batch, Ct);
         Assert.Equal(new UsageCounter(owner, grant, day, 2, 0, 0, 10), Assert.Single(await Stores.Usage.GetAsync(owner, grant, [day], Ct)));
+    }
+
+    [Fact]
+    public async Task UsageBatch_SweepWriters_ForgetsMarksSilentPastTheCutOff_AndKeepsThoseWrittenSince()
+    {
+        var owner = NewOwnerId();
+        var grant = UsageKeys.Grant(NewId("tok"), "openai");
+        var day = UsageKeys.Day(T0);
+        var crashed = NewId("inst");
+        var live = NewId("inst");
+        var crashedBatch = new UsageBatch(crashed, 1, [new UsageCounter(owner, grant, day, 1, 0, 0, 5)]);
+        var liveFirst = new UsageBatch(live, 1, [new UsageCounter(owner, grant, day, 1, 0, 0, 5)]);
+        await Stores.Usage.AddBatchAsync(crashedBatch, Ct);
+        await Stores.Usage.AddBatchAsync(liveFirst, Ct);
+        Clock.Advance(TimeSpan.FromDays(10));
+        var liveSecond = new UsageBatch(live, 2, [new UsageCounter(owner, grant, day, 1, 0, 0, 5)]);
+        await Stores.Usage.AddBatchAsync(liveSecond, Ct);
+
+        Assert.Equal(1, await Stores.Usage.SweepWritersAsync(Clock.GetUtcNow() - TimeSpan.FromDays(7), 100, Ct));
+        Assert.Equal(0, await Stores.Usage.SweepWritersAsync(Clock.GetUtcNow() - TimeSpan.FromDays(7), 100, Ct));
+
+        // The live writer is still recognised: its retries add nothing.
+        await Stores.Usage.AddBatchAsync(liveFirst, Ct);
+        await Stores.Usage.AddBatchAsync(liveSecond, Ct);
+        Assert.Equal(3, Assert.Single(await Stores.Usage.GetAsync(owner, grant, [day], Ct)).Requests);
+        // The swept writer is not: a batch of it arriving now is written as new (why the retention must outlast any retry).
+        await Stores.Usage.AddBatchAsync(crashedBatch, Ct);
+        Assert.Equal(4, Assert.Single(await Stores.Usage.GetAsync(owner, grant, [day], Ct)).Requests);
+
+        // Marks written on a later day are found by a later sweep too.
+        Clock.Advance(TimeSpan.FromDays(10));
+        Assert.Equal(2, await Stores.Usage.SweepWritersAsync(Clock.GetUtcNow() - TimeSpan.FromDays(7), 100, Ct));
+    }
+
+    [Fact]
+    public async Task UsageBatch_RetriedByAWriterSilentPastTheCutOff_IsStillSkipped_AndTheRetryKeepsItsMark()
+    {
+        var owner = NewOwnerId();
+        var grant = UsageKeys.Grant(NewId("tok"), "openai");
+        var day = UsageKeys.Day(T0);
+        var writer = NewId("inst");
+        var committed = new UsageBatch(writer, 1, [new UsageCounter(owner, grant, day, 1, 0, 0, 5)]);
+        await Stores.Usage.AddBatchAsync(committed, Ct);
+        Clock.Advance(TimeSpan.FromDays(10));
+
+        // Old enough to sweep, but not swept yet: the retry is recognised, and it renews the mark.
+        await Stores.Usage.AddBatchAsync(committed, Ct);
+        Assert.Equal(0, await Stores.Usage.SweepWritersAsync(Clock.GetUtcNow() - TimeSpan.FromDays(7), 100, Ct));
+        await Stores.Usage.AddBatchAsync(committed, Ct);
+        Assert.Equal(new UsageCounter(owner, grant, day, 1, 0, 0, 5), Assert.Single(await Stores.Usage.GetAsync(owner, grant, [day], Ct)));
+
+        // A batch that never committed, sent after its writer's mark was swept, is counted once and then recognised.
+        Clock.Advance(TimeSpan.FromDays(10));
+        Assert.Equal(1, await Stores.Usage.SweepWritersAsync(Clock.GetUtcNow() - TimeSpan.FromDays(7), 100, Ct));
+        var late = new UsageBatch(writer, 2, [new UsageCounter(owner, grant, day, 1, 0, 0, 5)]);
+        await Stores.Usage.AddBatchAsync(late, Ct);
+        await Stores.Usage.AddBatchAsync(late, Ct);
+        Assert.Equal(new UsageCounter(owner, grant, day, 2, 0, 0, 10), Assert.Single(await Stores.Usage.GetAsync(owner, grant, [day], Ct)));
+    }
+
+    [Fact]
+    public async Task UsageBatch_SweepWriters_IsBoundedByItsMaximum()
+    {
+        var owner = NewOwnerId();
+        var grant = UsageKeys.Grant(NewId("tok"), "openai");
+        var day = UsageKeys.Day(T0);
+        for (var i = 0; i < 5; i++) await Stores.Usage.AddBatchAsync(new UsageBatch(NewId("inst"), 1, [new UsageCounter(owner, grant, day, 1, 0, 0, 5)]), Ct);
+        Clock.Advance(TimeSpan.FromDays(10));
+
+        var cutOff = Clock.GetUtcNow() - TimeSpan.FromDays(7);
+        Assert.Equal(2, await Stores.Usage.SweepWritersAsync(cutOff, 2, Ct));
+        Assert.Equal(3, await Stores.Usage.SweepWritersAsync(cutOff, 100, Ct));
+        Assert.Equal(0, await Stores.Usage.SweepWritersAsync(cutOff, 100, Ct));
     }
 
     // ───────────────────────────── budget leases ─────────────────────────────

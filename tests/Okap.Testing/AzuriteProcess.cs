@@ -153,7 +153,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
     /// <summary>Stores on this Azurite with a fresh table prefix, tables created.</summary>
-    public async Task<AzureTableVaultStores> CreateStoresAsync(Action<AzureStorageOptions>? configure = null)
+    public async Task<AzureTableVaultStores> CreateStoresAsync(Action<AzureStorageOptions>? configure = null, TimeProvider? time = null)
     {
         var options = new AzureStorageOptions
         {
@@ -164,7 +164,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
             TableNetworkTimeout = TimeSpan.FromSeconds(5),
         };
         configure?.Invoke(options);
-        var stores = AzureTableVaultStores.Create(options);
+        var stores = AzureTableVaultStores.Create(options, time: time);
         await stores.InitializeAsync(CancellationToken.None).ConfigureAwait(false);
         return stores;
     }

@@ -27,6 +27,14 @@ public interface IUsageStore
     /// </summary>
     Task ForgetWriterAsync(string writerId, IReadOnlyCollection<string> ownerIds, CancellationToken ct);
 
+    /// <summary>
+    /// Forgets, for every writer, the marks last written before <paramref name="writtenBefore"/> (the store records when it
+    /// writes a mark, by its own clock): those of crashed processes, or of processes whose spooled batches another one
+    /// wrote. At most <paramref name="max"/> marks per call; returns how many were forgotten. A batch retried after its
+    /// mark was forgotten is written as if new, so call it only with a retention longer than any batch can wait.
+    /// </summary>
+    Task<int> SweepWritersAsync(DateTimeOffset writtenBefore, int max, CancellationToken ct);
+
     /// <summary>The budget lease document of one grant (see <c>BudgetLedger</c>), or null when there is none yet.</summary>
     Task<LeaseDocument?> ReadLeaseAsync(string ownerId, string grantKey, CancellationToken ct);
 

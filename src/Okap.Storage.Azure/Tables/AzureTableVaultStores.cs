@@ -25,7 +25,7 @@ public sealed class AzureTableVaultStores : IVaultStores
     private readonly string _prefix;
 
     /// <summary>Stores on an existing service client.</summary>
-    public AzureTableVaultStores(TableServiceClient service, AzureStorageOptions options)
+    public AzureTableVaultStores(TableServiceClient service, AzureStorageOptions options, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(options);
@@ -37,7 +37,7 @@ public sealed class AzureTableVaultStores : IVaultStores
         Keys = new KeyMetadataTableStore(Table("keys"));
         Policies = new PolicyTableStore(Table("policies"));
         AccessKeys = new AccessKeyTableStore(Table("accesskeys"));
-        Usage = new UsageTableStore(Table("usage"), options.UsageShards, options.UsageMaxAttempts);
+        Usage = new UsageTableStore(Table("usage"), options.UsageShards, options.UsageMaxAttempts, time ?? TimeProvider.System);
         Audit = new AuditTableStore(Table("audit"));
         Prices = new PriceOverrideTableStore(Table("prices"));
     }
@@ -46,8 +46,8 @@ public sealed class AzureTableVaultStores : IVaultStores
     /// Stores from options: a connection string when given (Azurite/dev), otherwise <see cref="AzureStorageOptions.TableServiceUri"/>
     /// with <paramref name="credential"/> (default: see <see cref="AzureCredentials.Create"/>).
     /// </summary>
-    public static AzureTableVaultStores Create(AzureStorageOptions options, TokenCredential? credential = null) =>
-        new(CreateServiceClient(options, credential), options);
+    public static AzureTableVaultStores Create(AzureStorageOptions options, TokenCredential? credential = null, TimeProvider? time = null) =>
+        new(CreateServiceClient(options, credential), options, time);
 
     /// <summary>The table service client with the retry policy and timeouts of <paramref name="options"/>.</summary>
     public static TableServiceClient CreateServiceClient(AzureStorageOptions options, TokenCredential? credential = null)

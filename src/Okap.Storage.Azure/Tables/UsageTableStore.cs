@@ -22,13 +22,19 @@ namespace Okap.Storage.Azure.Tables;
 /// an increment is never lost, and a failed call changed nothing in the transaction that failed.</item>
 /// <item>Exactly-once batches (<see cref="AddBatchAsync"/>): each transaction also replaces the row
 /// <c>w|{writerId}</c> of its owner partition with the batch's sequence number and chunk, so a retried transaction
-/// whose first reply was lost finds its own mark and adds nothing.</item>
+/// whose first reply was lost finds its own mark and adds nothing. The mark records when it was written (<c>At</c>), and
+/// a row in partition <c>wx|{day}</c> names each (owner, writer) that wrote a mark that day, so
+/// <see cref="SweepWritersAsync"/> finds old marks with one key-range query instead of scanning every owner.</item>
 /// <item>Budget leases: one row <c>l|{grantKey}</c> per grant in the owner partition, its <c>State</c> document replaced
 /// only under its ETag. Neither kind of row falls in a period's row-key range.</item>
 /// </list>
 /// </summary>
-internal sealed class UsageTableStore(TableClient table, int shards, int maxAttempts) : IUsageStore
+internal sealed class UsageTableStore(TableClient table, int shards, int maxAttempts, TimeProvider time) : IUsageStore
 {
+    // Partitions of the mark index: "wx|" + the UTC day a writer wrote marks in an owner's partition.
+    private const string MarkIndexPrefix = "wx" + "|";
+    // (owner, writer) → the last day this process indexed it: at most one index write per pair and day.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Owner, string Writer), string> _indexed = new();
     // One slot of each entity-group transaction is kept for the writer's mark.
     private const int MaxTransactionSize = 99;
     // A transaction's mark: batch sequence number and chunk index in one ordered number.
@@ -94,7 +100,8 @@ internal sealed class UsageTableStore(TableClient table, int shards, int maxAtte
     private async Task AddChunkAsync(string ownerId, List<UsageCounter> deltas, string? writer, long mark, CancellationToken ct)
     {
         var partition = TableKeys.Owner(ownerId);
-        var markKey = writer is null ? null : "w" + TableKeys.Separator + TableKeys.Escape(writer);
+        var markKey = writer is null ? null : MarkKey(writer);
+        if (writer is not null) await IndexMarkAsync(ownerId, writer, ct).ConfigureAwait(false);
         for (var attempt = 0; ; attempt++)
         {
             var shard = shards == 1 ? 0 : Random.Shared.Next(shards);
@@ -102,11 +109,23 @@ internal sealed class UsageTableStore(TableClient table, int shards, int maxAtte
             var markRead = markKey is null ? Task.FromResult<TableEntity?>(null) : table.GetAsync(partition, markKey, ct);
             var existing = await Task.WhenAll(keys.Select(k => table.GetAsync(partition, k, ct))).ConfigureAwait(false);
             var marked = await markRead.ConfigureAwait(false);
-            if (marked?.GetInt64("Mark") >= mark) return; // committed before (its reply was lost): nothing to add
+            if (marked?.GetInt64("Mark") >= mark)
+            {
+                // Committed before (its reply was lost): nothing to add. The writer is still retrying, so its mark must
+                // outlive this retry too; a concurrent write of the mark (412) refreshed it anyway.
+                try
+                {
+                    await table.UpdateEntityAsync(new TableEntity(partition, markKey!) { ["At"] = time.GetUtcNow() }, marked.ETag, TableUpdateMode.Merge, ct).ConfigureAwait(false);
+                }
+                catch (RequestFailedException e) when (TableOps.IsConflictOrPrecondition(e) || e.Status == (int)HttpStatusCode.NotFound)
+                {
+                }
+                return;
+            }
             var actions = new List<TableTransactionAction>(deltas.Count + 1);
             if (markKey is not null)
             {
-                var entity = new TableEntity(partition, markKey) { ["Mark"] = mark, ["Writer"] = writer };
+                var entity = new TableEntity(partition, markKey) { ["Mark"] = mark, ["Writer"] = writer, ["At"] = time.GetUtcNow() };
                 actions.Add(marked is null
                     ? new TableTransactionAction(TableTransactionActionType.Add, entity)
                     : new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, marked.ETag));
@@ -195,10 +214,63 @@ internal sealed class UsageTableStore(TableClient table, int shards, int maxAtte
         string.Concat(TableKeys.Escape(period), TableKeys.Separator.ToString(), TableKeys.Escape(grantKey), TableKeys.Separator.ToString(),
             shard.ToString("D2", CultureInfo.InvariantCulture));
 
+    private static string MarkKey(string writer) => "w" + TableKeys.Separator + TableKeys.Escape(writer);
+
+    /// <summary>
+    /// Before the first mark of the day of (owner, writer): names the pair in today's index partition. Written before the
+    /// mark, so a crash between the two leaves an index row without a mark (harmless), never a mark the sweep cannot find.
+    /// </summary>
+    private async Task IndexMarkAsync(string ownerId, string writer, CancellationToken ct)
+    {
+        var day = time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        if (_indexed.TryGetValue((ownerId, writer), out var done) && done == day) return;
+        var row = new TableEntity(MarkIndexPrefix + day, TableKeys.Escape(ownerId) + TableKeys.Separator + TableKeys.Escape(writer))
+        {
+            ["OwnerId"] = ownerId,
+            ["Writer"] = writer,
+        };
+        await table.UpsertEntityAsync(row, TableUpdateMode.Replace, ct).ConfigureAwait(false);
+        _indexed[(ownerId, writer)] = day;
+    }
+
+    public Task<int> SweepWritersAsync(DateTimeOffset writtenBefore, int max, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
+        return TableGuard.Run(async () =>
+        {
+            // Index days strictly before the cut-off's day: every mark written since has an index row of a later day.
+            var endDay = writtenBefore.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            var filter = TableClient.CreateQueryFilter($"PartitionKey ge {MarkIndexPrefix} and PartitionKey lt {MarkIndexPrefix + endDay}");
+            var swept = 0;
+            var visited = 0;
+            await foreach (var entry in table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(max, 1000), cancellationToken: ct).ConfigureAwait(false))
+            {
+                if (visited++ >= max) break;
+                var owner = entry.Required("OwnerId");
+                var mark = await table.GetAsync(TableKeys.Owner(owner), MarkKey(entry.Required("Writer")), ct).ConfigureAwait(false);
+                if (mark is not null && mark.GetDateTimeOffset("At") is { } at && at < writtenBefore)
+                {
+                    try
+                    {
+                        // Under its ETag: a batch written meanwhile keeps its mark.
+                        await table.DeleteEntityAsync(mark.PartitionKey, mark.RowKey, mark.ETag, ct).ConfigureAwait(false);
+                        swept++;
+                    }
+                    catch (RequestFailedException e) when (e.Status is (int)HttpStatusCode.NotFound or (int)HttpStatusCode.PreconditionFailed)
+                    {
+                    }
+                }
+                // A mark written later than the cut-off has an index row of its own later day; this one is spent.
+                await table.DeleteIfExistsAsync(entry.PartitionKey, entry.RowKey, ct).ConfigureAwait(false);
+            }
+            return swept;
+        }, ct);
+    }
+
     public Task ForgetWriterAsync(string writerId, IReadOnlyCollection<string> ownerIds, CancellationToken ct) =>
         TableGuard.Run(async () =>
         {
-            var markKey = "w" + TableKeys.Separator + TableKeys.Escape(writerId);
+            var markKey = MarkKey(writerId);
             foreach (var owner in ownerIds)
             {
                 try

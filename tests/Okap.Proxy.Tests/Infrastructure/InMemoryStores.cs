@@ -181,6 +181,9 @@ public sealed class InMemoryUsageStore(StoreHealth health) : IUsageStore
         ForgottenWriters.Enqueue(writerId);
     }
 
+    // This fake keeps no write times: nothing is ever old enough to sweep.
+    public Task<int> SweepWritersAsync(DateTimeOffset writtenBefore, int max, CancellationToken ct) => Task.FromResult(0);
+
     /// <summary>Writers the store still remembers.</summary>
     public int RememberedWriters
     {
