@@ -14,7 +14,8 @@ namespace Okap.Proxy;
 internal sealed class TokenCache
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Task<TokenRecord?>> _inflight = new(StringComparer.Ordinal);
+    // Lazy: GetOrAdd may run its factory more than once under contention, and each run would be a store read.
+    private readonly ConcurrentDictionary<string, Lazy<Task<TokenRecord?>>> _inflight = new(StringComparer.Ordinal);
     private readonly ITokenStore _store;
     private readonly TimeProvider _time;
     private readonly long _ttlTicks;
@@ -43,7 +44,7 @@ internal sealed class TokenCache
 
     private async Task<TokenRecord?> LoadAsync(string hash)
     {
-        var task = _inflight.GetOrAdd(hash, static (h, self) => self.FetchAsync(h), this);
+        var task = _inflight.GetOrAdd(hash, static (h, self) => new Lazy<Task<TokenRecord?>>(() => self.FetchAsync(h)), this).Value;
         try
         {
             return await task.WaitAsync(_storeTimeout).ConfigureAwait(false);
@@ -72,6 +73,12 @@ internal sealed class TokenCache
     {
         await Task.Yield();
         var readAt = _time.GetTimestamp();
+        // A read that finished between this caller's cache check and now already answers it: no second read.
+        if (_entries.TryGetValue(hash, out var fresh) && readAt - fresh.ReadAt < _ttlTicks && fresh.FailedAt == 0)
+        {
+            _inflight.TryRemove(hash, out _);
+            return fresh.Token;
+        }
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
