@@ -26,7 +26,7 @@ public sealed class ProxyOriginAttackTests(BrowserFixture browser) : WebTest(bro
           try {
             const s = await (await fetch('/okap/account/session', { credentials: 'include' })).json();
             const r = await fetch('/okap/admin/access-keys', { method: 'POST', credentials: 'include',
-              headers: { 'content-type': 'application/json', 'x-csrf-token': s.csrf_token }, body: JSON.stringify({ name: 'pwned by mallory' }) });
+              headers: { 'content-type': 'application/json', 'x-csrf-token': s.csrf_token }, body: JSON.stringify({ name: 'pwned by mallory', scopes: ['keys'] }) });
             document.title = 'pwned ' + r.status;
           } catch (e) { document.title = 'failed ' + e; }
         })();
