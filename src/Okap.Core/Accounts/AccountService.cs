@@ -19,7 +19,7 @@ public sealed partial class AccountService(IOwnerStore owners, AuditLog audit, T
 {
     public const int MaxFailedAttempts = 5;
     public static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
-    public const int MinPasswordLength = 12;
+    public const int MinPasswordLength = PasswordPolicy.MinLength;
 
     private static readonly PasswordHasher<LocalAccount> Hasher = new();
     private readonly Lock _setupLock = new();
@@ -51,10 +51,7 @@ public sealed partial class AccountService(IOwnerStore owners, AuditLog audit, T
         {
             return Result<Owner>.Invalid("user_name", "user name: 1 to 32 lower-case letters, digits or inner hyphens (it becomes your vault address)");
         }
-        if (password is null || password.Length < MinPasswordLength || password.Length > 256)
-        {
-            return Result<Owner>.Invalid("password", $"password: {MinPasswordLength} to 256 characters");
-        }
+        if (PasswordPolicy.Check(password, normalised) is { } weak) return Result<Owner>.Invalid("password", weak);
         if (await owners.FindAccountAsync(normalised, ct) is not null || await owners.FindOwnerBySlugAsync(normalised, ct) is not null)
         {
             return Result<Owner>.Conflict("that user name is taken");
@@ -63,7 +60,7 @@ public sealed partial class AccountService(IOwnerStore owners, AuditLog audit, T
         if (useSetupToken && !ConsumeSetupToken(setupToken)) return Result<Owner>.Invalid("setup_token", "the setup link is invalid or was already used");
         var owner = new Owner(Secrets.NewId("own"), normalised, userName!.Trim(), time.GetUtcNow());
         var account = new LocalAccount { OwnerId = owner.Id, UserName = normalised, PasswordHash = "" };
-        account = account with { PasswordHash = Hasher.HashPassword(account, password) };
+        account = account with { PasswordHash = Hasher.HashPassword(account, password!) };
         await owners.CreateOwnerAsync(owner, account, ct);
         await audit.AppendAsync(owner.Id, AuditEvents.AccountCreated, ct, detail: normalised);
         return Result<Owner>.Ok(owner);

@@ -86,6 +86,24 @@ public abstract class AccountBehaviour(BehaviourPass pass)
     }
 
     [PassFact]
+    public async Task Common_and_patterned_passwords_are_refused_at_setup_without_being_echoed()
+    {
+        var client = pass.Shared.Client();
+        var userName = VaultUnderTest.NewUserName();
+        foreach (var weak in new[] { "P@ssw0rd2024!!", "qwertyuiop123", "abababababab", userName + "-2024!" })
+        {
+            var refused = await client.PostAsJsonAsync("/okap/account/setup", new { user_name = userName, password = weak });
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            var text = await refused.Content.ReadAsStringAsync();
+            Assert.Equal("password", System.Text.Json.Nodes.JsonNode.Parse(text)!["error"]!["param"]!.GetValue<string>());
+            Assert.DoesNotContain(weak, text, StringComparison.OrdinalIgnoreCase);
+        }
+        // None of the refusals took the name: a strong password then creates the account.
+        var created = await client.PostAsJsonAsync("/okap/account/setup", new { user_name = userName, password = VaultUnderTest.Password });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+    }
+
+    [PassFact]
     public async Task Short_passwords_and_bad_user_names_are_refused()
     {
         var client = pass.Shared.Client();

@@ -500,7 +500,7 @@
     const error = errorBox();
     const form = onSubmit(h("form", { class: "stack", novalidate: true },
       field("User name", user, "1 to 32 lower-case letters, digits or inner hyphens. It names your vault."),
-      (() => { const f = field("Password", pass, "At least 12 characters. A long passphrase is easiest to remember."); f.append(h("p", { class: "hint", "aria-live": "polite" }, counter)); return f; })(),
+      (() => { const f = field("Password", pass, "At least 12 characters; not a common password, a keyboard run or your user name. A long passphrase is easiest to remember."); f.append(h("p", { class: "hint", "aria-live": "polite" }, counter)); return f; })(),
       field("Repeat the password", again), error,
       h("button", { type: "submit", class: "btn btn-primary btn-wide" }, "Create account")), async () => {
       showError(error, null);
@@ -518,6 +518,7 @@
         let message = e.message;
         if (e.param === "setup_token") message = "This setup link is invalid or was already used. Restart the server to print a new link, or sign in if you already created your account.";
         if (e.status === 409) message = "That user name is taken. Choose another.";
+        if (e.param === "password") pass.setAttribute("aria-invalid", "true");
         showError(error, new Error(message));
         return;
       }
