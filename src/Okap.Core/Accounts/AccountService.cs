@@ -19,7 +19,6 @@ public sealed partial class AccountService(IOwnerStore owners, AuditLog audit, T
 {
     public const int MaxFailedAttempts = 5;
     public static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
-    public const int MinPasswordLength = PasswordPolicy.MinLength;
 
     private static readonly PasswordHasher<LocalAccount> Hasher = new();
     private readonly Lock _setupLock = new();

@@ -41,6 +41,8 @@ public static class PasswordPolicy
         "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p", "qazwsxedcrfvtgbyhnujmikolp", "!@#$%^&*()_+",
     ];
 
+    private static readonly string[] RunsBothWays = [.. Runs, .. Runs.Select(run => new string(run.Reverse().ToArray()))];
+
     /// <summary>Null when <paramref name="password"/> may be used by <paramref name="userName"/>, else why not (never quoting it).</summary>
     public static string? Check(string? password, string? userName)
     {
@@ -55,7 +57,7 @@ public static class PasswordPolicy
         var bare = Core(lower);
         if (bare.Length < 4) return "password: is only digits and symbols, or a short word inside them";
         var core = Deleet(bare);
-        if (IsRun(core) || IsRun(bare) || IsRun(lower)) return "password: is a keyboard, alphabet or digit sequence";
+        if (IsRun(core) || IsRun(bare)) return "password: is a keyboard, alphabet or digit sequence";
         // Leading symbols may be letter swaps too ("$unshine"), so the word is also read with only the tail stripped.
         var swappedHead = Deleet(lower.TrimEnd(Added)).Trim(Added);
         if (IsCommon(core) || IsCommon(swappedHead)) return "password: is a common password, or one with only digits, symbols or letter swaps added";
@@ -102,11 +104,9 @@ public static class PasswordPolicy
     private static bool IsRun(string s)
     {
         if (s.Length < 3) return false;
-        foreach (var run in Runs)
+        foreach (var run in RunsBothWays)
         {
             if (run.Contains(s, StringComparison.Ordinal)) return true;
-            var reversed = new string(run.Reverse().ToArray());
-            if (reversed.Contains(s, StringComparison.Ordinal)) return true;
         }
         return false;
     }
