@@ -34,6 +34,7 @@ public static class OkapServiceCollectionExtensions
         services.AddSingleton<PublicRateLimiter>();
         services.AddSingleton<OkapProtocolHandlers>();
         services.AddSingleton<AccountHandlers>();
+        services.AddSingleton<SecurityHandlers>();
         services.AddSingleton<AdminHandlers>();
         services.AddSingleton<PageHandlers>();
         services.AddSingleton<Health.ReadinessHandler>();

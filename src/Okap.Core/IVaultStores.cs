@@ -26,6 +26,8 @@ public interface IVaultStores
     IAuditStore Audit { get; }
     /// <summary>Owners' own model prices, which win over the catalog.</summary>
     IPriceOverrideStore Prices { get; }
+    /// <summary>Owners' sessions and second factors, and the per-address sign-in failure counts.</summary>
+    Accounts.SignIn.ISignInStore SignIn { get; }
     /// <summary>Creates tables and runs migrations; idempotent.</summary>
     Task InitializeAsync(CancellationToken ct);
 }

@@ -40,6 +40,13 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton<PolicyService>();
         services.TryAddSingleton<AccessKeyService>();
         services.TryAddSingleton<AccountService>();
+        services.AddOptions<Accounts.SignIn.SignInThrottleOptions>().Bind(configuration.GetSection(Accounts.SignIn.SignInThrottleOptions.Section))
+            .ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<Accounts.SignIn.SignInStates>();
+        services.TryAddSingleton<Accounts.SignIn.SignInThrottle>();
+        services.TryAddSingleton<Accounts.SignIn.OwnerSessions>();
+        services.TryAddSingleton<Accounts.SignIn.SecondFactors>();
+        services.TryAddSingleton<Accounts.SignIn.Passkeys>();
         services.TryAddSingleton(Pricing.PriceCatalog.Default);
         services.TryAddSingleton<PriceOverrideService>();
         services.TryAddSingleton<OwnerResolver>();

@@ -33,6 +33,7 @@ public static class VaultStoresRegistration
         services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Usage);
         services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Audit);
         services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().Prices);
+        services.TryAddSingleton(sp => sp.GetRequiredService<IVaultStores>().SignIn);
         return services;
     }
 }

@@ -47,6 +47,45 @@ public static class OkapHttpFunctions
     [Function(OkapRouteNames.AccountLogout)]
     public static Task AccountLogout([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.AccountLogout)] HttpRequest req) => Run(req, OkapRouteNames.AccountLogout);
 
+    [Function(OkapRouteNames.AccountPasskeySignInOptions)]
+    public static Task AccountPasskeySignInOptions([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.AccountPasskeySignInOptions)] HttpRequest req) => Run(req, OkapRouteNames.AccountPasskeySignInOptions);
+
+    [Function(OkapRouteNames.AccountPasskeySignIn)]
+    public static Task AccountPasskeySignIn([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.AccountPasskeySignIn)] HttpRequest req) => Run(req, OkapRouteNames.AccountPasskeySignIn);
+
+    [Function(OkapRouteNames.AccountSecurity)]
+    public static Task AccountSecurity([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.AccountSecurity)] HttpRequest req) => Run(req, OkapRouteNames.AccountSecurity);
+
+    [Function(OkapRouteNames.AccountPassword)]
+    public static Task AccountPassword([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.AccountPassword)] HttpRequest req) => Run(req, OkapRouteNames.AccountPassword);
+
+    [Function(OkapRouteNames.AccountEndSession)]
+    public static Task AccountEndSession([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = OkapPaths.AccountSessionById)] HttpRequest req) => Run(req, OkapRouteNames.AccountEndSession);
+
+    [Function(OkapRouteNames.AccountSignOutEverywhere)]
+    public static Task AccountSignOutEverywhere([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.AccountSignOutEverywhere)] HttpRequest req) => Run(req, OkapRouteNames.AccountSignOutEverywhere);
+
+    [Function(OkapRouteNames.AccountTotpSetup)]
+    public static Task AccountTotpSetup([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.AccountTotpSetup)] HttpRequest req) => Run(req, OkapRouteNames.AccountTotpSetup);
+
+    [Function(OkapRouteNames.AccountTotpConfirm)]
+    public static Task AccountTotpConfirm([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.AccountTotpConfirm)] HttpRequest req) => Run(req, OkapRouteNames.AccountTotpConfirm);
+
+    [Function(OkapRouteNames.AccountTotpDisable)]
+    public static Task AccountTotpDisable([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.AccountTotpDisable)] HttpRequest req) => Run(req, OkapRouteNames.AccountTotpDisable);
+
+    [Function(OkapRouteNames.AccountRecoveryCodes)]
+    public static Task AccountRecoveryCodes([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.AccountRecoveryCodes)] HttpRequest req) => Run(req, OkapRouteNames.AccountRecoveryCodes);
+
+    [Function(OkapRouteNames.AccountPasskeyOptions)]
+    public static Task AccountPasskeyOptions([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.AccountPasskeyOptions)] HttpRequest req) => Run(req, OkapRouteNames.AccountPasskeyOptions);
+
+    [Function(OkapRouteNames.AccountAddPasskey)]
+    public static Task AccountAddPasskey([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = OkapPaths.AccountPasskeys)] HttpRequest req) => Run(req, OkapRouteNames.AccountAddPasskey);
+
+    [Function(OkapRouteNames.AccountRemovePasskey)]
+    public static Task AccountRemovePasskey([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = OkapPaths.AccountPasskeyById)] HttpRequest req) => Run(req, OkapRouteNames.AccountRemovePasskey);
+
     // Admin API.
     [Function(OkapRouteNames.ListRequests)]
     public static Task ListRequests([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = OkapPaths.Requests)] HttpRequest req) => Run(req, OkapRouteNames.ListRequests);

@@ -191,6 +191,20 @@ internal static class Migrations
             -- The background sweep deletes the oldest marks first; without this index it would read every row.
             CREATE INDEX ix_usage_writers_updated_at ON usage_writers(updated_at);
             """),
+        (6, "server-side sessions, second factors, per-address sign-in throttling", """
+            -- One versioned document per owner (sessions, authenticator app, recovery codes, passkeys), changed by compare-and-swap.
+            CREATE TABLE owner_sign_in (
+                owner_id TEXT PRIMARY KEY,
+                state TEXT NOT NULL,
+                version INTEGER NOT NULL
+            );
+            -- Failed sign-ins per address and fixed window; replaces the per-account lockout columns, no longer read.
+            CREATE TABLE sign_in_failures (
+                address_key TEXT PRIMARY KEY,
+                window_start TEXT NOT NULL,
+                failures INTEGER NOT NULL
+            );
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -6,7 +6,7 @@ namespace Okap.Storage.Sqlite;
 internal sealed class SqliteOwnerStore(SqliteDatabase db) : IOwnerStore
 {
     private const string OwnerColumns = "id, slug, display_name, created_at";
-    private const string AccountColumns = "owner_id, user_name, password_hash, failed_attempts, locked_until";
+    private const string AccountColumns = "owner_id, user_name, password_hash";
 
     public Task CreateOwnerAsync(Owner owner, LocalAccount? account, CancellationToken ct)
     {
@@ -21,9 +21,8 @@ internal sealed class SqliteOwnerStore(SqliteDatabase db) : IOwnerStore
             if (account is not null)
             {
                 await using var insert = c.Command(
-                    "INSERT INTO local_accounts (user_name, owner_id, password_hash, failed_attempts, locked_until) VALUES (@u, @o, @h, @f, @l);", tx)
-                    .With("@u", account.UserName).With("@o", account.OwnerId).With("@h", account.PasswordHash)
-                    .With("@f", account.FailedAttempts).With("@l", Db.Time(account.LockedUntil));
+                    "INSERT INTO local_accounts (user_name, owner_id, password_hash, failed_attempts) VALUES (@u, @o, @h, 0);", tx)
+                    .With("@u", account.UserName).With("@o", account.OwnerId).With("@h", account.PasswordHash);
                 await insert.ExecuteNonQueryAsync(t);
             }
         }, ct);
@@ -61,22 +60,6 @@ internal sealed class SqliteOwnerStore(SqliteDatabase db) : IOwnerStore
             return ReadAccount(reader);
         }, ct);
 
-    public Task<LocalAccount?> RecordFailedSignInAsync(string normalisedUserName, int maxAttempts, DateTimeOffset lockUntil, CancellationToken ct) =>
-        db.WriteAsync<LocalAccount?>(async (c, tx, t) =>
-        {
-            // One statement: the increment and the lock decision cannot interleave with another failure.
-            await using var update = c.Command($"""
-                UPDATE local_accounts SET
-                    locked_until = CASE WHEN failed_attempts + 1 >= @max THEN @lock ELSE locked_until END,
-                    failed_attempts = CASE WHEN failed_attempts + 1 >= @max THEN 0 ELSE failed_attempts + 1 END
-                WHERE user_name = @u
-                RETURNING {AccountColumns};
-                """, tx).With("@u", normalisedUserName).With("@max", maxAttempts).With("@lock", Db.Time(lockUntil));
-            await using var reader = await update.ExecuteReaderAsync(t);
-            if (!await reader.ReadAsync(t)) return null;
-            return ReadAccount(reader);
-        }, ct);
-
     /// <summary>Updates the account, or adds it when the owner has none under that name; never takes over another owner's user name.</summary>
     public Task UpdateAccountAsync(LocalAccount account, CancellationToken ct)
     {
@@ -84,16 +67,12 @@ internal sealed class SqliteOwnerStore(SqliteDatabase db) : IOwnerStore
         return db.WriteAsync(async (c, tx, t) =>
         {
             await using var upsert = c.Command("""
-                INSERT INTO local_accounts (user_name, owner_id, password_hash, failed_attempts, locked_until)
-                VALUES (@u, @o, @h, @f, @l)
-                ON CONFLICT (user_name) DO UPDATE SET
-                    password_hash = excluded.password_hash,
-                    failed_attempts = excluded.failed_attempts,
-                    locked_until = excluded.locked_until
+                INSERT INTO local_accounts (user_name, owner_id, password_hash, failed_attempts)
+                VALUES (@u, @o, @h, 0)
+                ON CONFLICT (user_name) DO UPDATE SET password_hash = excluded.password_hash
                 WHERE local_accounts.owner_id = excluded.owner_id;
                 """, tx)
-                .With("@u", account.UserName).With("@o", account.OwnerId).With("@h", account.PasswordHash)
-                .With("@f", account.FailedAttempts).With("@l", Db.Time(account.LockedUntil));
+                .With("@u", account.UserName).With("@o", account.OwnerId).With("@h", account.PasswordHash);
             if (await upsert.ExecuteNonQueryAsync(t) == 0)
             {
                 throw new InvalidOperationException("The user name belongs to another owner.");
@@ -145,8 +124,6 @@ internal sealed class SqliteOwnerStore(SqliteDatabase db) : IOwnerStore
         OwnerId = reader.GetString(0),
         UserName = reader.GetString(1),
         PasswordHash = reader.GetString(2),
-        FailedAttempts = reader.GetInt32(3),
-        LockedUntil = reader.GetNullableTime(4),
     };
 
     private Task<Owner?> QueryOwnerAsync(string sql, string value, CancellationToken ct) =>

@@ -34,6 +34,7 @@ public sealed class SqliteVaultStores : IVaultStores, IDisposable
         Usage = new SqliteUsageStore(Database, time ?? TimeProvider.System);
         Audit = new SqliteAuditStore(Database);
         Prices = new SqlitePriceOverrideStore(Database);
+        SignIn = new SqliteSignInStore(Database);
     }
 
     internal SqliteDatabase Database { get; }
@@ -47,6 +48,7 @@ public sealed class SqliteVaultStores : IVaultStores, IDisposable
     public IUsageStore Usage { get; }
     public IAuditStore Audit { get; }
     public IPriceOverrideStore Prices { get; }
+    public Okap.Core.Accounts.SignIn.ISignInStore SignIn { get; }
 
     /// <summary>Creates the folder and file if needed, switches to WAL and applies pending migrations. Idempotent.</summary>
     public Task InitializeAsync(CancellationToken ct) => Database.InitializeAsync(ct);

@@ -236,41 +236,62 @@ public abstract class VaultStoreContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Account_Update_PersistsFailedAttemptsAndLockout_ThenReset()
+    public async Task Account_Update_changes_the_password_hash()
     {
-        var owner = new Owner(NewOwnerId(), NewId("slug").ToLowerInvariant(), "Locked Out", T0);
+        var owner = new Owner(NewOwnerId(), NewId("slug").ToLowerInvariant(), "Renamed", T0);
         var account = new LocalAccount { OwnerId = owner.Id, UserName = NewId("user").ToLowerInvariant(), PasswordHash = "hash-1" };
         await Stores.Owners.CreateOwnerAsync(owner, account, Ct);
 
-        var locked = account with { FailedAttempts = 5, LockedUntil = T0.AddMinutes(15) };
-        await Stores.Owners.UpdateAccountAsync(locked, Ct);
-        Assert.Equal(locked, await Stores.Owners.FindAccountAsync(account.UserName, Ct));
+        var changed = account with { PasswordHash = "hash-2" };
+        await Stores.Owners.UpdateAccountAsync(changed, Ct);
+        Assert.Equal(changed, await Stores.Owners.FindAccountAsync(account.UserName, Ct));
+    }
 
-        var reset = locked with { FailedAttempts = 0, LockedUntil = null, PasswordHash = "hash-2" };
-        await Stores.Owners.UpdateAccountAsync(reset, Ct);
-        Assert.Equal(reset, await Stores.Owners.FindAccountAsync(account.UserName, Ct));
+    // ---------- sign-in state and throttling ----------
+
+    [Fact]
+    public async Task SignInState_is_written_once_then_only_by_whoever_names_the_current_version()
+    {
+        var owner = NewOwnerId();
+        Assert.Null(await Stores.SignIn.ReadStateAsync(owner, Ct));
+        Assert.True(await Stores.SignIn.TryWriteStateAsync(owner, "{\"v\":1}", null, Ct));
+        Assert.False(await Stores.SignIn.TryWriteStateAsync(owner, "{\"v\":\"lost\"}", null, Ct));
+        var first = await Stores.SignIn.ReadStateAsync(owner, Ct);
+        Assert.Equal("{\"v\":1}", first!.Json);
+
+        Assert.True(await Stores.SignIn.TryWriteStateAsync(owner, "{\"v\":2}", first.Version, Ct));
+        Assert.False(await Stores.SignIn.TryWriteStateAsync(owner, "{\"v\":\"stale\"}", first.Version, Ct));
+        var second = await Stores.SignIn.ReadStateAsync(owner, Ct);
+        Assert.Equal("{\"v\":2}", second!.Json);
+        Assert.NotEqual(first.Version, second.Version);
+        Assert.Null(await Stores.SignIn.ReadStateAsync(NewOwnerId(), Ct));
     }
 
     [Fact]
-    public async Task Account_FailedSignIns_CountAtomicallyAndLockAtTheLimit()
+    public async Task SignInState_concurrent_writers_on_one_version_exactly_one_wins()
     {
-        var owner = new Owner(NewOwnerId(), NewId("slug").ToLowerInvariant(), "Guessed At", T0);
-        var account = new LocalAccount { OwnerId = owner.Id, UserName = NewId("user").ToLowerInvariant(), PasswordHash = "hash-1" };
-        await Stores.Owners.CreateOwnerAsync(owner, account, Ct);
+        var owner = NewOwnerId();
+        await Stores.SignIn.TryWriteStateAsync(owner, "{}", null, Ct);
+        var version = (await Stores.SignIn.ReadStateAsync(owner, Ct))!.Version;
+        var wins = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Stores.SignIn.TryWriteStateAsync(owner, $"{{\"w\":{i}}}", version, Ct)));
+        Assert.Single(wins, w => w);
+    }
 
-        // 20 failures at once, none lost.
-        await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Stores.Owners.RecordFailedSignInAsync(account.UserName, 1000, T0.AddMinutes(15), Ct)));
-        var counted = await Stores.Owners.FindAccountAsync(account.UserName, Ct);
-        Assert.Equal(20, counted!.FailedAttempts);
-        Assert.Null(counted.LockedUntil);
+    [Fact]
+    public async Task SignIn_failures_count_atomically_per_address_and_start_again_in_a_new_window()
+    {
+        var address = NewId("203.0.113");
+        var window = T0;
+        var counts = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Stores.SignIn.CountFailureAsync(address, window, Ct)));
+        Assert.Equal(Enumerable.Range(1, 20), counts.Order());
+        Assert.Equal(20, await Stores.SignIn.ReadFailuresAsync(address, window, Ct));
+        Assert.Equal(0, await Stores.SignIn.ReadFailuresAsync(NewId("198.51.100"), window, Ct));
 
-        await Stores.Owners.UpdateAccountAsync(counted with { FailedAttempts = 3 }, Ct);
-        var fourth = await Stores.Owners.RecordFailedSignInAsync(account.UserName, 5, T0.AddMinutes(15), Ct);
-        Assert.Equal((4, (DateTimeOffset?)null), (fourth!.FailedAttempts, fourth.LockedUntil));
-        var fifth = await Stores.Owners.RecordFailedSignInAsync(account.UserName, 5, T0.AddMinutes(15), Ct);
-        Assert.Equal((0, (DateTimeOffset?)T0.AddMinutes(15)), (fifth!.FailedAttempts, fifth.LockedUntil));
-        Assert.Equal(fifth, await Stores.Owners.FindAccountAsync(account.UserName, Ct));
-        Assert.Null(await Stores.Owners.RecordFailedSignInAsync(NewId("nobody").ToLowerInvariant(), 5, T0, Ct));
+        var next = window.AddMinutes(15);
+        Assert.Equal(0, await Stores.SignIn.ReadFailuresAsync(address, next, Ct));
+        Assert.Equal(1, await Stores.SignIn.CountFailureAsync(address, next, Ct));
+        Assert.Equal(0, await Stores.SignIn.ReadFailuresAsync(address, window, Ct));
+        Assert.Equal(1, await Stores.SignIn.CountFailureAsync("2001:db8:1:2::/64", next, Ct));
     }
 
     [Fact]

@@ -33,10 +33,7 @@ public static class OwnerAuth
     /// <summary>The "scope" of admin routes no access key may call: managing access keys and the account's sign-in.</summary>
     public const string SessionOnly = "session";
 
-    /// <summary>
-    /// The audit actor of an authenticated principal. The one place that names a session: when sessions live on the
-    /// server (signin-a), this returns their id instead of the cookie's own.
-    /// </summary>
+    /// <summary>The audit actor of an authenticated principal: a key, the platform, or the server-side session's id.</summary>
     public static string ActorOf(ClaimsPrincipal principal)
     {
         if (principal.FindFirstValue(ActorClaim) is { } actor) return actor;
@@ -179,6 +176,19 @@ internal static class OwnerAuthRegistration
                 o.Cookie.Path = "/";
                 o.ExpireTimeSpan = sessionLifetime;
                 o.SlidingExpiration = true;
+                // The cookie alone is not enough: its session must still be live on the server, so signing out (here,
+                // everywhere, or by a password change) ends a copied cookie too, on every instance.
+                o.Events.OnValidatePrincipal = async ctx =>
+                {
+                    var ownerId = ctx.Principal?.FindFirstValue(OwnerAuth.OwnerIdClaim);
+                    var sessionId = ctx.Principal?.FindFirstValue(OwnerAuth.SessionIdClaim);
+                    var sessions = ctx.HttpContext.RequestServices.GetRequiredService<Core.Accounts.SignIn.OwnerSessions>();
+                    if (ownerId is null || sessionId is null || !await sessions.ValidateAsync(ownerId, sessionId, sessionLifetime, ctx.HttpContext.RequestAborted))
+                    {
+                        ctx.RejectPrincipal();
+                        await ctx.HttpContext.SignOutAsync(OwnerAuth.CookieScheme);
+                    }
+                };
                 o.Events.OnRedirectToLogin = ctx => { ctx.Response.StatusCode = StatusCodes.Status401Unauthorized; return Task.CompletedTask; };
                 o.Events.OnRedirectToAccessDenied = ctx => { ctx.Response.StatusCode = StatusCodes.Status403Forbidden; return Task.CompletedTask; };
             })

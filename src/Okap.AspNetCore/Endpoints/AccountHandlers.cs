@@ -8,6 +8,7 @@ using Okap.AspNetCore.Auth;
 using Okap.AspNetCore.Http;
 using Okap.Core;
 using Okap.Core.Accounts;
+using Okap.Core.Accounts.SignIn;
 using Okap.Core.Audit;
 
 namespace Okap.AspNetCore.Endpoints;
@@ -18,6 +19,9 @@ public sealed class AccountHandlers(
     OwnerResolver owners,
     OwnerAccess access,
     PublicRateLimiter rateLimiter,
+    OwnerSessions sessions,
+    Passkeys passkeys,
+    AuditLog audit,
     IOptions<OkapAuthOptions> authOptions,
     IOptions<OkapHttpOptions> httpOptions,
     Core.Accounts.IOwnerStore ownerStore)
@@ -52,12 +56,12 @@ public sealed class AccountHandlers(
         if (rateLimiter.TryAcquire(context) is { } limited) return limited;
         var (body, error) = await BoundedJson.ReadAsync(context.Request, AdminJsonContext.Default.CreateAccountBody, _maxBody, ct);
         if (error is not null) return error;
-        var sessionId = NewSessionId();
+        var sessionId = OwnerSessions.NewId();
         using var actor = AuditActor.Use(AuditActor.Session(sessionId));
         var created = await accounts.CreateAccountAsync(body!.SetupToken, body.UserName, body.Password, authOptions.Value.AllowRegistration, ct);
         if (created.Outcome == Outcome.Invalid) return Errors.Invalid(created.Error!);
         if (created.Outcome == Outcome.Conflict) return Errors.Conflict(created.Message!);
-        await SignInCookieAsync(context, created.Value!.Id, sessionId);
+        await SignInCookieAsync(context, created.Value!.Id, sessionId, "password");
         return TypedResults.Json(new MessageView("account created"), AdminJsonContext.Default.MessageView, statusCode: StatusCodes.Status201Created);
     }
 
@@ -69,35 +73,86 @@ public sealed class AccountHandlers(
         var (body, error) = await BoundedJson.ReadAsync(context.Request, AdminJsonContext.Default.SignInBody, _maxBody, ct);
         if (error is not null) return error;
         using var actor = AuditActor.Use(AuditActor.Password(body!.UserName?.Trim().ToLowerInvariant() ?? ""));
-        var (outcome, ownerId) = await accounts.SignInAsync(body!.UserName, body.Password, ClientAddress.Of(context), ct);
-        switch (outcome)
+        var attempt = await accounts.SignInAsync(body.UserName, body.Password, body.TotpCode, body.RecoveryCode, ClientAddress.Of(context), ct);
+        switch (attempt.Outcome)
         {
             case SignInOutcome.Succeeded:
-                await SignInCookieAsync(context, ownerId!, NewSessionId());
+                await SignInCookieAsync(context, attempt.OwnerId!, OwnerSessions.NewId(), "password");
                 return TypedResults.Json(new MessageView("signed in"), AdminJsonContext.Default.MessageView);
-            case SignInOutcome.LockedOut:
-                return Errors.Status(StatusCodes.Status423Locked, "locked_out", "too many failed sign-ins; try again in 15 minutes");
+            case SignInOutcome.Throttled:
+                return Throttled(attempt.RetryAfter!.Value);
+            case SignInOutcome.SecondFactorRequired:
+                return Errors.Status(StatusCodes.Status401Unauthorized, "second_factor_required", attempt.TotpEnabled
+                    ? "enter the code from your authenticator app (totp_code) or a recovery code (recovery_code), or sign in with a passkey"
+                    : "this account signs in with a passkey, or a recovery code (recovery_code)", attempt.TotpEnabled ? "totp_code" : "passkey");
+            case SignInOutcome.SecondFactorFailed:
+                return Errors.Status(StatusCodes.Status401Unauthorized, "invalid_second_factor", "that code is wrong or was already used",
+                    attempt.TotpEnabled ? "totp_code" : "recovery_code");
             default:
                 return Errors.Status(StatusCodes.Status401Unauthorized, "invalid_credentials", "wrong user name or password");
         }
     }
 
+    /// <summary><c>POST /okap/account/passkey-login/options</c>: starts a passkey sign-in (any account's discoverable passkey).</summary>
+    public async Task<IResult> PasskeySignInOptionsAsync(HttpContext context)
+    {
+        if (rateLimiter.TryAcquire(context) is { } limited) return limited;
+        if (await accounts.SignInWaitAsync(ClientAddress.Of(context), context.RequestAborted) is { } wait) return Throttled(wait);
+        return OptionsReply(passkeys.BeginSignIn(RelyingPartyOf(context)));
+    }
+
+    /// <summary><c>POST /okap/account/passkey-login</c>: finishes a passkey sign-in and sets the session cookie.</summary>
+    public async Task<IResult> PasskeySignInAsync(HttpContext context)
+    {
+        var ct = context.RequestAborted;
+        if (rateLimiter.TryAcquire(context) is { } limited) return limited;
+        var address = ClientAddress.Of(context);
+        if (await accounts.SignInWaitAsync(address, ct) is { } wait) return Throttled(wait);
+        var (body, error) = await BoundedJson.ReadAsync(context.Request, AdminJsonContext.Default.PasskeySignInBody, _maxBody, ct);
+        if (error is not null) return error;
+        var ownerId = await passkeys.CompleteSignInAsync(body!.State, body.Credential, RelyingPartyOf(context), ct);
+        if (ownerId is null)
+        {
+            await accounts.RecordFailedSignInAsync(address, ct);
+            return Errors.Status(StatusCodes.Status401Unauthorized, "invalid_credentials", "that passkey did not sign in: it is unknown here, expired or already used; try again");
+        }
+        var sessionId = OwnerSessions.NewId();
+        await SignInCookieAsync(context, ownerId, sessionId, "passkey");
+        using var actor = AuditActor.Use(AuditActor.Session(sessionId));
+        await audit.AppendAsync(ownerId, AuditEvents.SignIn, ct, clientAddress: address, detail: "passkey");
+        return TypedResults.Json(new MessageView("signed in"), AdminJsonContext.Default.MessageView);
+    }
+
     /// <summary><c>POST /okap/account/logout</c>.</summary>
     public async Task<IResult> LogoutAsync(HttpContext context)
     {
-        var (_, error) = await access.RequireOwnerAsync(context);
+        var (ownerId, error) = await access.RequireOwnerAsync(context);
         if (error is not null) return error;
+        if (context.User.FindFirstValue(OwnerAuth.SessionIdClaim) is { } sessionId) await sessions.EndAsync(ownerId!, sessionId, context.RequestAborted);
         await context.SignOutAsync(OwnerAuth.CookieScheme);
         return TypedResults.NoContent();
     }
 
-    // A short public handle of the session, for the audit trail; the cookie stays the only secret.
-    private static string NewSessionId() => Core.Secrets.NewId("ses");
+    /// <summary>Where passkeys are bound: the host and origin the page is served at (after the host's forwarded-header handling).</summary>
+    internal static RelyingParty RelyingPartyOf(HttpContext context) =>
+        new(context.Request.Host.Host, $"{context.Request.Scheme}://{context.Request.Host.Value}");
 
-    private static Task SignInCookieAsync(HttpContext context, string ownerId, string sessionId)
+    internal static IResult OptionsReply(PasskeyCeremony ceremony)
     {
+        using var options = System.Text.Json.JsonDocument.Parse(ceremony.OptionsJson);
+        return TypedResults.Json(new PasskeyOptionsView(options.RootElement.Clone(), ceremony.State), AdminJsonContext.Default.PasskeyOptionsView);
+    }
+
+    private static IResult Throttled(TimeSpan wait) => Errors.Status(StatusCodes.Status429TooManyRequests, "too_many_attempts",
+        $"too many failed sign-ins from this address; try again in {Math.Max(1, (int)Math.Ceiling(wait.TotalMinutes))} minute(s)", retryAfter: wait);
+
+    /// <summary>Starts a server-side session and sets its cookie.</summary>
+    private async Task SignInCookieAsync(HttpContext context, string ownerId, string sessionId, string method)
+    {
+        await sessions.StartAsync(ownerId, sessionId, method, ClientAddress.Of(context), context.Request.Headers.UserAgent.ToString(),
+            authOptions.Value.SessionLifetime, context.RequestAborted);
         var identity = new ClaimsIdentity([new Claim(OwnerAuth.OwnerIdClaim, ownerId), new Claim("okap:auth", "cookie"),
             new Claim(OwnerAuth.SessionIdClaim, sessionId)], OwnerAuth.CookieScheme);
-        return context.SignInAsync(OwnerAuth.CookieScheme, new ClaimsPrincipal(identity));
+        await context.SignInAsync(OwnerAuth.CookieScheme, new ClaimsPrincipal(identity));
     }
 }

@@ -41,7 +41,8 @@ internal static class BoundedJson
 /// <summary>Error replies in the protocol's <c>{"error": {"type", "message"}}</c> shape.</summary>
 internal static class Errors
 {
-    public static IResult Status(int status, string type, string message, string? param = null) => new ErrorResult(status, type, message, param, null);
+    public static IResult Status(int status, string type, string message, string? param = null, TimeSpan? retryAfter = null) =>
+        new ErrorResult(status, type, message, param, retryAfter);
 
     public static IResult Invalid(string field, string message) =>
         Status(StatusCodes.Status400BadRequest, Protocol.OkapErrorTypes.InvalidRequest, $"{field}: {message}", field);

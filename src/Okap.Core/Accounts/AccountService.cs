@@ -10,19 +10,25 @@ namespace Okap.Core.Accounts;
 public enum SignInOutcome
 {
     Succeeded,
+    /// <summary>Wrong user name or password (which of the two is never said).</summary>
     Failed,
-    LockedOut,
+    /// <summary>Too many failures from this address; nothing was checked.</summary>
+    Throttled,
+    /// <summary>The password was right and the account has a second factor: send a code, or use a passkey.</summary>
+    SecondFactorRequired,
+    /// <summary>The password was right and the code was wrong or already used.</summary>
+    SecondFactorFailed,
 }
 
-/// <summary>Local accounts (self-hosted), external sign-ins (App Service Authentication), the one-time setup link.</summary>
-public sealed partial class AccountService(IOwnerStore owners, AuditLog audit, TimeProvider time)
-{
-    public const int MaxFailedAttempts = 5;
-    public static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
+/// <summary>What a sign-in attempt came to; <see cref="RetryAfter"/> is set when throttled.</summary>
+public sealed record SignInAttempt(SignInOutcome Outcome, string? OwnerId = null, TimeSpan? RetryAfter = null, bool TotpEnabled = false);
 
+/// <summary>Local accounts (self-hosted), external sign-ins (App Service Authentication), the one-time setup link.</summary>
+public sealed partial class AccountService(IOwnerStore owners, AuditLog audit, SignIn.SignInThrottle throttle, SignIn.SecondFactors secondFactors,
+    SignIn.SignInStates signInStates, TimeProvider time)
+{
     private static readonly PasswordHasher<LocalAccount> Hasher = new();
     private readonly Lock _setupLock = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _signInGates = new(StringComparer.Ordinal);
     private string? _setupTokenHash;
 
     [GeneratedRegex("^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")]
@@ -65,50 +71,97 @@ public sealed partial class AccountService(IOwnerStore owners, AuditLog audit, T
         return Result<Owner>.Ok(owner);
     }
 
-    /// <summary>Checks a password with lockout after <see cref="MaxFailedAttempts"/> failures.</summary>
-    public async Task<(SignInOutcome Outcome, string? OwnerId)> SignInAsync(string? userName, string? password, string? clientAddress, CancellationToken ct)
+    /// <summary>
+    /// Checks a password and, when the account has one, the second factor (an authenticator-app code or a recovery
+    /// code). Failures are counted per address (<see cref="SignIn.SignInThrottle"/>) whether or not the name exists.
+    /// </summary>
+    public async Task<SignInAttempt> SignInAsync(string? userName, string? password, string? totpCode, string? recoveryCode, string? clientAddress, CancellationToken ct)
     {
+        if (await throttle.WaitAsync(clientAddress, ct) is { } wait) return new SignInAttempt(SignInOutcome.Throttled, RetryAfter: wait);
         var normalised = userName?.Trim().ToLowerInvariant();
-        if (string.IsNullOrEmpty(normalised) || string.IsNullOrEmpty(password) || password.Length > 256) return (SignInOutcome.Failed, null);
-        // Attempts on one account are checked one at a time, so parallel guesses cannot all start from the same failure
-        // count and slip past the lockout (the count is read, then written).
-        var gate = _signInGates.GetOrAdd(normalised, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(ct);
-        try
+        var account = string.IsNullOrEmpty(normalised) ? null : await owners.FindAccountAsync(normalised, ct);
+        if (!PasswordMatches(account, password, out var rehash))
         {
-            return await SignInOnceAsync(normalised, password, clientAddress, ct);
+            await throttle.RecordFailureAsync(clientAddress, ct);
+            if (account is not null) await audit.AppendAsync(account.OwnerId, AuditEvents.SignInFailed, ct, clientAddress: clientAddress);
+            return new SignInAttempt(SignInOutcome.Failed);
         }
-        finally
+        var state = await signInStates.ReadAsync(account!.OwnerId, ct);
+        var factor = await secondFactors.VerifyAsync(account.OwnerId, totpCode, recoveryCode, ct);
+        if (factor == SignIn.SecondFactorOutcome.Missing) return new SignInAttempt(SignInOutcome.SecondFactorRequired, TotpEnabled: state.Totp is { Confirmed: true });
+        if (factor == SignIn.SecondFactorOutcome.Wrong)
         {
-            gate.Release();
+            await throttle.RecordFailureAsync(clientAddress, ct);
+            await audit.AppendAsync(account.OwnerId, AuditEvents.SignInFailed, ct, clientAddress: clientAddress, detail: "wrong or used second-factor code");
+            return new SignInAttempt(SignInOutcome.SecondFactorFailed, TotpEnabled: state.Totp is { Confirmed: true });
         }
+        if (rehash) await owners.UpdateAccountAsync(account with { PasswordHash = Hasher.HashPassword(account, password!) }, ct);
+        var how = !state.HasSecondFactor ? null : string.IsNullOrWhiteSpace(recoveryCode) ? "password + authenticator app" : "password + recovery code";
+        await audit.AppendAsync(account.OwnerId, AuditEvents.SignIn, ct, clientAddress: clientAddress, detail: how);
+        return new SignInAttempt(SignInOutcome.Succeeded, account.OwnerId);
     }
 
-    private async Task<(SignInOutcome Outcome, string? OwnerId)> SignInOnceAsync(string normalised, string password, string? clientAddress, CancellationToken ct)
+    /// <summary>Counts a failed sign-in of another kind (a passkey that did not verify) against the address.</summary>
+    public Task RecordFailedSignInAsync(string? clientAddress, CancellationToken ct) => throttle.RecordFailureAsync(clientAddress, ct);
+
+    /// <summary>How long the address must wait before its next sign-in attempt, or null.</summary>
+    public Task<TimeSpan?> SignInWaitAsync(string? clientAddress, CancellationToken ct) => throttle.WaitAsync(clientAddress, ct);
+
+    /// <summary>
+    /// Checks the signed-in owner's password again before a sensitive change (second factors, password). A wrong one
+    /// counts against the address like a failed sign-in, so a stolen session cannot guess it quickly either.
+    /// </summary>
+    public async Task<Result<LocalAccount>> ConfirmPasswordAsync(string ownerId, string? password, string? clientAddress, string field, CancellationToken ct)
     {
-        var account = await owners.FindAccountAsync(normalised, ct);
-        var now = time.GetUtcNow();
+        var account = await AccountOfAsync(ownerId, ct);
+        if (account is null) return Result<LocalAccount>.Conflict("this account signs in through the platform; it has no password here");
+        if (await throttle.WaitAsync(clientAddress, ct) is not null) return Result<LocalAccount>.Invalid(field, "too many wrong passwords from this address; wait a few minutes");
+        if (!PasswordMatches(account, password, out _))
+        {
+            await throttle.RecordFailureAsync(clientAddress, ct);
+            return Result<LocalAccount>.Invalid(field, "wrong password");
+        }
+        return Result<LocalAccount>.Ok(account);
+    }
+
+    /// <summary>Sets a new password (checked by <see cref="PasswordPolicy"/>) after checking the current one.</summary>
+    public async Task<Result<LocalAccount>> ChangePasswordAsync(string ownerId, string? currentPassword, string? newPassword, string? clientAddress, CancellationToken ct)
+    {
+        var confirmed = await ConfirmPasswordAsync(ownerId, currentPassword, clientAddress, "current_password", ct);
+        if (confirmed.Outcome != Outcome.Ok) return confirmed;
+        var account = confirmed.Value!;
+        if (PasswordPolicy.Check(newPassword, account.UserName) is { } weak) return Result<LocalAccount>.Invalid("new_password", weak);
+        if (newPassword == currentPassword) return Result<LocalAccount>.Invalid("new_password", "choose a password different from the current one");
+        var updated = account with { PasswordHash = Hasher.HashPassword(account, newPassword!) };
+        await owners.UpdateAccountAsync(updated, ct);
+        await audit.AppendAsync(ownerId, AuditEvents.PasswordChanged, ct, clientAddress: clientAddress);
+        return Result<LocalAccount>.Ok(updated);
+    }
+
+    /// <summary>True for a local account; false for one that signs in through the platform.</summary>
+    public async Task<bool> HasPasswordAsync(string ownerId, CancellationToken ct) => await AccountOfAsync(ownerId, ct) is not null;
+
+    private async Task<LocalAccount?> AccountOfAsync(string ownerId, CancellationToken ct)
+    {
+        // A local account's user name is its owner's slug (set together at creation, never changed).
+        var owner = await owners.GetOwnerAsync(ownerId, ct);
+        var account = owner is null ? null : await owners.FindAccountAsync(owner.Slug, ct);
+        return account?.OwnerId == ownerId ? account : null;
+    }
+
+    private static bool PasswordMatches(LocalAccount? account, string? password, out bool rehash)
+    {
+        rehash = false;
+        if (string.IsNullOrEmpty(password) || password.Length > 256) return false;
         if (account is null)
         {
             // Same work as a real check, so response time does not reveal which user names exist.
             Hasher.VerifyHashedPassword(new LocalAccount { OwnerId = "", UserName = "", PasswordHash = "" }, DummyHash, password);
-            return (SignInOutcome.Failed, null);
+            return false;
         }
-        if (account.LockedUntil is { } until && until > now) return (SignInOutcome.LockedOut, null);
-
         var verdict = Hasher.VerifyHashedPassword(account, account.PasswordHash, password);
-        if (verdict == PasswordVerificationResult.Failed)
-        {
-            var after = await owners.RecordFailedSignInAsync(normalised, MaxFailedAttempts, now + LockoutDuration, ct);
-            var locked = after?.LockedUntil is { } lockedUntil && lockedUntil > now;
-            await audit.AppendAsync(account.OwnerId, AuditEvents.SignInFailed, ct, clientAddress: clientAddress, detail: locked ? "locked out" : null);
-            return (locked ? SignInOutcome.LockedOut : SignInOutcome.Failed, null);
-        }
-        var updated = account with { FailedAttempts = 0, LockedUntil = null };
-        if (verdict == PasswordVerificationResult.SuccessRehashNeeded) updated = updated with { PasswordHash = Hasher.HashPassword(account, password) };
-        if (updated != account) await owners.UpdateAccountAsync(updated, ct);
-        await audit.AppendAsync(account.OwnerId, AuditEvents.SignIn, ct, clientAddress: clientAddress);
-        return (SignInOutcome.Succeeded, account.OwnerId);
+        rehash = verdict == PasswordVerificationResult.SuccessRehashNeeded;
+        return verdict != PasswordVerificationResult.Failed;
     }
 
     /// <summary>The owner linked to an external identity, created on first sign-in.</summary>

@@ -7,6 +7,4 @@ public sealed record LocalAccount
     /// <summary>Normalised (lower-case) user name; unique.</summary>
     public required string UserName { get; init; }
     public required string PasswordHash { get; init; }
-    public int FailedAttempts { get; init; }
-    public DateTimeOffset? LockedUntil { get; init; }
 }

@@ -24,4 +24,12 @@ public static class AuditEvents
     public const string SignIn = "account.sign_in";
     public const string SignInFailed = "account.sign_in_failed";
     public const string AccountCreated = "account.created";
+    public const string PasswordChanged = "account.password_changed";
+    public const string SessionEnded = "account.session_ended";
+    public const string SignedOutEverywhere = "account.signed_out_everywhere";
+    public const string TotpEnabled = "account.totp_enabled";
+    public const string TotpDisabled = "account.totp_disabled";
+    public const string RecoveryCodesGenerated = "account.recovery_codes_generated";
+    public const string PasskeyAdded = "account.passkey_added";
+    public const string PasskeyRemoved = "account.passkey_removed";
 }

@@ -76,7 +76,46 @@ public sealed record SessionView(string OwnerId, string UserName, string Display
 
 public sealed record SetupStateView(bool SetupRequired, bool RegistrationOpen, string? PlatformSignInUrl);
 
-public sealed record SignInBody(string? UserName, string? Password);
+/// <summary>
+/// Body of <c>POST /okap/account/login</c>. When the account has a second factor, add <c>totp_code</c> (from the
+/// authenticator app) or <c>recovery_code</c>; without one the reply is 401 <c>second_factor_required</c>.
+/// </summary>
+public sealed record SignInBody(string? UserName, string? Password, string? TotpCode = null, string? RecoveryCode = null);
+
+/// <summary>One signed-in browser session of the owner; <c>current</c> marks the one asking.</summary>
+public sealed record SessionInfoView(string Id, DateTimeOffset CreatedAt, DateTimeOffset LastSeenAt, string Method, string? ClientAddress, string? UserAgent, bool Current);
+
+public sealed record PasskeyView(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt);
+
+/// <summary>Reply of <c>GET /okap/account/security</c>: how the owner signs in, and where.</summary>
+public sealed record SecurityView(bool HasPassword, bool TotpEnabled, int RecoveryCodesLeft, IReadOnlyList<PasskeyView> Passkeys, IReadOnlyList<SessionInfoView> Sessions);
+
+/// <summary>Body of <c>POST /okap/account/password</c>.</summary>
+public sealed record ChangePasswordBody(string? CurrentPassword, string? NewPassword);
+
+/// <summary>A body holding only the account's password, asked again before a change to how it signs in.</summary>
+public sealed record PasswordBody(string? Password);
+
+/// <summary>Reply of <c>POST /okap/account/totp/setup</c>: the secret as text and as an <c>otpauth://</c> URI, shown once.</summary>
+public sealed record TotpSetupView(string Secret, string OtpauthUri);
+
+/// <summary>Body of <c>POST /okap/account/totp/confirm</c>: a current code from the app.</summary>
+public sealed record CodeBody(string? Code);
+
+/// <summary>New one-time recovery codes, shown once; earlier ones stop working.</summary>
+public sealed record RecoveryCodesView(IReadOnlyList<string> RecoveryCodes);
+
+/// <summary>
+/// A WebAuthn ceremony: <c>options</c> for <c>navigator.credentials.create</c>/<c>get</c> (JSON, binary fields
+/// base64url) and <c>state</c>, to send back unchanged with the browser's answer within 5 minutes.
+/// </summary>
+public sealed record PasskeyOptionsView(System.Text.Json.JsonElement Options, string State);
+
+/// <summary>Body of <c>POST /okap/account/passkeys</c>: the ceremony's state, a name, and the browser's attestation (JSON).</summary>
+public sealed record AddPasskeyBody(string? State, string? Name, System.Text.Json.JsonElement? Credential);
+
+/// <summary>Body of <c>POST /okap/account/passkey-login</c>: the ceremony's state and the browser's assertion (JSON).</summary>
+public sealed record PasskeySignInBody(string? State, System.Text.Json.JsonElement? Credential);
 
 public sealed record CreateAccountBody(string? SetupToken, string? UserName, string? Password);
 
@@ -109,6 +148,16 @@ public sealed record MessageView(string Message);
 [JsonSerializable(typeof(SessionView))]
 [JsonSerializable(typeof(SetupStateView))]
 [JsonSerializable(typeof(SignInBody))]
+[JsonSerializable(typeof(SecurityView))]
+[JsonSerializable(typeof(ChangePasswordBody))]
+[JsonSerializable(typeof(PasswordBody))]
+[JsonSerializable(typeof(TotpSetupView))]
+[JsonSerializable(typeof(CodeBody))]
+[JsonSerializable(typeof(RecoveryCodesView))]
+[JsonSerializable(typeof(PasskeyOptionsView))]
+[JsonSerializable(typeof(AddPasskeyBody))]
+[JsonSerializable(typeof(PasskeySignInBody))]
+[JsonSerializable(typeof(PasskeyView))]
 [JsonSerializable(typeof(CreateAccountBody))]
 [JsonSerializable(typeof(MessageView))]
 public sealed partial class AdminJsonContext : JsonSerializerContext;

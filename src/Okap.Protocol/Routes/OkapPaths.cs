@@ -20,6 +20,19 @@ public static class OkapPaths
     public const string AccountSetup = "okap/account/setup";
     public const string AccountLogin = "okap/account/login";
     public const string AccountLogout = "okap/account/logout";
+    public const string AccountPasskeySignInOptions = "okap/account/passkey-login/options";
+    public const string AccountPasskeySignIn = "okap/account/passkey-login";
+    public const string AccountSecurity = "okap/account/security";
+    public const string AccountPassword = "okap/account/password";
+    public const string AccountSessionById = "okap/account/sessions/{id}";
+    public const string AccountSignOutEverywhere = "okap/account/logout-everywhere";
+    public const string AccountTotpSetup = "okap/account/totp/setup";
+    public const string AccountTotpConfirm = "okap/account/totp/confirm";
+    public const string AccountTotpDisable = "okap/account/totp/disable";
+    public const string AccountRecoveryCodes = "okap/account/recovery-codes";
+    public const string AccountPasskeyOptions = "okap/account/passkeys/options";
+    public const string AccountPasskeys = "okap/account/passkeys";
+    public const string AccountPasskeyById = "okap/account/passkeys/{id}";
 
     // Admin API.
     public const string Requests = "okap/admin/requests";
@@ -100,6 +113,19 @@ public static class OkapRouteNames
     public const string AccountSetup = nameof(AccountSetup);
     public const string AccountLogin = nameof(AccountLogin);
     public const string AccountLogout = nameof(AccountLogout);
+    public const string AccountPasskeySignInOptions = nameof(AccountPasskeySignInOptions);
+    public const string AccountPasskeySignIn = nameof(AccountPasskeySignIn);
+    public const string AccountSecurity = nameof(AccountSecurity);
+    public const string AccountPassword = nameof(AccountPassword);
+    public const string AccountEndSession = nameof(AccountEndSession);
+    public const string AccountSignOutEverywhere = nameof(AccountSignOutEverywhere);
+    public const string AccountTotpSetup = nameof(AccountTotpSetup);
+    public const string AccountTotpConfirm = nameof(AccountTotpConfirm);
+    public const string AccountTotpDisable = nameof(AccountTotpDisable);
+    public const string AccountRecoveryCodes = nameof(AccountRecoveryCodes);
+    public const string AccountPasskeyOptions = nameof(AccountPasskeyOptions);
+    public const string AccountAddPasskey = nameof(AccountAddPasskey);
+    public const string AccountRemovePasskey = nameof(AccountRemovePasskey);
     public const string ListRequests = nameof(ListRequests);
     public const string GetRequest = nameof(GetRequest);
     public const string ApproveRequest = nameof(ApproveRequest);

@@ -19,7 +19,7 @@ namespace Okap.Storage.Azure.Tables;
 public sealed class AzureTableVaultStores : IVaultStores
 {
     /// <summary>Table name suffixes (the configured prefix goes in front).</summary>
-    public static readonly IReadOnlyList<string> TableSuffixes = ["owners", "requests", "tokens", "keys", "policies", "accesskeys", "usage", "audit", "keyring", "prices"];
+    public static readonly IReadOnlyList<string> TableSuffixes = ["owners", "requests", "tokens", "keys", "policies", "accesskeys", "usage", "audit", "keyring", "prices", "signin"];
 
     private readonly TableServiceClient _service;
     private readonly string _prefix;
@@ -40,6 +40,7 @@ public sealed class AzureTableVaultStores : IVaultStores
         Usage = new UsageTableStore(Table("usage"), options.UsageShards, options.UsageMaxAttempts, time ?? TimeProvider.System);
         Audit = new AuditTableStore(Table("audit"));
         Prices = new PriceOverrideTableStore(Table("prices"));
+        SignIn = new SignInTableStore(Table("signin"));
     }
 
     /// <summary>
@@ -86,6 +87,7 @@ public sealed class AzureTableVaultStores : IVaultStores
     public IUsageStore Usage { get; }
     public IAuditStore Audit { get; }
     public IPriceOverrideStore Prices { get; }
+    public Core.Accounts.SignIn.ISignInStore SignIn { get; }
 
     /// <summary>The names of the tables these stores use.</summary>
     /// <summary>The table holding the Data Protection key ring.</summary>

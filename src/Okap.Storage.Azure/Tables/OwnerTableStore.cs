@@ -111,30 +111,6 @@ internal sealed class OwnerTableStore(TableClient table) : IOwnerStore
     public Task UpdateAccountAsync(LocalAccount account, CancellationToken ct) =>
         TableGuard.Run(() => table.UpsertEntityAsync(ToEntity(account), TableUpdateMode.Replace, ct), ct);
 
-    public Task<LocalAccount?> RecordFailedSignInAsync(string normalisedUserName, int maxAttempts, DateTimeOffset lockUntil, CancellationToken ct) =>
-        TableGuard.Run(async () =>
-        {
-            // Read, change, write back only if nobody changed the row meanwhile (ETag); on a race, read again.
-            for (var attempt = 0; ; attempt++)
-            {
-                var row = await table.GetAsync(UserKey(normalisedUserName), "", ct).ConfigureAwait(false);
-                if (row is null) return null;
-                var account = ToAccount(row);
-                var failures = account.FailedAttempts + 1;
-                var locked = failures >= maxAttempts;
-                var updated = account with { FailedAttempts = locked ? 0 : failures, LockedUntil = locked ? lockUntil : account.LockedUntil };
-                try
-                {
-                    await table.UpdateEntityAsync(ToEntity(updated), row.ETag, TableUpdateMode.Replace, ct).ConfigureAwait(false);
-                    return updated;
-                }
-                catch (RequestFailedException e) when (TableOps.IsConflictOrPrecondition(e) && attempt < 50)
-                {
-                    await Task.Delay(TableOps.Backoff(attempt, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(200)), ct).ConfigureAwait(false);
-                }
-            }
-        }, ct);
-
     public Task<string?> FindExternalLoginAsync(string issuer, string subject, CancellationToken ct) =>
         TableGuard.Run(async () =>
         {
@@ -211,8 +187,6 @@ internal sealed class OwnerTableStore(TableClient table) : IOwnerStore
         ["OwnerId"] = account.OwnerId,
         ["UserName"] = account.UserName,
         ["PasswordHash"] = account.PasswordHash,
-        ["FailedAttempts"] = account.FailedAttempts,
-        ["LockedUntil"] = account.LockedUntil,
     };
 
     private static LocalAccount ToAccount(TableEntity row) => new()
@@ -220,7 +194,5 @@ internal sealed class OwnerTableStore(TableClient table) : IOwnerStore
         OwnerId = row.Required("OwnerId"),
         UserName = row.Required("UserName"),
         PasswordHash = row.Required("PasswordHash"),
-        FailedAttempts = row.GetInt32("FailedAttempts") ?? 0,
-        LockedUntil = row.GetDateTimeOffset("LockedUntil"),
     };
 }

@@ -148,6 +148,7 @@ public sealed class FunctionsPassCollection : ICollectionFixture<FunctionsPass>
 }
 
 [UnderHost, Collection(FunctionsPassCollection.Name)] public sealed class AccountUnderHost(FunctionsPass pass) : AccountBehaviour(pass);
+[UnderHost, Collection(FunctionsPassCollection.Name)] public sealed class SignInSecurityUnderHost(FunctionsPass pass) : SignInSecurityBehaviour(pass);
 [UnderHost, Collection(FunctionsPassCollection.Name)] public sealed class AccessKeyScopeUnderHost(FunctionsPass pass) : AccessKeyScopeBehaviour(pass);
 [UnderHost, Collection(FunctionsPassCollection.Name)] public sealed class PlatformSignInUnderHost(FunctionsPass pass) : PlatformSignInBehaviour(pass);
 [UnderHost, Collection(FunctionsPassCollection.Name)] public sealed class SdkShapeUnderHost(FunctionsPass pass) : SdkShapeBehaviour(pass);

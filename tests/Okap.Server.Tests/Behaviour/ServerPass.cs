@@ -51,6 +51,7 @@ public sealed class ServerPassCollection : ICollectionFixture<ServerPass>
 }
 
 [Collection(ServerPassCollection.Name)] public sealed class AccountOnServer(ServerPass pass) : AccountBehaviour(pass);
+[Collection(ServerPassCollection.Name)] public sealed class SignInSecurityOnServer(ServerPass pass) : SignInSecurityBehaviour(pass);
 [Collection(ServerPassCollection.Name)] public sealed class AccessKeyScopeOnServer(ServerPass pass) : AccessKeyScopeBehaviour(pass);
 [Collection(ServerPassCollection.Name)] public sealed class PlatformSignInOnServer(ServerPass pass) : PlatformSignInBehaviour(pass);
 [Collection(ServerPassCollection.Name)] public sealed class SdkShapeOnServer(ServerPass pass) : SdkShapeBehaviour(pass);

@@ -42,6 +42,8 @@ public abstract class BehaviourPass : IAsyncLifetime
         ["Okap:DecisionPollInterval"] = "00:00:00.100",
         // Every test calls from 127.0.0.1: loose enough for a whole pass, still a limit.
         ["Okap:Http:PublicRequestsPerMinute"] = "3000",
+        // Failed sign-ins are counted per address too: the throttle itself is tested on its own vault (SignInThrottleTests).
+        ["Okap:SignIn:MaxFailuresPerAddress"] = "10000",
     };
 
     public static IReadOnlyDictionary<string, string> SharedSettings { get; } = new Dictionary<string, string>

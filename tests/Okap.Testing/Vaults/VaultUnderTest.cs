@@ -45,13 +45,32 @@ public abstract class VaultUnderTest : IAsyncDisposable
     /// <summary>A client over real HTTP that keeps its own cookies and follows no redirects; <paramref name="hostName"/> sets the Host header.</summary>
     public HttpClient Client(string? hostName = null)
     {
-        var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = new CookieContainer() })
+        var jar = new CookieContainer();
+        var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = jar })
         {
             BaseAddress = new Uri(Url),
             Timeout = TimeSpan.FromSeconds(60),
         };
         if (hostName is not null) client.DefaultRequestHeaders.Host = hostName;
+        Jars.AddOrUpdate(client, jar);
         return client;
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<HttpClient, CookieContainer> Jars = new();
+
+    /// <summary>
+    /// A new client sending exactly what <paramref name="client"/> (made by <see cref="Client"/>) sends: its cookies, Host and
+    /// anti-forgery header. A stolen cookie jar, to show what the server still accepts from it.
+    /// </summary>
+    public HttpClient CopyOf(HttpClient client)
+    {
+        Assert.True(Jars.TryGetValue(client, out var jar), "the client was not made by VaultUnderTest.Client");
+        var copy = Client();
+        if (client.DefaultRequestHeaders.Host is { } host) copy.DefaultRequestHeaders.Host = host;
+        Jars.TryGetValue(copy, out var copyJar);
+        foreach (Cookie cookie in jar!.GetAllCookies()) copyJar!.Add(new Cookie(cookie.Name, cookie.Value, cookie.Path, cookie.Domain));
+        if (client.DefaultRequestHeaders.TryGetValues("X-CSRF-TOKEN", out var csrf)) copy.DefaultRequestHeaders.Add("X-CSRF-TOKEN", csrf);
+        return copy;
     }
 
     /// <summary>Reads the session's anti-forgery token and sends it on every later call of <paramref name="client"/>.</summary>
