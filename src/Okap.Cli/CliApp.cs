@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using Okap.Protocol;
+using Okap.Protocol.Admin;
 using static Okap.Cli.Output;
 using static Okap.Cli.Parse;
 
@@ -17,7 +17,8 @@ public static class CliApp
     public const int Ok = 0, VaultError = 1, UsageError = 2, Unreachable = 3;
     public const string VaultUrlVariable = "OKAP_VAULT_URL", AccessKeyVariable = "OKAP_ACCESS_KEY";
     private const int MaxProviderKeyLength = 16 * 1024;
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    /// <summary>The admin API's records and their source-generated JSON, shared with the vault.</summary>
+    private static readonly AdminJsonContext Wire = AdminJsonContext.Default;
 
     public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin, HttpMessageHandler? handler = null) =>
         RunAsync(args, stdout, stderr, stdin, handler, Environment.GetEnvironmentVariable);
@@ -81,10 +82,10 @@ public static class CliApp
             {
                 var query = r.GetValue(status) is { } s ? "status=" + s : "";
                 if (r.GetValue(search) is { Length: > 0 } text) query += (query.Length > 0 ? "&" : "") + "q=" + Uri.EscapeDataString(text);
-                var page = await AllPagesAsync(vault, Path(OkapPaths.Requests), query, int.MaxValue, ct);
+                var page = await AllPagesAsync(vault, Path(OkapPaths.Requests), query, int.MaxValue, Wire.PageViewRequestView, ct);
                 if (Json(r, page)) return;
                 Table(stdout, ["ID", "STATUS", "APP", "PROVIDERS", "CREATED", "EXPIRES"],
-                    Items(page).Select(x => new[] { S(x, "id"), S(x, "status"), S(x, "app_name"), Providers(x, "requested"), Time(x, "created_at"), Time(x, "expires_at") }),
+                    Items(page).Select(x => new[] { Clean(x.Id), Clean(x.Status), Clean(x.AppName), Providers(x.Requested), Time(x.CreatedAt), Time(x.ExpiresAt) }),
                     "no requests");
             });
 
@@ -92,9 +93,9 @@ public static class CliApp
             var show = new Command("show", "Show one request: who asks, for what, and what was granted") { showId };
             Act(show, async (r, vault, ct) =>
             {
-                var reply = await vault.GetAsync(Path(OkapPaths.RequestById, r.GetValue(showId)), ct);
+                var reply = await vault.GetAsync(Path(OkapPaths.RequestById, r.GetValue(showId)), Wire.RequestView, ct);
                 if (Json(r, reply)) return;
-                ShowRequest(reply.Json);
+                ShowRequest(reply.Value);
             });
 
             var approveId = IdArgument("request");
@@ -105,17 +106,17 @@ public static class CliApp
             {
                 var id = r.GetValue(approveId);
                 var (chosen, narrowed) = narrowing.Read(r);
-                JsonObject? body = null;
-                if (narrowed.Count > 0 || chosen is not null)
+                HttpContent? body = null;
+                if (narrowed is not null || chosen is not null)
                 {
                     // The vault keeps whatever a grant leaves out as asked; providers left out are not granted, so name them all.
-                    var request = (await vault.GetAsync(Path(OkapPaths.RequestById, id), ct)).Json;
-                    body = new JsonObject { ["grants"] = GrantOptions.Grants(request?["requested"], chosen, narrowed, "request", "asks for") };
+                    var request = (await vault.GetAsync(Path(OkapPaths.RequestById, id), Wire.RequestView, ct)).Value;
+                    body = Decision(GrantOptions.Grants(request.Requested, chosen, narrowed, "request", "asks for"));
                 }
-                var reply = await vault.SendAsync(HttpMethod.Post, Path(OkapPaths.ApproveRequest, id), body, ct);
+                var reply = await vault.SendAsync(HttpMethod.Post, Path(OkapPaths.ApproveRequest, id), body, Wire.RequestView, ct);
                 if (Json(r, reply)) return;
-                stdout.WriteLine($"Approved {S(reply.Json, "id")} for {S(reply.Json, "app_name")}: the app collects its token on its next poll.");
-                Grants(stdout, reply.Json?["granted"]);
+                stdout.WriteLine($"Approved {Clean(reply.Value.Id)} for {Clean(reply.Value.AppName)}: the app collects its token on its next poll.");
+                Grants(stdout, reply.Value.Granted);
             });
 
             var denyId = IdArgument("request");
@@ -124,10 +125,10 @@ public static class CliApp
             Act(deny, async (r, vault, ct) =>
             {
                 var text = r.GetValue(reason);
-                var body = text is null ? null : new JsonObject { ["reason"] = text };
-                var reply = await vault.SendAsync(HttpMethod.Post, Path(OkapPaths.DenyRequest, r.GetValue(denyId)), body, ct);
+                var body = text is null ? null : VaultClient.Body(new DecisionBody(Reason: text), Wire.DecisionBody);
+                var reply = await vault.SendAsync(HttpMethod.Post, Path(OkapPaths.DenyRequest, r.GetValue(denyId)), body, Wire.RequestView, ct);
                 if (Json(r, reply)) return;
-                stdout.WriteLine($"Denied {S(reply.Json, "id")} from {S(reply.Json, "app_name")}.");
+                stdout.WriteLine($"Denied {Clean(reply.Value.Id)} from {Clean(reply.Value.AppName)}.");
             });
 
             command.Add(list);
@@ -137,22 +138,22 @@ public static class CliApp
             return command;
         }
 
-        private void ShowRequest(JsonNode? x)
+        private void ShowRequest(RequestView x)
         {
             Pairs(stdout, [
-                ("id", S(x, "id")), ("status", S(x, "status")), ("app", S(x, "app_name")), ("app url", S(x, "app_url")),
-                ("reason", S(x, "reason")), ("from", S(x, "client_address")), ("shape", S(x, "shape")),
-                ("created", Time(x, "created_at")), ("expires", Time(x, "expires_at")), ("decided", Time(x, "decided_at")),
-                ("deny reason", S(x, "deny_reason")), ("token", S(x, "token_id")),
+                ("id", Clean(x.Id)), ("status", Clean(x.Status)), ("app", Clean(x.AppName)), ("app url", Clean(x.AppUrl)),
+                ("reason", Clean(x.Reason)), ("from", Clean(x.ClientAddress)), ("shape", Clean(x.Shape)),
+                ("created", Time(x.CreatedAt)), ("expires", Time(x.ExpiresAt)), ("decided", Time(x.DecidedAt)),
+                ("deny reason", Clean(x.DenyReason)), ("token", Clean(x.TokenId)),
             ]);
             stdout.WriteLine();
             stdout.WriteLine("Requested:");
-            Grants(stdout, x?["requested"]);
-            if (x?["granted"] is JsonArray)
+            Grants(stdout, x.Requested);
+            if (x.Granted is not null)
             {
                 stdout.WriteLine();
                 stdout.WriteLine("Granted:");
-                Grants(stdout, x["granted"]);
+                Grants(stdout, x.Granted);
             }
         }
 
@@ -165,13 +166,13 @@ public static class CliApp
             var list = new Command("list", "List tokens");
             Act(list, async (r, vault, ct) =>
             {
-                var page = await AllPagesAsync(vault, Path(OkapPaths.Tokens), "", int.MaxValue, ct);
+                var page = await AllPagesAsync(vault, Path(OkapPaths.Tokens), "", int.MaxValue, Wire.PageViewTokenView, ct);
                 if (Json(r, page)) return;
                 Table(stdout, ["ID", "STATUS", "APP", "PREFIX", "PROVIDERS", "CREATED", "EXPIRES", "LAST USED"],
                     Items(page).Select(x => new[]
                     {
-                        S(x, "id"), S(x, "status"), S(x, "app_name"), S(x, "display_prefix"), Providers(x, "grants"),
-                        Time(x, "created_at"), Time(x, "expires_at"), Time(x, "last_used_at"),
+                        Clean(x.Id), Clean(x.Status), Clean(x.AppName), Clean(x.DisplayPrefix), Providers(x.Grants),
+                        Time(x.CreatedAt), Time(x.ExpiresAt), Time(x.LastUsedAt),
                     }), "no tokens");
             });
 
@@ -179,23 +180,23 @@ public static class CliApp
             var usage = new Command("usage", "Spend and rate use of a token against its caps") { usageId };
             Act(usage, async (r, vault, ct) =>
             {
-                var reply = await vault.GetAsync(Path(OkapPaths.TokenUsage, r.GetValue(usageId)), ct);
+                var reply = await vault.GetAsync(Path(OkapPaths.TokenUsage, r.GetValue(usageId)), Wire.TokenUsageView, ct);
                 if (Json(r, reply)) return;
-                var grants = (reply.Json?["grants"] as JsonArray ?? []).ToList();
+                var grants = reply.Value.Grants ?? [];
                 Table(stdout, ["PROVIDER", "PERIOD", "REQUESTS", "INPUT", "OUTPUT", "COST", "RESERVED", "CAP", "REMAINING"],
-                    grants.SelectMany(g => new[] { ("today", g?["today"]), ("month", g?["month"]) }.Select(p => new[]
+                    grants.SelectMany(g => new[] { ("today", g.Today), ("month", g.Month) }.Select(p => new[]
                     {
-                        S(g, "provider"), $"{p.Item1} ({S(p.Item2, "period")})", S(p.Item2, "requests"), S(p.Item2, "input_tokens"), S(p.Item2, "output_tokens"),
-                        Money(p.Item2, "cost_usd"), Money(p.Item2, "reserved_usd"), Money(p.Item2, "cap_usd") is { Length: > 0 } cap ? cap : "none",
-                        Money(p.Item2, "remaining_usd"),
+                        Clean(g.Provider), $"{p.Item1} ({Clean(p.Item2?.Period)})", Number(p.Item2?.Requests), Number(p.Item2?.InputTokens), Number(p.Item2?.OutputTokens),
+                        Money(p.Item2?.CostUsd), Money(p.Item2?.ReservedUsd), Money(p.Item2?.CapUsd) is { Length: > 0 } cap ? cap : "none",
+                        Money(p.Item2?.RemainingUsd),
                     })), "no grants");
                 foreach (var g in grants)
                 {
                     var rates = new List<string>();
-                    if (g?["requests_per_minute"] is JsonObject m) rates.Add($"{S(m, "used")}/{S(m, "limit")} requests this minute");
-                    if (g?["requests_per_day"] is JsonObject d) rates.Add($"{S(d, "used")}/{S(d, "limit")} requests today");
-                    if (S(g, "tokens_per_request") is { Length: > 0 } t) rates.Add($"at most {t} tokens a request");
-                    if (rates.Count > 0) stdout.WriteLine($"{S(g, "provider")}: {string.Join(", ", rates)}");
+                    if (g.RequestsPerMinute is { } m) rates.Add($"{Number(m.Used)}/{Number(m.Limit)} requests this minute");
+                    if (g.RequestsPerDay is { } d) rates.Add($"{Number(d.Used)}/{Number(d.Limit)} requests today");
+                    if (Number(g.TokensPerRequest) is { Length: > 0 } t) rates.Add($"at most {t} tokens a request");
+                    if (rates.Count > 0) stdout.WriteLine($"{Clean(g.Provider)}: {string.Join(", ", rates)}");
                 }
             });
 
@@ -203,9 +204,9 @@ public static class CliApp
             var revoke = new Command("revoke", "Revoke a token: the app's calls stop at once") { revokeId };
             Act(revoke, async (r, vault, ct) =>
             {
-                var reply = await vault.SendAsync(HttpMethod.Post, Path(OkapPaths.RevokeToken, r.GetValue(revokeId)), null, ct);
+                var reply = await vault.SendAsync(HttpMethod.Post, Path(OkapPaths.RevokeToken, r.GetValue(revokeId)), null, Wire.TokenView, ct);
                 if (Json(r, reply)) return;
-                stdout.WriteLine($"Revoked {S(reply.Json, "id")} ({S(reply.Json, "app_name")}).");
+                stdout.WriteLine($"Revoked {Clean(reply.Value.Id)} ({Clean(reply.Value.AppName)}).");
             });
 
             var narrowId = IdArgument("token");
@@ -219,14 +220,14 @@ public static class CliApp
             {
                 var id = r.GetValue(narrowId);
                 var (chosen, narrowed) = narrowing.Read(r);
-                if (narrowed.Count == 0) throw new UsageException("nothing to narrow: give --models, --capabilities, a limit or --expires");
+                if (narrowed is null) throw new UsageException("nothing to narrow: give --models, --capabilities, a limit or --expires");
                 // Providers left out of grants are removed from the token, so every provider it holds is named.
-                var token = (await vault.GetAsync(Path(OkapPaths.TokenById, id), ct)).Json;
-                var body = new JsonObject { ["grants"] = GrantOptions.Grants(token?["grants"], chosen, narrowed, "token", "holds") };
-                var reply = await vault.SendAsync(HttpMethod.Patch, Path(OkapPaths.TokenById, id), body, ct);
+                var token = (await vault.GetAsync(Path(OkapPaths.TokenById, id), Wire.TokenView, ct)).Value;
+                var body = Decision(GrantOptions.Grants(token.Grants, chosen, narrowed, "token", "holds"));
+                var reply = await vault.SendAsync(HttpMethod.Patch, Path(OkapPaths.TokenById, id), body, Wire.TokenView, ct);
                 if (Json(r, reply)) return;
-                stdout.WriteLine($"Narrowed {S(reply.Json, "id")} ({S(reply.Json, "app_name")}).");
-                Grants(stdout, reply.Json?["grants"]);
+                stdout.WriteLine($"Narrowed {Clean(reply.Value.Id)} ({Clean(reply.Value.AppName)}).");
+                Grants(stdout, reply.Value.Grants);
             });
 
             command.Add(list);
@@ -245,12 +246,12 @@ public static class CliApp
             var list = new Command("list", "List provider keys");
             Act(list, async (r, vault, ct) =>
             {
-                var reply = await vault.GetAsync(Path(OkapPaths.Keys), ct);
+                var reply = await vault.GetAsync(Path(OkapPaths.Keys), Wire.IReadOnlyListKeyView, ct);
                 if (Json(r, reply)) return;
                 Table(stdout, ["PROVIDER", "LABEL", "KEY", "AUTH", "BASE URL", "UPDATED"],
-                    (reply.Json as JsonArray ?? []).Select(x => new[]
+                    reply.Value.Select(x => new[]
                     {
-                        S(x, "provider"), S(x, "label"), S(x, "last4") is { Length: > 0 } l4 ? "…" + l4 : "", S(x, "auth_kind"), S(x, "base_url"), Time(x, "updated_at"),
+                        Clean(x.Provider), Clean(x.Label), Clean(x.Last4) is { Length: > 0 } l4 ? "…" + l4 : "", Clean(x.AuthKind), Clean(x.BaseUrl), Time(x.UpdatedAt),
                     }), "no keys");
             });
 
@@ -268,18 +269,16 @@ public static class CliApp
             Act(set, async (r, vault, ct) =>
             {
                 var kind = r.GetValue(authKind);
-                var body = new JsonObject();
-                if (kind is not ("managed-identity" or "none")) body["key"] = ReadProviderKey(r.GetValue(keyFile));
+                string? key = null;
+                if (kind is not ("managed-identity" or "none")) key = ReadProviderKey(r.GetValue(keyFile));
                 else if (r.GetValue(keyFile) is not null) throw new UsageException($"--auth-kind {kind} takes no key: leave out --key-file");
-                if (r.GetValue(label) is { } l) body["label"] = l;
-                if (r.GetValue(baseUrl) is { } u) body["base_url"] = u;
-                if (kind is not null) body["auth_kind"] = kind;
-                if (r.GetValue(noCheck)) body["check"] = false;
-                var reply = await vault.SendAsync(HttpMethod.Put, Path(OkapPaths.KeyByProvider, r.GetValue(setProvider)), body, ct);
+                var body = new SetKeyBody(key, r.GetValue(label), r.GetValue(baseUrl), kind, r.GetValue(noCheck) ? false : null);
+                var reply = await vault.SendAsync(HttpMethod.Put, Path(OkapPaths.KeyByProvider, r.GetValue(setProvider)), VaultClient.Body(body, Wire.SetKeyBody),
+                    Wire.KeyView, ct);
                 if (Json(r, reply)) return;
-                var last4 = S(reply.Json, "last4");
-                stdout.WriteLine($"Saved the {S(reply.Json, "provider")} key" + (last4.Length > 0 ? $" (…{last4})." : $" ({S(reply.Json, "auth_kind")})."));
-                if (reply.Json?["check"] is JsonObject check) stdout.WriteLine($"Check: {S(check, "result")} — {S(check, "detail")}.");
+                var last4 = Clean(reply.Value.Last4);
+                stdout.WriteLine($"Saved the {Clean(reply.Value.Provider)} key" + (last4.Length > 0 ? $" (…{last4})." : $" ({Clean(reply.Value.AuthKind)})."));
+                if (reply.Value.Check is { } check) stdout.WriteLine($"Check: {Clean(check.Result)} — {Clean(check.Detail)}.");
             });
 
             var removeProvider = new Argument<string>("provider") { Description = "Provider name" };
@@ -324,13 +323,13 @@ public static class CliApp
             var list = new Command("list", "List auto-approve policies");
             Act(list, async (r, vault, ct) =>
             {
-                var reply = await vault.GetAsync(Path(OkapPaths.Policies), ct);
+                var reply = await vault.GetAsync(Path(OkapPaths.Policies), Wire.IReadOnlyListPolicyView, ct);
                 if (Json(r, reply)) return;
                 Table(stdout, ["ID", "NAME", "ENABLED", "APP", "PROVIDERS", "MODELS", "CAPABILITIES", "MAX LIMITS", "MAX DAYS"],
-                    (reply.Json as JsonArray ?? []).Select(x => new[]
+                    reply.Value.Select(x => new[]
                     {
-                        S(x, "id"), S(x, "name"), S(x, "enabled") == "true" ? "yes" : "no", S(x, "app_name") is { Length: > 0 } a ? a : "*",
-                        List(x, "providers"), List(x, "models"), List(x, "capabilities"), Limits(x?["max_limits"]), S(x, "max_days"),
+                        Clean(x.Id), Clean(x.Name), x.Enabled ? "yes" : "no", Clean(x.AppName) is { Length: > 0 } a ? a : "*",
+                        List(x.Providers), List(x.Models), List(x.Capabilities), Limits(x.MaxLimits), Number(x.MaxDays),
                     }), "no policies");
             });
             var addName = new Argument<string>("name") { Description = "A name for the policy" };
@@ -339,15 +338,10 @@ public static class CliApp
             fields.AddTo(add);
             Act(add, async (r, vault, ct) =>
             {
-                var body = new JsonObject
-                {
-                    ["name"] = r.GetValue(addName), ["app_name"] = null, ["providers"] = new JsonArray(), ["models"] = new JsonArray(),
-                    ["capabilities"] = new JsonArray(), ["max_limits"] = new JsonObject(), ["max_days"] = null, ["enabled"] = true,
-                };
-                fields.ApplyTo(r, body);
-                var reply = await vault.SendAsync(HttpMethod.Post, Path(OkapPaths.Policies), body, ct);
+                var (body, _) = fields.ApplyTo(r, new PolicyBody(r.GetValue(addName), null, [], [], [], new OkapLimits(), null, true));
+                var reply = await vault.SendAsync(HttpMethod.Post, Path(OkapPaths.Policies), VaultClient.Body(body, Wire.PolicyBody), Wire.PolicyView, ct);
                 if (Json(r, reply)) return;
-                stdout.WriteLine($"Added policy {S(reply.Json, "id")} ({S(reply.Json, "name")}).");
+                stdout.WriteLine($"Added policy {Clean(reply.Value.Id)} ({Clean(reply.Value.Name)}).");
             });
 
             var editId = IdArgument("policy");
@@ -357,19 +351,18 @@ public static class CliApp
             Act(edit, async (r, vault, ct) =>
             {
                 var id = r.GetValue(editId)?.Trim() ?? "";
-                if (!edits.ApplyTo(r, [])) throw new UsageException("nothing to change: give --name, --app, a list, a limit, --max-days or --enabled");
-                // PUT replaces the whole policy: start from what it holds now.
-                var current = ((await vault.GetAsync(Path(OkapPaths.Policies), ct)).Json as JsonArray ?? []).FirstOrDefault(p => S(p, "id") == id)
-                    ?? throw new VaultException(VaultError, $"policy {Clean(id)} not found");
-                var body = new JsonObject();
-                foreach (var name in new[] { "name", "app_name", "providers", "models", "capabilities", "max_limits", "max_days", "enabled" })
+                if (!edits.ApplyTo(r, new PolicyBody(null, null, null, null, null, null, null, null)).Changed)
                 {
-                    body[name] = current[name]?.DeepClone();
+                    throw new UsageException("nothing to change: give --name, --app, a list, a limit, --max-days or --enabled");
                 }
-                edits.ApplyTo(r, body);
-                var reply = await vault.SendAsync(HttpMethod.Put, Path(OkapPaths.PolicyById, id), body, ct);
+                // PUT replaces the whole policy: start from what it holds now.
+                var current = (await vault.GetAsync(Path(OkapPaths.Policies), Wire.IReadOnlyListPolicyView, ct)).Value.FirstOrDefault(p => Clean(p.Id) == id)
+                    ?? throw new VaultException(VaultError, $"policy {Clean(id)} not found");
+                var (body, _) = edits.ApplyTo(r, new PolicyBody(current.Name, current.AppName, current.Providers?.ToList(), current.Models?.ToList(),
+                    current.Capabilities?.ToList(), current.MaxLimits, current.MaxDays, current.Enabled));
+                var reply = await vault.SendAsync(HttpMethod.Put, Path(OkapPaths.PolicyById, id), VaultClient.Body(body, Wire.PolicyBody), Wire.PolicyView, ct);
                 if (Json(r, reply)) return;
-                stdout.WriteLine($"Saved policy {S(reply.Json, "id")} ({S(reply.Json, "name")}).");
+                stdout.WriteLine($"Saved policy {Clean(reply.Value.Id)} ({Clean(reply.Value.Name)}).");
             });
 
             var remove = DeleteCommand("remove", "Remove a policy (tokens it approved stay)", "policy", OkapPaths.PolicyById, "Removed policy");
@@ -390,18 +383,18 @@ public static class CliApp
             {
                 var path = Path(OkapPaths.Usage) + "?days=" + r.GetValue(days).ToString(CultureInfo.InvariantCulture);
                 if (await CsvAsync(r, csv, vault, path + "&format=csv", ct)) return;
-                var reply = await vault.GetAsync(path, ct);
+                var reply = await vault.GetAsync(path, Wire.UsageView, ct);
                 if (Json(r, reply)) return;
-                var rows = (reply.Json?["rows"] as JsonArray ?? []).OrderBy(x => S(x, "period"), StringComparer.Ordinal).ToList();
+                var rows = (reply.Value.Rows ?? []).OrderBy(x => Clean(x.Period), StringComparer.Ordinal).ToList();
                 Table(stdout, ["DAY", "TOKEN", "PROVIDER", "REQUESTS", "INPUT", "OUTPUT", "COST"],
                     rows.Select(x => new[]
                     {
-                        S(x, "period"), S(x, "token_id"), S(x, "provider"), S(x, "requests"), S(x, "input_tokens"), S(x, "output_tokens"), Money(x, "cost_usd"),
+                        Clean(x.Period), Clean(x.TokenId), Clean(x.Provider), Number(x.Requests), Number(x.InputTokens), Number(x.OutputTokens), Money(x.CostUsd),
                     }), "no usage");
                 if (rows.Count > 0)
                 {
-                    var total = rows.Sum(x => x?["cost_usd"]?.GetValue<decimal>() ?? 0);
-                    stdout.WriteLine($"Total: {rows.Sum(x => x?["requests"]?.GetValue<long>() ?? 0)} requests, ${total.ToString("0.00##", CultureInfo.InvariantCulture)}");
+                    var total = rows.Sum(x => x.CostUsd);
+                    stdout.WriteLine($"Total: {rows.Sum(x => x.Requests)} requests, ${total.ToString("0.00##", CultureInfo.InvariantCulture)}");
                 }
             });
             return command;
@@ -413,9 +406,9 @@ public static class CliApp
             var list = new Command("list", "List your prices");
             Act(list, async (r, vault, ct) =>
             {
-                var reply = await vault.GetAsync(Path(OkapPaths.Prices), ct);
+                var reply = await vault.GetAsync(Path(OkapPaths.Prices), Wire.IReadOnlyListPriceView, ct);
                 if (Json(r, reply)) return;
-                PriceTable(reply.Json as JsonArray ?? [], "no prices of your own (the catalog applies)", updated: true);
+                PriceTable(reply.Value, "no prices of your own (the catalog applies)", updated: true);
             });
 
             var setProvider = new Argument<string>("provider") { Description = "Provider name" };
@@ -427,17 +420,16 @@ public static class CliApp
             var set = new Command("set", "Add or replace your price of a model") { setProvider, setModel, input, output, cached, maxOutput };
             Act(set, async (r, vault, ct) =>
             {
-                var body = new JsonObject
-                {
-                    ["input_per_million"] = NonNegative(r.GetValue(input), input.Name),
-                    ["output_per_million"] = NonNegative(r.GetValue(output), output.Name),
-                };
-                if (r.GetValue(cached) is { } c) body["cached_input_per_million"] = NonNegative(c, cached.Name);
-                if (r.GetValue(maxOutput) is { } m) body["max_output_tokens"] = Positive(m, maxOutput.Name);
-                var reply = await vault.SendAsync(HttpMethod.Put, PricePath(r.GetValue(setProvider), r.GetValue(setModel)), body, ct);
+                var inputPrice = NonNegative(r.GetValue(input), input.Name);
+                var outputPrice = NonNegative(r.GetValue(output), output.Name);
+                var body = new PriceBody(inputPrice, r.GetValue(cached) is { } c ? NonNegative(c, cached.Name) : null, outputPrice,
+                    r.GetValue(maxOutput) is { } m ? Positive(m, maxOutput.Name) : null);
+                var reply = await vault.SendAsync(HttpMethod.Put, PricePath(r.GetValue(setProvider), r.GetValue(setModel)), VaultClient.Body(body, Wire.PriceBody),
+                    Wire.PriceView, ct);
                 if (Json(r, reply)) return;
-                stdout.WriteLine($"Saved the price of {S(reply.Json, "provider")}/{S(reply.Json, "model")}: {Money(reply.Json, "input_per_million")} input, "
-                    + $"{Money(reply.Json, "output_per_million")} output per million tokens.");
+                var price = reply.Value;
+                stdout.WriteLine($"Saved the price of {Clean(price.Provider)}/{Clean(price.Model)}: {Money(price.InputPerMillion)} input, "
+                    + $"{Money(price.OutputPerMillion)} output per million tokens.");
             });
 
             var removeProvider = new Argument<string>("provider") { Description = "Provider name" };
@@ -459,14 +451,14 @@ public static class CliApp
         // Model names may hold '/': each part is one encoded path segment (the vault decodes %2F in the model).
         private static string PricePath(string? provider, string? model) => Path(OkapPaths.PriceByModel, provider, model);
 
-        private void PriceTable(IEnumerable<JsonNode?> prices, string empty, bool updated)
+        private void PriceTable(IEnumerable<PriceView> prices, string empty, bool updated)
         {
             string[] headers = ["PROVIDER", "MODEL", "INPUT", "CACHED INPUT", "OUTPUT", "MAX OUTPUT"];
             Table(stdout, updated ? [.. headers, "UPDATED"] : headers,
                 prices.Select(x => new[]
                 {
-                    S(x, "provider"), S(x, "model"), Money(x, "input_per_million"), Money(x, "cached_input_per_million"), Money(x, "output_per_million"),
-                    S(x, "max_output_tokens"), Time(x, "updated_at"),
+                    Clean(x.Provider), Clean(x.Model), Money(x.InputPerMillion), Money(x.CachedInputPerMillion), Money(x.OutputPerMillion),
+                    Number(x.MaxOutputTokens), Time(x.UpdatedAt),
                 }.Take(updated ? 7 : 6).ToArray()), empty);
         }
 
@@ -476,16 +468,16 @@ public static class CliApp
             var command = new Command("catalog", "The built-in price catalog (USD per million tokens)") { search };
             Act(command, async (r, vault, ct) =>
             {
-                var reply = await vault.GetAsync(Path(OkapPaths.Catalog), ct);
-                if (r.GetValue(search) is { Length: > 0 } text && reply.Json?["models"] is JsonArray models)
+                var reply = await vault.GetAsync(Path(OkapPaths.Catalog), Wire.CatalogView, ct);
+                if (r.GetValue(search) is { Length: > 0 } text && reply.Value.Models is { } models)
                 {
-                    var kept = models.Where(m => $"{S(m, "provider")}/{S(m, "model")}".Contains(text.Trim(), StringComparison.OrdinalIgnoreCase)).Select(m => m?.DeepClone()).ToArray();
-                    reply.Json["models"] = new JsonArray(kept);
-                    reply = reply with { Raw = reply.Json.ToJsonString() };
+                    var keep = models.Select(m => $"{Clean(m.Provider)}/{Clean(m.Model)}".Contains(text.Trim(), StringComparison.OrdinalIgnoreCase)).ToArray();
+                    reply = new(JsonText.Filtered(reply.Raw, "models", i => i < keep.Length && keep[i]),
+                        reply.Value with { Models = models.Where((_, i) => keep[i]).ToArray() });
                 }
                 if (Json(r, reply)) return;
-                stdout.WriteLine($"Catalog {S(reply.Json, "version")}, {S(reply.Json, "currency")} per million tokens:");
-                PriceTable(reply.Json?["models"] as JsonArray ?? [], "no models", updated: false);
+                stdout.WriteLine($"Catalog {Clean(reply.Value.Version)}, {Clean(reply.Value.Currency)} per million tokens:");
+                PriceTable(reply.Value.Models ?? [], "no models", updated: false);
             });
             return command;
         }
@@ -498,14 +490,14 @@ public static class CliApp
             var list = new Command("list", "List personal access keys");
             Act(list, async (r, vault, ct) =>
             {
-                var reply = await vault.GetAsync(Path(OkapPaths.AccessKeys), ct);
+                var reply = await vault.GetAsync(Path(OkapPaths.AccessKeys), Wire.IReadOnlyListAccessKeyView, ct);
                 if (Json(r, reply)) return;
                 Table(stdout, ["ID", "NAME", "PREFIX", "SCOPES", "STATUS", "CREATED", "EXPIRES", "LAST USED"],
-                    (reply.Json as JsonArray ?? []).Select(x => new[]
+                    reply.Value.Select(x => new[]
                     {
-                        S(x, "id"), S(x, "name"), S(x, "display_prefix"), string.Join(",", (x?["scopes"] as JsonArray ?? []).Select(v => v?.GetValue<string>())),
-                        x?["revoked_at"] is JsonValue ? "revoked" : x?["expires_at"] is JsonValue e && e.GetValue<DateTimeOffset>() <= DateTimeOffset.UtcNow ? "expired" : "active",
-                        Time(x, "created_at"), Time(x, "expires_at"), Time(x, "last_used_at"),
+                        Clean(x.Id), Clean(x.Name), Clean(x.DisplayPrefix), string.Join(",", x.Scopes ?? []),
+                        x.RevokedAt is not null ? "revoked" : x.ExpiresAt <= DateTimeOffset.UtcNow ? "expired" : "active",
+                        Time(x.CreatedAt), Time(x.ExpiresAt), Time(x.LastUsedAt),
                     }), "no access keys");
             });
 
@@ -530,12 +522,12 @@ public static class CliApp
                 if (r.GetValue(@event) is { Length: > 0 } e) query += "&event=" + Uri.EscapeDataString(e);
                 if (r.GetValue(search) is { Length: > 0 } text) query += "&q=" + Uri.EscapeDataString(text);
                 if (await CsvAsync(r, csv, vault, Path(OkapPaths.Audit) + "?format=csv" + query, ct)) return;
-                var page = await AllPagesAsync(vault, Path(OkapPaths.Audit), query.TrimStart('&'), max, ct);
+                var page = await AllPagesAsync(vault, Path(OkapPaths.Audit), query.TrimStart('&'), max, Wire.PageViewAuditView, ct);
                 if (Json(r, page)) return;
                 Table(stdout, ["AT", "EVENT", "BY", "APP", "FROM", "REQUEST", "TOKEN", "DETAIL"],
                     Items(page).Select(x => new[]
                     {
-                        Time(x, "at"), S(x, "event"), S(x, "actor"), S(x, "app_name"), S(x, "client_address"), S(x, "request_id"), S(x, "token_id"), S(x, "detail"),
+                        Time(x.At), Clean(x.Event), Clean(x.Actor), Clean(x.AppName), Clean(x.ClientAddress), Clean(x.RequestId), Clean(x.TokenId), Clean(x.Detail),
                     }), "no events");
             });
             return command;
@@ -544,42 +536,62 @@ public static class CliApp
         // ---- plumbing ----
 
         /// <summary>Follows <c>next</c> until <paramref name="max"/> items or the end; the reply is one page holding them all.</summary>
-        private static async Task<VaultReply> AllPagesAsync(VaultClient vault, string path, string query, int max, CancellationToken ct)
+        /// <summary>
+        /// Follows <c>next</c> until <paramref name="max"/> items or the end; the reply is one page holding them all (its
+        /// text the pages' items as the vault wrote them).
+        /// </summary>
+        private static async Task<VaultReply<PageView<T>>> AllPagesAsync<T>(VaultClient vault, string path, string query, int max, JsonTypeInfo<PageView<T>> type,
+            CancellationToken ct)
         {
-            var items = new JsonArray();
+            var items = new List<T>();
+            var pages = new List<(string Raw, int Taken)>();
             string? next = null;
             do
             {
                 var url = $"{path}?page_size={Math.Min(200, max - items.Count)}" + (query.Length > 0 ? "&" + query : "")
                     + (next is null ? "" : "&continuation=" + Uri.EscapeDataString(next));
-                var page = (await vault.GetAsync(url, ct)).Json;
-                foreach (var item in page?["items"] as JsonArray ?? [])
-                {
-                    if (items.Count >= max) break;
-                    items.Add(item?.DeepClone());
-                }
-                next = page?["next"]?.GetValue<string>();
+                var page = await vault.GetAsync(url, type, ct);
+                var taken = (page.Value.Items ?? []).Take(max - items.Count).ToList();
+                items.AddRange(taken);
+                pages.Add((page.Raw, taken.Count));
+                next = page.Value.Next;
             }
             while (next is not null && items.Count < max);
-            var all = new JsonObject { ["items"] = items, ["next"] = next };
-            return new VaultReply(all.ToJsonString(), all);
+            var raw = JsonText.Write(writer =>
+            {
+                writer.WriteStartObject();
+                writer.WriteStartArray("items");
+                foreach (var (text, taken) in pages) JsonText.WriteItems(writer, text, "items", taken);
+                writer.WriteEndArray();
+                writer.WriteString("next", next);
+                writer.WriteEndObject();
+            });
+            return new VaultReply<PageView<T>>(raw, new PageView<T>(items, next));
         }
 
-        private static IEnumerable<JsonNode?> Items(VaultReply page) => page.Json?["items"] as JsonArray ?? [];
+        private static IEnumerable<T> Items<T>(VaultReply<PageView<T>> page) => page.Value.Items;
 
-        private bool Json(ParseResult r, VaultReply reply)
+        private bool Json<T>(ParseResult r, VaultReply<T> reply)
         {
             if (!r.GetValue(_json)) return false;
-            stdout.WriteLine(reply.Json is null ? reply.Raw : reply.Json.ToJsonString(Indented));
+            stdout.WriteLine(JsonText.Indented(reply.Raw));
             return true;
         }
 
         /// <summary>A 204 from a delete: with --json a small object saying what went, else the sentence.</summary>
-        private void Done(ParseResult r, VaultReply reply, string verb, string what, string sentence)
+        private void Done(ParseResult r, string reply, string verb, string what, string sentence)
         {
-            if (r.GetValue(_json)) stdout.WriteLine(reply.Raw.Length > 0 ? reply.Raw : new JsonObject { [verb] = what }.ToJsonString());
+            if (r.GetValue(_json)) stdout.WriteLine(reply.Length > 0 ? reply : JsonText.Write(writer =>
+            {
+                writer.WriteStartObject();
+                writer.WriteString(verb, what);
+                writer.WriteEndObject();
+            }));
             else stdout.WriteLine(sentence);
         }
+
+        /// <summary>The body of an approval or a narrowing: one grant per provider.</summary>
+        private static HttpContent Decision(List<GrantBody> grants) => VaultClient.Body(new DecisionBody(grants), Wire.DecisionBody);
 
         /// <summary><c>remove</c>/<c>revoke</c> of one thing by id: a DELETE answered 204.</summary>
         private Command DeleteCommand(string name, string description, string what, string pattern, string sentence)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json.Nodes;
+using Okap.Protocol;
+using Okap.Protocol.Admin;
 using static Okap.Cli.Output;
 using static Okap.Cli.Parse;
 
@@ -9,11 +10,11 @@ namespace Okap.Cli;
 /// <summary>Checks of option values the vault would refuse anyway, so a typo is a usage error (exit 2) before anything is sent.</summary>
 internal static class Parse
 {
-    public static JsonArray CommaList(string text, string option)
+    public static List<string> CommaList(string text, string option)
     {
         var items = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (items.Length == 0) throw new UsageException($"{option} needs at least one value (comma-separated)");
-        return new JsonArray(items.Select(i => (JsonNode?)i).ToArray());
+        return [.. items];
     }
 
     public static decimal NonNegative(decimal value, string option) =>
@@ -59,16 +60,19 @@ internal sealed class LimitOptions
         command.Add(_tpr);
     }
 
-    /// <summary>Only the limits given, by their wire names.</summary>
-    public JsonObject Read(ParseResult r)
+    /// <summary>The limits given, over those of <paramref name="held"/> (which keeps the others); null when none was given.</summary>
+    public OkapLimits? Read(ParseResult r, OkapLimits? held = null)
     {
-        var limits = new JsonObject();
-        if (r.GetValue(_monthly) is { } m) limits["monthly_spend"] = NonNegative(m, _monthly.Name);
-        if (r.GetValue(_daily) is { } d) limits["daily_spend"] = NonNegative(d, _daily.Name);
-        if (r.GetValue(_rpm) is { } perMinute) limits["requests_per_minute"] = Positive(perMinute, _rpm.Name);
-        if (r.GetValue(_rpd) is { } perDay) limits["requests_per_day"] = Positive(perDay, _rpd.Name);
-        if (r.GetValue(_tpr) is { } perRequest) limits["tokens_per_request"] = Positive(perRequest, _tpr.Name);
-        return limits;
+        var (monthly, daily, perMinute, perDay, perRequest) = (r.GetValue(_monthly), r.GetValue(_daily), r.GetValue(_rpm), r.GetValue(_rpd), r.GetValue(_tpr));
+        if (monthly is null && daily is null && perMinute is null && perDay is null && perRequest is null) return null;
+        return new OkapLimits
+        {
+            MonthlySpend = monthly is { } m ? NonNegative(m, _monthly.Name) : held?.MonthlySpend,
+            DailySpend = daily is { } d ? NonNegative(d, _daily.Name) : held?.DailySpend,
+            RequestsPerMinute = perMinute is { } pm ? Positive(pm, _rpm.Name) : held?.RequestsPerMinute,
+            RequestsPerDay = perDay is { } pd ? Positive(pd, _rpd.Name) : held?.RequestsPerDay,
+            TokensPerRequest = perRequest is { } pr ? Positive(pr, _tpr.Name) : held?.TokensPerRequest,
+        };
     }
 }
 
@@ -99,24 +103,23 @@ internal sealed class GrantOptions
         command.Add(_expires);
     }
 
-    /// <summary>The provider named (or null) and the narrowed fields of its grant (empty when nothing was narrowed).</summary>
-    public (string? Provider, JsonObject Narrowed) Read(ParseResult r)
+    /// <summary>The provider named (or null) and the narrowed fields of its grant (null when nothing was narrowed; no provider yet).</summary>
+    public (string? Provider, GrantBody? Narrowed) Read(ParseResult r)
     {
-        var narrowed = new JsonObject();
-        if (r.GetValue(_models) is { } ms) narrowed["models"] = CommaList(ms, _models.Name);
-        if (r.GetValue(_capabilities) is { } cs) narrowed["capabilities"] = CommaList(cs, _capabilities.Name);
+        var models = r.GetValue(_models) is { } ms ? CommaList(ms, _models.Name) : null;
+        var capabilities = r.GetValue(_capabilities) is { } cs ? CommaList(cs, _capabilities.Name) : null;
         var limits = _limits.Read(r);
-        if (limits.Count > 0) narrowed["limits"] = limits;
-        if (r.GetValue(_expires) is { } e) narrowed["expires"] = Expiry(e);
+        var expires = r.GetValue(_expires) is { } e ? Expiry(e) : null;
+        var narrowed = models is null && capabilities is null && limits is null && expires is null ? null : new GrantBody(null, models, capabilities, limits, expires);
         return (r.GetValue(_provider)?.Trim(), narrowed);
     }
 
     /// <summary>
     /// One grant per provider of <paramref name="held"/> (the vault drops providers left out), the narrowing on the chosen one.
     /// </summary>
-    public static JsonArray Grants(JsonNode? held, string? chosen, JsonObject narrowed, string what, string holds)
+    public static List<GrantBody> Grants(IReadOnlyList<GrantView>? held, string? chosen, GrantBody? narrowed, string what, string holds)
     {
-        var providers = (held as JsonArray)?.Select(g => S(g, "provider")).ToList() ?? [];
+        var providers = held?.Select(g => Clean(g.Provider)).ToList() ?? [];
         if (chosen is null)
         {
             if (providers.Count > 1)
@@ -129,14 +132,7 @@ internal sealed class GrantOptions
         {
             throw new UsageException($"--provider {Clean(chosen)} is not in this {what} (it {holds} {string.Join(", ", providers)})");
         }
-        var grants = new JsonArray();
-        foreach (var p in providers)
-        {
-            var grant = p == chosen ? (JsonObject)narrowed.DeepClone() : [];
-            grant.Insert(0, "provider", p);
-            grants.Add(grant);
-        }
-        return grants;
+        return providers.Select(p => p == chosen && narrowed is not null ? narrowed with { Provider = p } : new GrantBody(p)).ToList();
     }
 }
 
@@ -169,31 +165,25 @@ internal sealed class PolicyOptions
         command.Add(_enabled);
     }
 
-    /// <summary>Writes the options given over <paramref name="body"/> (limits one by one); false when none was given.</summary>
-    public bool ApplyTo(ParseResult r, JsonObject body)
+    /// <summary>The options given written over <paramref name="body"/> (limits one by one); Changed is false when none was given.</summary>
+    public (PolicyBody Body, bool Changed) ApplyTo(ParseResult r, PolicyBody body)
     {
         var changed = false;
-        void Set(string field, JsonNode? value)
+        void Set(Func<PolicyBody, PolicyBody> change)
         {
-            body[field] = value;
+            body = change(body);
             changed = true;
         }
-        if (_name is not null && r.GetValue(_name) is { } name) Set("name", name);
-        if (r.GetValue(_app) is { } app) Set("app_name", app.Trim() is "*" or "" ? null : app.Trim());
-        if (r.GetValue(_providers) is { } providers) Set("providers", AnyOrList(providers, _providers.Name));
-        if (r.GetValue(_models) is { } models) Set("models", AnyOrList(models, _models.Name));
-        if (r.GetValue(_capabilities) is { } capabilities) Set("capabilities", AnyOrList(capabilities, _capabilities.Name));
-        var limits = _limits.Read(r);
-        if (limits.Count > 0)
-        {
-            var merged = body["max_limits"] as JsonObject ?? [];
-            foreach (var (field, value) in limits) merged[field] = value?.DeepClone();
-            Set("max_limits", merged.DeepClone());
-        }
-        if (r.GetValue(_maxDays) is { } days) Set("max_days", Positive(days, _maxDays.Name));
-        if (r.GetValue(_enabled) is { } enabled) Set("enabled", enabled);
-        return changed;
+        if (_name is not null && r.GetValue(_name) is { } name) Set(b => b with { Name = name });
+        if (r.GetValue(_app) is { } app) Set(b => b with { AppName = app.Trim() is "*" or "" ? null : app.Trim() });
+        if (r.GetValue(_providers) is { } providers) Set(b => b with { Providers = AnyOrList(providers, _providers.Name) });
+        if (r.GetValue(_models) is { } models) Set(b => b with { Models = AnyOrList(models, _models.Name) });
+        if (r.GetValue(_capabilities) is { } capabilities) Set(b => b with { Capabilities = AnyOrList(capabilities, _capabilities.Name) });
+        if (_limits.Read(r, body.MaxLimits) is { } limits) Set(b => b with { MaxLimits = limits });
+        if (r.GetValue(_maxDays) is { } days) Set(b => b with { MaxDays = Positive(days, _maxDays.Name) });
+        if (r.GetValue(_enabled) is { } enabled) Set(b => b with { Enabled = enabled });
+        return (body, changed);
     }
 
-    private static JsonArray AnyOrList(string text, string option) => text.Trim() == "*" ? [] : CommaList(text, option);
+    private static List<string> AnyOrList(string text, string option) => text.Trim() == "*" ? [] : CommaList(text, option);
 }

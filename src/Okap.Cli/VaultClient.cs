@@ -2,7 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
+using Okap.Protocol;
 
 namespace Okap.Cli;
 
@@ -16,8 +17,8 @@ internal sealed class VaultException(int exitCode, string message, string? param
     public string? Param { get; } = param;
 }
 
-/// <summary>One admin API reply: the body exactly as sent, and parsed.</summary>
-internal sealed record VaultReply(string Raw, JsonNode? Json);
+/// <summary>One admin API reply: the body exactly as sent (what <c>--json</c> prints), and read as its Protocol record.</summary>
+internal sealed record VaultReply<T>(string Raw, T Value);
 
 /// <summary>
 /// Talks to <c>/okap/admin/*</c> with <c>Authorization: Bearer okap_pat_…</c>. Paths are joined onto the vault URL as
@@ -74,22 +75,39 @@ internal sealed class VaultClient : IDisposable
         || uri.Host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)
         || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
 
-    public Task<VaultReply> GetAsync(string path, CancellationToken ct) => SendAsync(HttpMethod.Get, path, null, ct);
+    public Task<VaultReply<T>> GetAsync<T>(string path, JsonTypeInfo<T> reply, CancellationToken ct) => SendAsync(HttpMethod.Get, path, null, reply, ct);
 
-    public async Task<VaultReply> SendAsync(HttpMethod method, string path, JsonNode? body, CancellationToken ct)
+    /// <summary>Sends <paramref name="body"/> (see <see cref="Body"/>; null: none) and reads the reply as <typeparamref name="T"/>.</summary>
+    public async Task<VaultReply<T>> SendAsync<T>(HttpMethod method, string path, HttpContent? body, JsonTypeInfo<T> reply, CancellationToken ct)
+    {
+        var raw = await SendAsync(method, path, body, ct);
+        try
+        {
+            return new VaultReply<T>(raw, JsonSerializer.Deserialize(raw, reply) ?? throw new JsonException("the reply is null"));
+        }
+        catch (JsonException ex)
+        {
+            throw new VaultException(1, $"the vault's reply is not what this okap reads ({ex.Message}): is the vault of another version?");
+        }
+    }
+
+    /// <summary>A call whose reply is not read (a delete, answered 204): the body exactly as sent.</summary>
+    public async Task<string> SendAsync(HttpMethod method, string path, HttpContent? body, CancellationToken ct)
     {
         using var response = await ExchangeAsync(method, path, body, HttpCompletionOption.ResponseContentRead, ct);
         var raw = await response.Content.ReadAsStringAsync(ct);
-        var json = TryParse(raw);
-        if (response.IsSuccessStatusCode) return new VaultReply(raw, json);
-        throw Refusal(response, json);
+        if (response.IsSuccessStatusCode) return raw;
+        throw Refusal(response, raw);
     }
+
+    /// <summary>A request body: a Protocol body record, source-generated JSON.</summary>
+    public static HttpContent Body<T>(T body, JsonTypeInfo<T> type) => new StringContent(JsonSerializer.Serialize(body, type), Encoding.UTF8, "application/json");
 
     /// <summary>Copies a successful reply's body to <paramref name="output"/> unchanged as it arrives (CSV exports), without holding it whole.</summary>
     public async Task CopyToAsync(string path, TextWriter output, CancellationToken ct)
     {
         using var response = await ExchangeAsync(HttpMethod.Get, path, null, HttpCompletionOption.ResponseHeadersRead, ct);
-        if (!response.IsSuccessStatusCode) throw Refusal(response, TryParse(await response.Content.ReadAsStringAsync(ct)));
+        if (!response.IsSuccessStatusCode) throw Refusal(response, await response.Content.ReadAsStringAsync(ct));
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct), Encoding.UTF8);
         var buffer = new char[16 * 1024];
         int read;
@@ -97,10 +115,9 @@ internal sealed class VaultClient : IDisposable
         await output.FlushAsync(ct);
     }
 
-    private async Task<HttpResponseMessage> ExchangeAsync(HttpMethod method, string path, JsonNode? body, HttpCompletionOption completion, CancellationToken ct)
+    private async Task<HttpResponseMessage> ExchangeAsync(HttpMethod method, string path, HttpContent? body, HttpCompletionOption completion, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(method, new Uri(_vault, path));
-        if (body is not null) request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        using var request = new HttpRequestMessage(method, new Uri(_vault, path)) { Content = body };
         try
         {
             return await _http.SendAsync(request, completion, ct);
@@ -115,13 +132,13 @@ internal sealed class VaultClient : IDisposable
         }
     }
 
-    private static VaultException Refusal(HttpResponseMessage response, JsonNode? json)
+    private static VaultException Refusal(HttpResponseMessage response, string raw)
     {
-        var error = json?["error"] as JsonObject;
-        var message = error?["message"]?.GetValue<string>();
-        var param = error?["param"]?.GetValue<string>();
+        var error = ErrorOf(raw);
+        var message = error?.Message;
+        var param = error?.Param;
         var status = (int)response.StatusCode;
-        if (response.StatusCode is HttpStatusCode.Forbidden && error?["type"]?.GetValue<string>() == "insufficient_scope")
+        if (response.StatusCode is HttpStatusCode.Forbidden && error?.Type == "insufficient_scope")
         {
             // The vault names the scope the route needs: say which, and where a key with it is made.
             return new VaultException(3, param is null
@@ -147,12 +164,13 @@ internal sealed class VaultClient : IDisposable
 
     private string Origin => _vault.GetLeftPart(UriPartial.Authority);
 
-    private static JsonNode? TryParse(string raw)
+    /// <summary>The vault's error body <c>{"error": {"type", "message", "param"}}</c>; null for any other body (a proxy's page, nothing).</summary>
+    private static OkapError? ErrorOf(string raw)
     {
         if (string.IsNullOrWhiteSpace(raw)) return null;
         try
         {
-            return JsonNode.Parse(raw);
+            return JsonSerializer.Deserialize(raw, OkapJsonContext.Default.OkapErrorBody)?.Error;
         }
         catch (JsonException)
         {
