@@ -94,8 +94,8 @@ public static class OkapRoutes
         new Route("POST", OkapPaths.AccountTotpConfirm, OkapRouteNames.AccountTotpConfirm, (c, s) => Get<SecurityHandlers>(s).ConfirmTotpAsync(c)).Accepts<CodeBody>().Returns<RecoveryCodesView>().Needs(SessionOnly),
         new Route("POST", OkapPaths.AccountTotpDisable, OkapRouteNames.AccountTotpDisable, (c, s) => Get<SecurityHandlers>(s).DisableTotpAsync(c)).Accepts<PasswordBody>().Needs(SessionOnly),
         new Route("POST", OkapPaths.AccountRecoveryCodes, OkapRouteNames.AccountRecoveryCodes, (c, s) => Get<SecurityHandlers>(s).RegenerateRecoveryCodesAsync(c)).Accepts<PasswordBody>().Returns<RecoveryCodesView>().Needs(SessionOnly),
-        new Route("POST", OkapPaths.AccountPasskeyOptions, OkapRouteNames.AccountPasskeyOptions, (c, s) => Get<SecurityHandlers>(s).PasskeyOptionsAsync(c)).Returns<PasskeyOptionsView>().Needs(SessionOnly),
-        new Route("POST", OkapPaths.AccountPasskeys, OkapRouteNames.AccountAddPasskey, (c, s) => Get<SecurityHandlers>(s).AddPasskeyAsync(c)).Accepts<AddPasskeyBody>().Returns<PasskeyView>().Needs(SessionOnly),
+        new Route("POST", OkapPaths.AccountPasskeyOptions, OkapRouteNames.AccountPasskeyOptions, (c, s) => Get<SecurityHandlers>(s).PasskeyOptionsAsync(c)).Accepts<PasswordBody>().Returns<PasskeyOptionsView>().Needs(SessionOnly),
+        new Route("POST", OkapPaths.AccountPasskeys, OkapRouteNames.AccountAddPasskey, (c, s) => Get<SecurityHandlers>(s).AddPasskeyAsync(c)).Accepts<AddPasskeyBody>().Returns<AddedPasskeyView>().Needs(SessionOnly),
         new Route("DELETE", OkapPaths.AccountPasskeyById, OkapRouteNames.AccountRemovePasskey, (c, s) => Get<SecurityHandlers>(s).RemovePasskeyAsync(c, Value(c, "id"))).Needs(SessionOnly),
 
         // Admin API.

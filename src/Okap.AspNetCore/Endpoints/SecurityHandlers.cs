@@ -124,10 +124,10 @@ public sealed class SecurityHandlers(
         return Codes(codes.Value!);
     }
 
-    /// <summary><c>POST /okap/account/passkeys/options</c>: starts registering a passkey for this host name.</summary>
+    /// <summary><c>POST /okap/account/passkeys/options</c> with the password: starts registering a passkey for this host name.</summary>
     public async Task<IResult> PasskeyOptionsAsync(HttpContext context)
     {
-        var (ownerId, error) = await access.RequireOwnerAsync(context);
+        var (ownerId, _, error) = await OwnerWithPasswordAsync(context);
         if (error is not null) return error;
         var owner = await accounts.GetOwnerAsync(ownerId!, context.RequestAborted);
         var ceremony = await passkeys.BeginRegistrationAsync(ownerId!, owner!.Slug, owner.DisplayName, AccountHandlers.RelyingPartyOf(context), context.RequestAborted);
@@ -144,8 +144,15 @@ public sealed class SecurityHandlers(
         if (Refusal(added) is { } refused) return refused;
         var passkey = added.Value!;
         await audit.AppendAsync(ownerId!, AuditEvents.PasskeyAdded, ct, detail: $"{passkey.Id} ({passkey.Name})");
-        return TypedResults.Json(new PasskeyView(passkey.Id, passkey.Name, passkey.CreatedAt, passkey.LastUsedAt), AdminJsonContext.Default.PasskeyView,
-            statusCode: StatusCodes.Status201Created);
+        // The first second factor comes with recovery codes, as the authenticator app's does.
+        IReadOnlyList<string>? codes = null;
+        if ((await states.ReadAsync(ownerId!, ct)).RecoveryCodeHashes.Count == 0)
+        {
+            codes = (await secondFactors.RegenerateRecoveryCodesAsync(ownerId!, ct)).Value;
+            if (codes is not null) await audit.AppendAsync(ownerId!, AuditEvents.RecoveryCodesGenerated, ct);
+        }
+        return TypedResults.Json(new AddedPasskeyView(new PasskeyView(passkey.Id, passkey.Name, passkey.CreatedAt, passkey.LastUsedAt), codes),
+            AdminJsonContext.Default.AddedPasskeyView, statusCode: StatusCodes.Status201Created);
     }
 
     /// <summary><c>DELETE /okap/account/passkeys/{id}</c>.</summary>

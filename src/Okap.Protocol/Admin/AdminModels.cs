@@ -87,6 +87,9 @@ public sealed record SessionInfoView(string Id, DateTimeOffset CreatedAt, DateTi
 
 public sealed record PasskeyView(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt);
 
+/// <summary>Reply of <c>POST /okap/account/passkeys</c>; <c>recovery_codes</c> are set (shown once) when this is the first second factor.</summary>
+public sealed record AddedPasskeyView(PasskeyView Passkey, IReadOnlyList<string>? RecoveryCodes);
+
 /// <summary>Reply of <c>GET /okap/account/security</c>: how the owner signs in, and where.</summary>
 public sealed record SecurityView(bool HasPassword, bool TotpEnabled, int RecoveryCodesLeft, IReadOnlyList<PasskeyView> Passkeys, IReadOnlyList<SessionInfoView> Sessions);
 
@@ -158,6 +161,7 @@ public sealed record MessageView(string Message);
 [JsonSerializable(typeof(AddPasskeyBody))]
 [JsonSerializable(typeof(PasskeySignInBody))]
 [JsonSerializable(typeof(PasskeyView))]
+[JsonSerializable(typeof(AddedPasskeyView))]
 [JsonSerializable(typeof(CreateAccountBody))]
 [JsonSerializable(typeof(MessageView))]
 public sealed partial class AdminJsonContext : JsonSerializerContext;

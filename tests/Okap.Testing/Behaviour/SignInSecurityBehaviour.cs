@@ -151,6 +151,23 @@ public abstract class SignInSecurityBehaviour(BehaviourPass pass)
         }
     }
 
+    [PassFact]
+    public async Task Registering_a_passkey_needs_the_password_so_a_stolen_session_cannot_plant_one()
+    {
+        var owner = await pass.Shared.SignUpAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, (await owner.Admin.PostAsync("/okap/account/passkeys/options", JsonContent.Create(new { }))).StatusCode);
+        var wrong = await owner.Admin.PostAsJsonAsync("/okap/account/passkeys/options", new { password = "not the password at all" });
+        Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
+        Assert.Equal("password", (await wrong.JsonAsync())["error"]!["param"]!.GetValue<string>());
+
+        var started = await owner.Admin.PostAsJsonAsync("/okap/account/passkeys/options", new { password = VaultUnderTest.Password });
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+        var options = (await started.JsonAsync())["options"]!;
+        // Bound to the vault's host name, asking for a discoverable credential that verifies the user.
+        Assert.Equal(owner.HostName ?? owner.Admin.BaseAddress!.Host, options["rp"]!["id"]!.GetValue<string>());
+        Assert.Equal("required", options["authenticatorSelection"]!["userVerification"]!.GetValue<string>());
+    }
+
     private Task<HttpResponseMessage> Login(string userName, object? factor = null, string password = VaultUnderTest.Password)
     {
         var body = new JsonObject { ["user_name"] = userName, ["password"] = password };

@@ -37,6 +37,8 @@
     "token.issued", "token.revoked", "token.used", "token.refused",
     "key.set", "key.removed", "price.set", "price.removed", "policy.created", "policy.updated", "policy.removed",
     "access_key.created", "access_key.revoked", "account.sign_in", "account.sign_in_failed", "account.created",
+    "account.password_changed", "account.session_ended", "account.signed_out_everywhere", "account.totp_enabled", "account.totp_disabled",
+    "account.recovery_codes_generated", "account.passkey_added", "account.passkey_removed",
   ];
   const POLL_MS = 2000;
   const DASHBOARD_REFRESH_MS = 5000;
@@ -184,13 +186,17 @@
       await loadSession();
       if (state.session) return api(method, path, body, true);
     }
-    if (res.status === 401 && path.startsWith("/okap/admin/")) {
+    if (res.status === 401 && (path.startsWith("/okap/admin/") || SESSION_PATHS.test(path))) {
       signedOut("Your session has ended. Sign in again to continue.");
     }
     throw new ApiError(res.status, err.type || "http_" + res.status, friendlyError(res.status, err.message), err.param);
   }
 
+  // Account routes that need a live session: a 401 there means the session ended (signed out elsewhere).
+  const SESSION_PATHS = /^\/okap\/account\/(security|password|sessions|logout-everywhere|totp|recovery-codes|passkeys)/;
+
   function friendlyError(status, message) {
+    if (status === 429 && message) return message.charAt(0).toUpperCase() + message.slice(1) + ".";
     if (status === 429) return "Too many attempts from this address. Wait a minute and try again.";
     if (status === 413) return "That is too large for the vault to accept.";
     // 503 carries what the owner must know, e.g. that a revocation could not be saved.
@@ -423,6 +429,7 @@
       case "policies": markNav("policies"); return viewPolicies();
       case "audit": markNav("audit"); return viewAudit(r.params);
       case "access-keys": markNav("access-keys"); return viewAccessKeys();
+      case "security": markNav("security"); return viewSecurity();
       case "connect": markNav("connect"); return viewConnect();
       case "login": location.hash = "#/"; return undefined;
       default: markNav(null); return view("Page not found", notice("error", "There is no page at this address."), h("p", null, h("a", { href: "#/" }, "Go to the dashboard")));
@@ -440,28 +447,64 @@
   // Sign in, setup, sign out
 
   function viewSignIn() {
-    const user = h("input", { type: "text", name: "user_name", autocomplete: "username", required: true, autocapitalize: "none", spellcheck: "false" });
-    const pass = h("input", { type: "password", name: "password", autocomplete: "current-password", required: true });
+    const user = h("input", { type: "text", name: "user_name", id: "sign-in-user", autocomplete: "username webauthn", required: true, autocapitalize: "none", spellcheck: "false" });
+    const pass = h("input", { type: "password", name: "password", id: "sign-in-password", autocomplete: "current-password", required: true });
+    // Shown once the vault says the account has a second factor: a code from the authenticator app, or a recovery code.
+    const code = h("input", { type: "text", name: "code", id: "sign-in-code", autocomplete: "one-time-code", inputmode: "text", autocapitalize: "none", spellcheck: "false", maxlength: "20" });
+    const codeField = field("Code from your authenticator app", code, "Or one of your recovery codes (xxxx-xxxx-xxxx). Each recovery code works once.");
+    codeField.hidden = true;
     const error = errorBox();
-    const form = onSubmit(h("form", { class: "stack", novalidate: true },
-      field("User name", user), field("Password", pass), error,
-      h("button", { type: "submit", class: "btn btn-primary btn-wide" }, "Sign in")), async () => {
-      showError(error, null);
-      if (!user.value.trim() || !pass.value) { showError(error, new Error("Enter your user name and password.")); return; }
-      try {
-        await api("POST", "/okap/account/login", { user_name: user.value.trim(), password: pass.value });
-      } catch (e) {
-        const messages = { 401: "Wrong user name or password.", 423: "Too many failed sign-ins: this account is locked for 15 minutes." };
-        showError(error, new Error(messages[e.status] || e.message));
-        pass.value = "";
-        pass.focus();
-        return;
-      }
+    const finish = async () => {
       pass.value = "";
       await loadSession();
       state.lastPath = null;
       render();
+    };
+    const form = onSubmit(h("form", { class: "stack", novalidate: true, id: "sign-in-form" },
+      field("User name", user), field("Password", pass), codeField, error,
+      h("button", { type: "submit", class: "btn btn-primary btn-wide" }, "Sign in")), async () => {
+      showError(error, null);
+      if (!user.value.trim() || !pass.value) { showError(error, new Error("Enter your user name and password.")); return; }
+      const body = { user_name: user.value.trim(), password: pass.value };
+      const entered = code.value.trim();
+      if (!codeField.hidden && entered) {
+        if (/^[0-9 ]+$/.test(entered)) body.totp_code = entered; else body.recovery_code = entered;
+      }
+      try {
+        await api("POST", "/okap/account/login", body);
+      } catch (e) {
+        if (e.type === "second_factor_required" || e.type === "invalid_second_factor") {
+          codeField.hidden = false;
+          code.value = "";
+          showError(error, new Error(e.type === "invalid_second_factor" ? "That code is wrong or was already used. Enter the current code." :
+            e.param === "passkey" ? "This account signs in with a passkey (or a recovery code)." : "Enter the code from your authenticator app."));
+          code.focus();
+          return;
+        }
+        showError(error, new Error(e.status === 401 ? "Wrong user name or password." : e.message));
+        pass.value = "";
+        pass.focus();
+        return;
+      }
+      await finish();
     });
+    const passkeyButton = window.PublicKeyCredential
+      ? h("button", { type: "button", class: "btn btn-wide", id: "passkey-sign-in" }, "Use a passkey") : null;
+    if (passkeyButton) {
+      passkeyButton.addEventListener("click", async () => {
+        showError(error, null);
+        passkeyButton.disabled = true;
+        try {
+          const ceremony = await api("POST", "/okap/account/passkey-login/options");
+          const credential = await navigator.credentials.get({ publicKey: requestOptions(ceremony.options) });
+          await api("POST", "/okap/account/passkey-login", { state: ceremony.state, credential: assertionJson(credential) });
+        } catch (e) {
+          showError(error, new Error(e.name === "NotAllowedError" ? "The passkey prompt was closed or timed out. Try again." : e.message));
+          return;
+        } finally { passkeyButton.disabled = false; }
+        await finish();
+      });
+    }
     const r = route();
     const returning = r.parts[0] === "requests" ? notice("info", "Sign in to review the access request an app sent you.") : null;
     const setupHint = state.setup && state.setup.setup_required
@@ -476,7 +519,7 @@
     view("Sign in to your vault", h("div", { class: "auth-card card" },
       h("p", { class: "auth-brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "◆"), " OKAP Vault"),
       h("p", { class: "lede" }, "Your vault keeps your AI-provider keys and lets apps use them only as far as you allow."),
-      returning, platform ? null : setupHint, platform || form));
+      returning, platform ? null : setupHint, platform || form, platform ? null : passkeyButton));
     $("#app").classList.add("narrow");
     if (platform) platform.focus();
     else if (!setupHint) user.focus();
@@ -1544,6 +1587,236 @@
       } catch (e) { if (me === state.viewId) fail(list, e); }
     };
     await load();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Security: sessions, password, authenticator app, recovery codes, passkeys
+
+  // WebAuthn wants binary fields as ArrayBuffers; the vault sends and takes them as base64url.
+  function fromB64url(text) {
+    const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
+    return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer;
+  }
+  function toB64url(buffer) {
+    let text = "";
+    for (const b of new Uint8Array(buffer)) text += String.fromCharCode(b);
+    return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function withoutNulls(value) {
+    if (Array.isArray(value)) return value.map(withoutNulls);
+    if (value && typeof value === "object") {
+      const out = {};
+      for (const [k, v] of Object.entries(value)) if (v !== null && v !== undefined) out[k] = withoutNulls(v);
+      return out;
+    }
+    return value;
+  }
+  function creationOptions(json) {
+    const o = withoutNulls(json);
+    o.challenge = fromB64url(o.challenge);
+    o.user = { ...o.user, id: fromB64url(o.user.id) };
+    o.excludeCredentials = (o.excludeCredentials || []).map((c) => ({ ...c, id: fromB64url(c.id) }));
+    return o;
+  }
+  function requestOptions(json) {
+    const o = withoutNulls(json);
+    o.challenge = fromB64url(o.challenge);
+    o.allowCredentials = (o.allowCredentials || []).map((c) => ({ ...c, id: fromB64url(c.id) }));
+    return o;
+  }
+  function attestationJson(c) {
+    return {
+      id: c.id, rawId: toB64url(c.rawId), type: c.type, clientExtensionResults: c.getClientExtensionResults(),
+      response: {
+        attestationObject: toB64url(c.response.attestationObject), clientDataJSON: toB64url(c.response.clientDataJSON),
+        transports: c.response.getTransports ? c.response.getTransports() : [],
+      },
+    };
+  }
+  function assertionJson(c) {
+    return {
+      id: c.id, rawId: toB64url(c.rawId), type: c.type, clientExtensionResults: c.getClientExtensionResults(),
+      response: {
+        authenticatorData: toB64url(c.response.authenticatorData), clientDataJSON: toB64url(c.response.clientDataJSON),
+        signature: toB64url(c.response.signature), userHandle: c.response.userHandle ? toB64url(c.response.userHandle) : null,
+      },
+    };
+  }
+
+  function recoveryCodesNotice(codes) {
+    const text = codes.join("\n");
+    return notice("ok", h("p", null, h("strong", null, "Save these recovery codes now: they are shown only once.")),
+      h("p", { class: "hint" }, "Each one signs you in once if you lose your authenticator app or passkeys. Earlier codes no longer work."),
+      h("pre", { class: "secret recovery-codes", id: "recovery-codes" }, text), copyButton(text, "Copy codes"));
+  }
+
+  function passwordPrompt(id, label) {
+    return h("input", { type: "password", id, autocomplete: "current-password", "aria-label": label || "Your password" });
+  }
+
+  async function viewSecurity() {
+    const me = state.viewId;
+    const body = h("div", null, loading());
+    const shown = h("div", { "aria-live": "polite", id: "security-shown" });
+    view("Security", h("p", { class: "lede" }, "How you sign in to this vault, and where you are signed in."), shown, body);
+    const load = async () => {
+      let sec;
+      try { sec = await api("GET", "/okap/account/security"); } catch (e) { if (me === state.viewId) fail(body, e); return; }
+      if (me !== state.viewId) return;
+      clear(body);
+      body.append(sessionsSection(sec, load), sec.has_password ? passwordSection() : null,
+        sec.has_password ? totpSection(sec, load, shown) : null, sec.has_password ? passkeySection(sec, load, shown) : null,
+        sec.has_password && (sec.totp_enabled || sec.passkeys.length) ? recoverySection(sec, load, shown) : null);
+      if (!sec.has_password) body.append(notice("info", "You sign in through your organisation's account; its own settings decide second factors."));
+    };
+    await load();
+  }
+
+  function sessionsSection(sec, reload) {
+    const everywhere = h("button", { type: "button", class: "btn btn-danger-outline", id: "sign-out-everywhere" }, "Sign out everywhere");
+    everywhere.addEventListener("click", async () => {
+      if (!await confirmDialog({ title: "Sign out everywhere?", message: "Every browser signed in to your vault, this one included, must sign in again. A copied cookie stops working too.", confirm: "Sign out everywhere" })) return;
+      try { await api("POST", "/okap/account/logout-everywhere"); } catch (e) { toast(e.message, "error"); return; }
+      state.session = null; updateChrome(); location.hash = "#/"; render(); toast("Signed out everywhere.");
+    });
+    return section("Where you are signed in", h("div", { class: "table-wrap" }, h("table", { class: "table", id: "sessions-table" },
+      h("thead", null, h("tr", null, ["Browser", "Address", "Signed in", "Last seen", "How", ""].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", null, sec.sessions.map((x) => {
+        const end = h("button", { type: "button", class: "btn btn-small btn-danger-outline" }, x.current ? "Sign out" : "Sign out");
+        end.setAttribute("aria-label", x.current ? "Sign out this browser" : "Sign out the session from " + (x.client_address || "an unknown address"));
+        end.addEventListener("click", async () => {
+          if (x.current) { signOut(); return; }
+          try { await api("DELETE", "/okap/account/sessions/" + encodeURIComponent(x.id)); toast("That session is signed out."); await reload(); } catch (e) { toast(e.message, "error"); }
+        });
+        return h("tr", { "data-session-id": x.id, class: x.current ? "current" : null },
+          h("td", { "data-label": "Browser" }, browserName(x.user_agent), x.current ? h("span", { class: "badge badge-active" }, "this browser") : null),
+          h("td", { "data-label": "Address", class: "mono" }, x.client_address || "unknown"),
+          h("td", { "data-label": "Signed in" }, when(x.created_at)), h("td", { "data-label": "Last seen" }, ago(x.last_seen_at)),
+          h("td", { "data-label": "How" }, x.method), h("td", { class: "row-actions" }, end));
+      })))), h("div", { class: "actions" }, everywhere));
+  }
+
+  function browserName(ua) {
+    if (!ua) return "Unknown browser";
+    const known = [["Edg/", "Edge"], ["Firefox/", "Firefox"], ["Chrome/", "Chrome"], ["Safari/", "Safari"], ["curl/", "curl"], ["okap/", "okap CLI"]];
+    for (const [needle, name] of known) if (ua.includes(needle)) return name + (/Mobile|Android|iPhone/.test(ua) ? " (mobile)" : "");
+    return ua.length > 40 ? ua.slice(0, 40) + "…" : ua;
+  }
+
+  function passwordSection() {
+    const current = passwordPrompt("current-password", "Current password");
+    const next = h("input", { type: "password", id: "new-password", autocomplete: "new-password", minlength: "12", maxlength: "256" });
+    const again = h("input", { type: "password", id: "new-password-again", autocomplete: "new-password" });
+    const error = errorBox();
+    const form = onSubmit(h("form", { class: "stack", novalidate: true, id: "password-form" },
+      h("div", { class: "grid-fields" }, field("Current password", current), field("New password", next, "At least 12 characters; not a common password, a keyboard run or your user name."), field("Repeat the new password", again)),
+      error, h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "Change password"))), async () => {
+      showError(error, null);
+      if (next.value !== again.value) { showError(error, new Error("The two new passwords differ.")); return; }
+      try {
+        const r = await api("POST", "/okap/account/password", { current_password: current.value, new_password: next.value });
+        current.value = next.value = again.value = "";
+        toast(r.message.charAt(0).toUpperCase() + r.message.slice(1) + ".");
+        render();
+      } catch (e) { showError(error, e); }
+    });
+    return section("Password", h("p", { class: "hint" }, "Changing it signs out every other browser."), form);
+  }
+
+  function totpSection(sec, reload, shown) {
+    const password = passwordPrompt(sec.totp_enabled ? "totp-disable-password" : "totp-password");
+    const error = errorBox();
+    if (sec.totp_enabled) {
+      const form = onSubmit(h("form", { class: "stack", novalidate: true, id: "totp-disable-form" },
+        field("Your password", password), error,
+        h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-danger-outline" }, "Turn off the authenticator app"))), async () => {
+        showError(error, null);
+        try { await api("POST", "/okap/account/totp/disable", { password: password.value }); toast("The authenticator app is off."); await reload(); } catch (e) { showError(error, e); }
+      });
+      return section("Authenticator app", notice("ok", "On: signing in with your password also asks for a code from the app."), form);
+    }
+    const step = h("div", { id: "totp-step" });
+    const form = onSubmit(h("form", { class: "stack", novalidate: true, id: "totp-setup-form" },
+      field("Your password", password, "Asked again before changing how you sign in."), error,
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "Set up an authenticator app"))), async () => {
+      showError(error, null);
+      let setup;
+      try { setup = await api("POST", "/okap/account/totp/setup", { password: password.value }); } catch (e) { showError(error, e); return; }
+      password.value = "";
+      const code = h("input", { type: "text", id: "totp-code", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "6", pattern: "[0-9]{6}" });
+      const confirmError = errorBox();
+      clear(step);
+      step.append(notice("info",
+        h("p", null, "Add this secret to your authenticator app (it is shown once), then enter the 6-digit code the app shows."),
+        h("div", { class: "copy-row" }, h("code", { class: "secret", id: "totp-secret" }, setup.secret), copyButton(setup.secret)),
+        h("p", { class: "hint" }, "Or open this link on the phone with the app: ", h("a", { href: setup.otpauth_uri, id: "totp-uri" }, "otpauth link"))),
+        onSubmit(h("form", { class: "stack", novalidate: true, id: "totp-confirm-form" }, field("Code from the app", code), confirmError,
+          h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "Turn on"))), async () => {
+          showError(confirmError, null);
+          try {
+            const r = await api("POST", "/okap/account/totp/confirm", { code: code.value.trim() });
+            clear(shown); shown.append(recoveryCodesNotice(r.recovery_codes));
+            toast("The authenticator app is on.");
+            await reload();
+          } catch (e) { showError(confirmError, e); }
+        }));
+      code.focus();
+    });
+    return section("Authenticator app", h("p", { class: "hint" }, "A second step after your password: a code from an app such as Microsoft Authenticator, 1Password or Aegis."), form, step);
+  }
+
+  function passkeySection(sec, reload, shown) {
+    const name = h("input", { type: "text", id: "passkey-name", maxlength: "64", placeholder: "e.g. this laptop" });
+    const password = passwordPrompt("passkey-password");
+    const error = errorBox();
+    const supported = !!window.PublicKeyCredential;
+    const form = onSubmit(h("form", { class: "stack", novalidate: true, id: "passkey-form" },
+      h("div", { class: "grid-fields" }, field("Name", name, "So you recognise it later."), field("Your password", password)), error,
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary", disabled: !supported }, "Add a passkey"))), async () => {
+      showError(error, null);
+      try {
+        const ceremony = await api("POST", "/okap/account/passkeys/options", { password: password.value });
+        password.value = "";
+        const credential = await navigator.credentials.create({ publicKey: creationOptions(ceremony.options) });
+        const added = await api("POST", "/okap/account/passkeys", { state: ceremony.state, name: name.value.trim(), credential: attestationJson(credential) });
+        toast("Passkey added.");
+        if (added.recovery_codes) { clear(shown); shown.append(recoveryCodesNotice(added.recovery_codes)); }
+        await reload();
+      } catch (e) {
+        showError(error, new Error(e.name === "NotAllowedError" ? "The passkey prompt was closed or timed out." : e.name === "InvalidStateError" ? "This device already holds a passkey for your vault." : e.message));
+      }
+    });
+    const list = sec.passkeys.length
+      ? h("ul", { class: "plain-list", id: "passkey-list" }, sec.passkeys.map((p) => {
+        const remove = h("button", { type: "button", class: "btn btn-small btn-danger-outline" }, "Remove");
+        remove.setAttribute("aria-label", "Remove passkey " + p.name);
+        remove.addEventListener("click", async () => {
+          if (!await confirmDialog({ title: `Remove “${p.name}”?`, message: "It will no longer sign you in.", confirm: "Remove passkey" })) return;
+          try { await api("DELETE", "/okap/account/passkeys/" + encodeURIComponent(p.id)); toast("Passkey removed."); await reload(); } catch (e) { toast(e.message, "error"); }
+        });
+        return h("li", { "data-passkey-id": p.id }, h("strong", null, p.name), " — added ", when(p.created_at),
+          p.last_used_at ? h("span", { class: "muted" }, ", last used ", ago(p.last_used_at)) : h("span", { class: "muted" }, ", not used yet"), " ", remove);
+      }))
+      : empty(h("p", null, "No passkeys yet."));
+    return section("Passkeys", h("p", { class: "hint" }, "A passkey signs you in with your device's lock (fingerprint, face or PIN) instead of a password, and cannot be phished. With one, your password alone no longer signs in."),
+      supported ? null : notice("info", "This browser does not support passkeys."), list, form);
+  }
+
+  function recoverySection(sec, reload, shown) {
+    const password = passwordPrompt("recovery-password");
+    const error = errorBox();
+    const form = onSubmit(h("form", { class: "stack", novalidate: true, id: "recovery-form" },
+      field("Your password", password), error,
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "btn" }, "Make new recovery codes"))), async () => {
+      showError(error, null);
+      try {
+        const r = await api("POST", "/okap/account/recovery-codes", { password: password.value });
+        password.value = "";
+        clear(shown); shown.append(recoveryCodesNotice(r.recovery_codes));
+        await reload();
+      } catch (e) { showError(error, e); }
+    });
+    return section("Recovery codes", h("p", { id: "recovery-left" }, sec.recovery_codes_left + " of 10 unused."), form);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
