@@ -59,6 +59,7 @@ public sealed class SecurityTests(BrowserFixture browser) : WebTest(browser)
         var codes = (await page.Locator("#recovery-codes").TextContentAsync())!.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(10, codes.Length);
         await Expect(page.Locator("#recovery-left")).ToContainTextAsync("10 of 10");
+        await page.EvaluateAsync("window.scrollTo(0, 0)");
         await page.ScreenshotAsync(new() { Path = Path.Combine(Paths.Screenshots, "security-passkey.png"), FullPage = true });
 
         await page.Locator("#sign-out").ClickAsync();
