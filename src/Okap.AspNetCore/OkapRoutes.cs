@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Okap.AspNetCore.Endpoints;
+using Okap.AspNetCore.Endpoints.Admin;
 using Okap.Protocol;
 using Okap.Protocol.Admin;
 
@@ -35,6 +36,9 @@ public static class OkapRoutes
         /// </summary>
         public IReadOnlyList<object> Metadata { get; init; } = [];
 
+        /// <summary>The class whose method serves the route, when it was made with <see cref="On{TEndpoints}"/>: registered for it by <c>AddOkap</c>.</summary>
+        public Type? Endpoints { get; init; }
+
         /// <summary>The OpenAPI tag: okap, account, admin or page.</summary>
         public string Tag => Path.StartsWith("okap/admin", StringComparison.Ordinal) ? "admin"
             : Path.StartsWith("okap/account", StringComparison.Ordinal) ? "account"
@@ -60,6 +64,13 @@ public static class OkapRoutes
     private const string Approve = Core.Accounts.AccessKeyScopes.Approve;
     private const string Keys = Core.Accounts.AccessKeyScopes.Keys;
     private const string SessionOnly = Auth.OwnerAuth.SessionOnly;
+
+    /// <summary>
+    /// A route served by a method of <typeparamref name="TEndpoints"/>, a feature's endpoint class (one file holding its
+    /// handlers and its routes, e.g. <see cref="PriceEndpoints"/>); <c>AddOkap</c> registers the class as a singleton.
+    /// </summary>
+    public static Route On<TEndpoints>(string method, string path, string name, Func<TEndpoints, HttpContext, Task<IResult>> handler) where TEndpoints : class =>
+        new(method, path, name, (c, s) => handler(Get<TEndpoints>(s), c)) { Endpoints = typeof(TEndpoints) };
 
     /// <summary>The route now being served (on the server and under the Functions host alike), or null outside one.</summary>
     public static Route? Current(HttpContext context) => context.Features.Get<Route>();
@@ -99,31 +110,14 @@ public static class OkapRoutes
         new Route("DELETE", OkapPaths.AccountPasskeyById, OkapRouteNames.AccountRemovePasskey, (c, s) => Get<SecurityHandlers>(s).RemovePasskeyAsync(c, Value(c, "id"))).Needs(SessionOnly),
 
         // Admin API.
-        new Route("GET", OkapPaths.Requests, OkapRouteNames.ListRequests, (c, s) => Get<AdminHandlers>(s).ListRequestsAsync(c)).Returns<PageView<RequestView>>().Needs(Read),
-        new Route("GET", OkapPaths.RequestById, OkapRouteNames.GetRequest, (c, s) => Get<AdminHandlers>(s).GetRequestAsync(c, Value(c, "id"))).Returns<RequestView>().Needs(Read),
-        new Route("POST", OkapPaths.ApproveRequest, OkapRouteNames.ApproveRequest, (c, s) => Get<AdminHandlers>(s).ApproveAsync(c, Value(c, "id"))).Accepts<DecisionBody>(optional: true).Returns<RequestView>().Needs(Approve),
-        new Route("POST", OkapPaths.DenyRequest, OkapRouteNames.DenyRequest, (c, s) => Get<AdminHandlers>(s).DenyAsync(c, Value(c, "id"))).Accepts<DecisionBody>(optional: true).Returns<RequestView>().Needs(Approve),
-        new Route("GET", OkapPaths.Tokens, OkapRouteNames.ListTokens, (c, s) => Get<AdminHandlers>(s).ListTokensAsync(c)).Returns<PageView<TokenView>>().Needs(Read),
-        new Route("GET", OkapPaths.TokenById, OkapRouteNames.GetToken, (c, s) => Get<AdminHandlers>(s).GetTokenAsync(c, Value(c, "id"))).Returns<TokenView>().Needs(Read),
-        new Route("POST", OkapPaths.RevokeToken, OkapRouteNames.RevokeToken, (c, s) => Get<AdminHandlers>(s).RevokeTokenAsync(c, Value(c, "id"))).Returns<TokenView>().Needs(Approve),
-        new Route("PATCH", OkapPaths.TokenById, OkapRouteNames.NarrowToken, (c, s) => Get<AdminHandlers>(s).NarrowTokenAsync(c, Value(c, "id"))).Accepts<DecisionBody>().Returns<TokenView>().Needs(Approve),
-        new Route("GET", OkapPaths.TokenUsage, OkapRouteNames.TokenUsage, (c, s) => Get<AdminHandlers>(s).TokenUsageAsync(c, Value(c, "id"))).Returns<TokenUsageView>().Needs(Read),
-        new Route("GET", OkapPaths.Usage, OkapRouteNames.Usage, (c, s) => Get<AdminHandlers>(s).UsageAsync(c)).Returns<UsageView>().Needs(Read),
-        new Route("GET", OkapPaths.Keys, OkapRouteNames.ListKeys, (c, s) => Get<AdminHandlers>(s).ListKeysAsync(c)).Returns<IReadOnlyList<KeyView>>().Needs(Read),
-        new Route("PUT", OkapPaths.KeyByProvider, OkapRouteNames.SetKey, (c, s) => Get<AdminHandlers>(s).SetKeyAsync(c, Value(c, "provider"))).Accepts<SetKeyBody>().Returns<KeyView>().Needs(Keys),
-        new Route("DELETE", OkapPaths.KeyByProvider, OkapRouteNames.RemoveKey, (c, s) => Get<AdminHandlers>(s).RemoveKeyAsync(c, Value(c, "provider"))).Needs(Keys),
-        new Route("GET", OkapPaths.Policies, OkapRouteNames.ListPolicies, (c, s) => Get<AdminHandlers>(s).ListPoliciesAsync(c)).Returns<IReadOnlyList<PolicyView>>().Needs(Read),
-        new Route("POST", OkapPaths.Policies, OkapRouteNames.CreatePolicy, (c, s) => Get<AdminHandlers>(s).CreatePolicyAsync(c)).Accepts<PolicyBody>().Returns<PolicyView>().Needs(Keys),
-        new Route("PUT", OkapPaths.PolicyById, OkapRouteNames.UpdatePolicy, (c, s) => Get<AdminHandlers>(s).UpdatePolicyAsync(c, Value(c, "id"))).Accepts<PolicyBody>().Returns<PolicyView>().Needs(Keys),
-        new Route("DELETE", OkapPaths.PolicyById, OkapRouteNames.RemovePolicy, (c, s) => Get<AdminHandlers>(s).RemovePolicyAsync(c, Value(c, "id"))).Needs(Keys),
-        new Route("GET", OkapPaths.Prices, OkapRouteNames.ListPrices, (c, s) => Get<AdminHandlers>(s).ListPricesAsync(c)).Returns<IReadOnlyList<PriceView>>().Needs(Read),
-        new Route("PUT", OkapPaths.PriceByModel, OkapRouteNames.SetPrice, (c, s) => Get<AdminHandlers>(s).SetPriceAsync(c, Value(c, "provider"), Value(c, "model"))).Accepts<PriceBody>().Returns<PriceView>().Needs(Keys),
-        new Route("DELETE", OkapPaths.PriceByModel, OkapRouteNames.RemovePrice, (c, s) => Get<AdminHandlers>(s).RemovePriceAsync(c, Value(c, "provider"), Value(c, "model"))).Needs(Keys),
-        new Route("GET", OkapPaths.Catalog, OkapRouteNames.PriceCatalog, (c, s) => Get<AdminHandlers>(s).CatalogAsync(c)).Returns<CatalogView>().Needs(Read),
-        new Route("GET", OkapPaths.Audit, OkapRouteNames.Audit, (c, s) => Get<AdminHandlers>(s).AuditAsync(c)).Returns<PageView<AuditView>>().Needs(Read),
-        new Route("GET", OkapPaths.AccessKeys, OkapRouteNames.ListAccessKeys, (c, s) => Get<AdminHandlers>(s).ListAccessKeysAsync(c)).Returns<IReadOnlyList<AccessKeyView>>().Needs(Read),
-        new Route("POST", OkapPaths.AccessKeys, OkapRouteNames.CreateAccessKey, (c, s) => Get<AdminHandlers>(s).CreateAccessKeyAsync(c)).Accepts<CreateAccessKeyBody>().Returns<CreatedAccessKeyView>().Needs(SessionOnly),
-        new Route("DELETE", OkapPaths.AccessKeyById, OkapRouteNames.RevokeAccessKey, (c, s) => Get<AdminHandlers>(s).RevokeAccessKeyAsync(c, Value(c, "id"))).Needs(SessionOnly),
+        ..RequestEndpoints.Routes,
+        ..TokenEndpoints.Routes,
+        ..UsageEndpoints.Routes,
+        ..KeyEndpoints.Routes,
+        ..PolicyEndpoints.Routes,
+        ..PriceEndpoints.Routes,
+        ..AuditEndpoints.Routes,
+        ..AccessKeyEndpoints.Routes,
 
         // The web page.
         new Route("GET", OkapPaths.Page, OkapRouteNames.Page, (c, s) => Task.FromResult(Get<PageHandlers>(s).Index(c))),

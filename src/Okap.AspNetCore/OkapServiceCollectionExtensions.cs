@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -6,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Okap.AspNetCore.Auth;
 using Okap.AspNetCore.Endpoints;
+using Okap.AspNetCore.Endpoints.Admin;
 using Okap.AspNetCore.Http;
 using Okap.Core;
 
@@ -35,7 +37,10 @@ public static class OkapServiceCollectionExtensions
         services.AddSingleton<OkapProtocolHandlers>();
         services.AddSingleton<AccountHandlers>();
         services.AddSingleton<SecurityHandlers>();
-        services.AddSingleton<AdminHandlers>();
+        services.AddSingleton<Endpoints.Admin.AdminCall>();
+        services.AddSingleton<Endpoints.Admin.GrantBodies>();
+        // Each feature's endpoint class, as its routes name it: a new feature file needs no line here.
+        foreach (var endpoints in OkapRoutes.All.Select(r => r.Endpoints).OfType<Type>().Distinct()) services.TryAddSingleton(endpoints);
         services.AddSingleton<PageHandlers>();
         services.AddSingleton<Health.ReadinessHandler>();
         services.AddHealthChecks()

@@ -165,12 +165,15 @@ public sealed class StorageOutageTests : IAsyncLifetime
         Assert.Equal(forwarded + 5, _fake.Seen.Count);
         // A token it never checked: refused.
         Assert.Equal(HttpStatusCode.ServiceUnavailable, await ChatAsync(unseen));
-        // A revocation the store cannot take is refused, and the owner is told it did not happen.
+        // A revocation the store cannot take is refused, and the owner is told it did not happen. The session
+        // itself cannot be checked either: that is a 503 too, never a 401 that would sign the person out.
         var revoke = await owner.PostAsync($"/okap/admin/tokens/{tokenId}/revoke", null);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, revoke.StatusCode);
+        Assert.False(revoke.Headers.Contains("Set-Cookie"));
         var error = (await revoke.JsonAsync())["error"]!;
         Assert.Equal("vault_unavailable", error["type"]!.GetValue<string>());
-        Assert.Contains("NOT revoked", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("nothing was done", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await owner.GetAsync("/okap/account/session")).StatusCode);
 
         // Past the grace: refused too.
         var left = TimeSpan.FromSeconds(3.3) - (DateTime.UtcNow - outage);
@@ -183,7 +186,7 @@ public sealed class StorageOutageTests : IAsyncLifetime
         // Every call that went through is counted, those served during the outage included.
         var served = _fake.Seen.Count(s => s.Path.EndsWith("/chat/completions", StringComparison.Ordinal));
         Assert.Equal(served, await RequestsCountedAsync(owner, tokenId, served));
-        // Revoking now works, and takes effect.
+        // The session outlived the outage; revoking now works, and takes effect.
         (await owner.PostAsync($"/okap/admin/tokens/{tokenId}/revoke", null)).EnsureSuccessStatusCode();
         await Task.Delay(1100);
         Assert.Equal(HttpStatusCode.Unauthorized, await ChatAsync(token));

@@ -32,6 +32,11 @@ public static class OwnerAuth
     public const string SessionIdClaim = "okap:sid";
     /// <summary>The "scope" of admin routes no access key may call: managing access keys and the account's sign-in.</summary>
     public const string SessionOnly = "session";
+    /// <summary>Set in <c>HttpContext.Items</c> when the cookie's session could not be checked (store unreachable).</summary>
+    public const string SessionUncheckableItem = "okap:session-uncheckable";
+
+    /// <summary>True when this request's session cookie could not be checked against the store.</summary>
+    public static bool SessionUncheckable(HttpContext context) => context.Items.ContainsKey(SessionUncheckableItem);
 
     /// <summary>The audit actor of an authenticated principal: a key, the platform, or the server-side session's id.</summary>
     public static string ActorOf(ClaimsPrincipal principal)
@@ -60,7 +65,7 @@ public sealed class OwnerAccess(IAntiforgery antiforgery)
     {
         var result = await context.AuthenticateAsync(OwnerAuth.Scheme);
         var ownerId = result.Succeeded ? result.Principal?.FindFirstValue(OwnerAuth.OwnerIdClaim) : null;
-        if (ownerId is null) return (null, Errors.Unauthorized());
+        if (ownerId is null) return (null, OwnerAuth.SessionUncheckable(context) ? Errors.SessionUncheckable() : Errors.Unauthorized());
         context.User = result.Principal!;
         var byKey = result.Ticket?.AuthenticationScheme == OwnerAuth.AccessKeyScheme;
         if (byKey && ScopeError(context, result.Principal!) is { } refused) return (null, refused);
@@ -106,7 +111,16 @@ internal sealed class AccessKeyHandler(IOptionsMonitor<AuthenticationSchemeOptio
     {
         var header = Request.Headers.Authorization.ToString();
         if (!header.StartsWith("Bearer ", StringComparison.Ordinal)) return AuthenticateResult.NoResult();
-        var key = await keys.AuthenticateAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        PersonalAccessKey? key;
+        try
+        {
+            key = await keys.AuthenticateAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        }
+        catch (Core.VaultUnavailableException)
+        {
+            Context.Items[OwnerAuth.SessionUncheckableItem] = true;
+            return AuthenticateResult.Fail("the store cannot be reached to check the access key");
+        }
         if (key is null) return AuthenticateResult.Fail("invalid or expired access key");
         var identity = new ClaimsIdentity([new Claim(OwnerAuth.OwnerIdClaim, key.OwnerId), new Claim("okap:auth", "access_key"),
             new Claim(OwnerAuth.ActorClaim, Core.Audit.AuditActor.AccessKey(key.Id, key.Name))], Scheme.Name);
@@ -183,7 +197,20 @@ internal static class OwnerAuthRegistration
                     var ownerId = ctx.Principal?.FindFirstValue(OwnerAuth.OwnerIdClaim);
                     var sessionId = ctx.Principal?.FindFirstValue(OwnerAuth.SessionIdClaim);
                     var sessions = ctx.HttpContext.RequestServices.GetRequiredService<Core.Accounts.SignIn.OwnerSessions>();
-                    if (ownerId is null || sessionId is null || !await sessions.ValidateAsync(ownerId, sessionId, sessionLifetime, ctx.HttpContext.RequestAborted))
+                    bool live;
+                    try
+                    {
+                        live = ownerId is not null && sessionId is not null && await sessions.ValidateAsync(ownerId, sessionId, sessionLifetime, ctx.HttpContext.RequestAborted);
+                    }
+                    catch (Core.VaultUnavailableException)
+                    {
+                        // Fail closed without signing the person out: an outage must not end every session, and
+                        // the call is answered 503 (not 401) so the page does not show the sign-in form.
+                        ctx.HttpContext.Items[OwnerAuth.SessionUncheckableItem] = true;
+                        ctx.RejectPrincipal();
+                        return;
+                    }
+                    if (!live)
                     {
                         ctx.RejectPrincipal();
                         await ctx.HttpContext.SignOutAsync(OwnerAuth.CookieScheme);

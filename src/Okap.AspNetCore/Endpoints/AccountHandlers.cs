@@ -34,6 +34,7 @@ public sealed class AccountHandlers(
         var ct = context.RequestAborted;
         var result = await context.AuthenticateAsync(OwnerAuth.Scheme);
         var ownerId = result.Succeeded ? result.Principal?.FindFirstValue(OwnerAuth.OwnerIdClaim) : null;
+        if (ownerId is null && OwnerAuth.SessionUncheckable(context)) return Errors.SessionUncheckable();
         var owner = ownerId is null ? null : await accounts.GetOwnerAsync(ownerId, ct);
         if (owner is null)
         {

@@ -54,6 +54,10 @@ internal static class Errors
 
     public static IResult Conflict(string message) => Status(StatusCodes.Status409Conflict, "conflict", message);
 
+    /// <summary>The signed-in session could not be checked because the store is unreachable: neither signed in nor signed out.</summary>
+    public static IResult SessionUncheckable() => Status(StatusCodes.Status503ServiceUnavailable, Protocol.OkapErrorTypes.VaultUnavailable,
+        "The vault cannot reach its storage to check your session right now, so nothing was done: no change was made or saved. Try again shortly; you are still signed in.", retryAfter: TimeSpan.FromSeconds(5));
+
     public static IResult Unauthorized() => Status(StatusCodes.Status401Unauthorized, Protocol.OkapErrorTypes.Unauthorized, "sign in or send a personal access key");
 
     public static IResult PayloadTooLarge(int max) =>
