@@ -27,28 +27,22 @@ public sealed class VaultHost : IAsyncDisposable
     public const string Owner = "own_test";
     /// <summary>The user-assigned identity the test operator gives owner <c>own_mi_alice</c>.</summary>
     public const string AliceIdentity = "3d2c7a4e-8f7b-4a36-9d1e-5a6b7c8d9e0f";
-    public StoreHealth Health { get; } = new();
-    public InMemoryTokenStore Tokens { get; }
-    public InMemoryKeyMetadataStore Keys { get; }
-    public InMemorySecretStore Secrets { get; }
-    public InMemoryUsageStore Usage { get; }
-    public InMemoryAuditStore Audit { get; } = new();
-    public InMemoryPriceOverrideStore Prices { get; }
+    public ProxyStores Stores { get; }
+    public StoreHealth Health => Stores.Health;
+    public InMemoryTokenStore Tokens => Stores.Tokens;
+    public InMemoryKeyMetadataStore Keys => Stores.Keys;
+    public InMemorySecretStore Secrets => Stores.Secrets;
+    public InMemoryUsageStore Usage => Stores.Usage;
+    public InMemoryAuditStore Audit => Stores.Audit;
+    public InMemoryPriceOverrideStore Prices => Stores.Prices;
     public WebApplication App { get; private set; } = null!;
     public string Url { get; private set; } = "";
 
-    public VaultHost()
-    {
-        Tokens = new(Health);
-        Keys = new(Health);
-        Secrets = new(Health);
-        Usage = new(Health);
-        Prices = new(Health);
-    }
+    private VaultHost(TimeProvider time) => Stores = new(time);
 
     public static async Task<VaultHost> StartAsync(FakeProvider fake, IDictionary<string, string?>? overrides = null, TimeProvider? time = null)
     {
-        var host = new VaultHost();
+        var host = new VaultHost(time ?? TimeProvider.System);
         var settings = new Dictionary<string, string?>
         {
             ["Okap:Proxy:Providers:openai:BaseUrl"] = fake.Url + "/openai/v1",
@@ -79,12 +73,7 @@ public sealed class VaultHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
         builder.Configuration.AddInMemoryCollection(settings);
-        builder.Services.AddSingleton<ITokenStore>(host.Tokens);
-        builder.Services.AddSingleton<IKeyMetadataStore>(host.Keys);
-        builder.Services.AddSingleton<ISecretStore>(host.Secrets);
-        builder.Services.AddSingleton<IUsageStore>(host.Usage);
-        builder.Services.AddSingleton<IAuditStore>(host.Audit);
-        builder.Services.AddSingleton<IPriceOverrideStore>(host.Prices);
+        host.Stores.AddTo(builder.Services);
         if (time is not null) builder.Services.AddSingleton(time);
         builder.Services.AddOkapProxy(builder.Configuration);
         builder.Services.AddSingleton<IUpstreamTokenSource, FakeTokenSource>();
@@ -98,33 +87,13 @@ public sealed class VaultHost : IAsyncDisposable
         return host;
     }
 
-    public async Task SetKeyAsync(string owner, string provider, string? secret, string? baseUrl = null, string authKind = MasterKeyAuthKinds.Key)
-    {
-        var now = DateTimeOffset.UtcNow;
-        await Keys.UpsertAsync(new MasterKeyInfo { OwnerId = owner, Provider = provider, Last4 = secret is null ? "" : Okap.Core.Secrets.Last4(secret), BaseUrl = baseUrl, AuthKind = authKind, CreatedAt = now, UpdatedAt = now }, default);
-        if (secret is not null) await Secrets.SetAsync(owner, provider, secret, default);
-    }
+    public Task SetKeyAsync(string owner, string provider, string? secret, string? baseUrl = null, string authKind = MasterKeyAuthKinds.Key) =>
+        Stores.SetKeyAsync(owner, provider, secret, baseUrl, authKind);
 
     /// <summary>Issues a token with the given grants; returns (token, id).</summary>
-    public async Task<(string Token, string Id)> IssueAsync(params Grant[] grants) => await IssueForAsync(Owner, grants);
+    public Task<(string Token, string Id)> IssueAsync(params Grant[] grants) => IssueForAsync(Owner, grants);
 
-    public async Task<(string Token, string Id)> IssueForAsync(string owner, params Grant[] grants)
-    {
-        var token = Okap.Core.Secrets.NewToken();
-        var id = Okap.Core.Secrets.NewId("tok");
-        await Tokens.CreateAsync(new TokenRecord
-        {
-            Id = id,
-            Hash = Okap.Core.Secrets.Hash(token),
-            OwnerId = owner,
-            AppName = "Test App",
-            DisplayPrefix = Okap.Core.Secrets.DisplayPrefix(token),
-            Grants = grants,
-            CreatedAt = DateTimeOffset.UtcNow,
-            ExpiresAt = grants.Select(g => g.ExpiresAt).Where(e => e is not null).DefaultIfEmpty(null).Min(),
-        }, default);
-        return (token, id);
-    }
+    public Task<(string Token, string Id)> IssueForAsync(string owner, params Grant[] grants) => Stores.IssueAsync(owner, "Test App", grants);
 
     public static Grant Grant(string provider, string[]? models = null, string[]? caps = null, Limits? limits = null, DateTimeOffset? expires = null) =>
         new(provider, models ?? [], caps ?? [], limits ?? Limits.None, expires);

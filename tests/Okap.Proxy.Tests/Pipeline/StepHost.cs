@@ -21,34 +21,26 @@ namespace Okap.Proxy.Tests.Pipeline;
 internal sealed class StepHost : IDisposable
 {
     public const string Owner = "own_steps";
-    public StoreHealth Health { get; } = new();
-    public InMemoryTokenStore Tokens { get; }
-    public InMemoryKeyMetadataStore Keys { get; }
-    public InMemorySecretStore Secrets { get; }
-    public InMemoryUsageStore Usage { get; }
-    public InMemoryPriceOverrideStore Prices { get; }
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
+    public ProxyStores Stores { get; }
+    public StoreHealth Health => Stores.Health;
+    public InMemoryTokenStore Tokens => Stores.Tokens;
+    public InMemoryKeyMetadataStore Keys => Stores.Keys;
+    public InMemorySecretStore Secrets => Stores.Secrets;
+    public InMemoryUsageStore Usage => Stores.Usage;
+    public InMemoryPriceOverrideStore Prices => Stores.Prices;
     public ServiceProvider Services { get; }
 
     public StepHost(IDictionary<string, string?>? settings = null, IHttpForwarderStub? forwarder = null)
     {
-        Tokens = new(Health);
-        Keys = new(Health);
-        Secrets = new(Health);
-        Usage = new(Health);
-        Prices = new(Health);
+        Stores = new(Time);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Okap:Proxy:Providers:openai:BaseUrl"] = "http://127.0.0.1:9/openai/v1",
             ["Okap:Proxy:StoreTimeout"] = "00:00:01",
         }.Concat(settings ?? new Dictionary<string, string?>())).Build();
         var services = new ServiceCollection();
-        services.AddSingleton<ITokenStore>(Tokens);
-        services.AddSingleton<IKeyMetadataStore>(Keys);
-        services.AddSingleton<ISecretStore>(Secrets);
-        services.AddSingleton<IUsageStore>(Usage);
-        services.AddSingleton<IAuditStore>(new InMemoryAuditStore());
-        services.AddSingleton<IPriceOverrideStore>(Prices);
+        Stores.AddTo(services);
         services.AddSingleton<TimeProvider>(Time);
         services.AddOkapProxy(configuration);
         services.AddSingleton<IUpstreamTokenSource, FakeTokenSource>();
@@ -89,24 +81,10 @@ internal sealed class StepHost : IDisposable
         throw new InvalidOperationException(typeof(TUntil).Name + " is not in the pipeline");
     }
 
-    public async Task<string> IssueAsync(params Grant[] grants)
-    {
-        var token = Okap.Core.Secrets.NewToken();
-        await Tokens.CreateAsync(new TokenRecord
-        {
-            Id = Okap.Core.Secrets.NewId("tok"), Hash = Okap.Core.Secrets.Hash(token), OwnerId = Owner, AppName = "Step test",
-            DisplayPrefix = Okap.Core.Secrets.DisplayPrefix(token), Grants = grants, CreatedAt = Time.GetUtcNow(),
-            ExpiresAt = grants.Select(g => g.ExpiresAt).Where(e => e is not null).DefaultIfEmpty(null).Min(),
-        }, default);
-        return token;
-    }
+    public async Task<string> IssueAsync(params Grant[] grants) => (await Stores.IssueAsync(Owner, "Step test", grants)).Token;
 
-    public async Task SetKeyAsync(string provider = "openai", string? secret = "sk-master-steps", string authKind = MasterKeyAuthKinds.Key, string? baseUrl = null)
-    {
-        var now = Time.GetUtcNow();
-        await Keys.UpsertAsync(new MasterKeyInfo { OwnerId = Owner, Provider = provider, Last4 = secret?[^4..] ?? "", AuthKind = authKind, BaseUrl = baseUrl, CreatedAt = now, UpdatedAt = now }, default);
-        if (secret is not null) await Secrets.SetAsync(Owner, provider, secret, default);
-    }
+    public Task SetKeyAsync(string provider = "openai", string? secret = "sk-master-steps", string authKind = MasterKeyAuthKinds.Key, string? baseUrl = null) =>
+        Stores.SetKeyAsync(Owner, provider, secret, baseUrl, authKind);
 
     public static Grant Grant(string[]? models = null, string[]? caps = null, Limits? limits = null, DateTimeOffset? expires = null, string provider = "openai") =>
         new(provider, models ?? [], caps ?? [], limits ?? Limits.None, expires);
