@@ -136,4 +136,30 @@ public sealed class SecurityTests(BrowserFixture browser) : WebTest(browser)
         AssertNoPageProblems();
         await other.Context.DisposeAsync();
     }
+
+    [Fact]
+    public async Task When_the_vault_cannot_check_the_session_the_page_says_so_instead_of_showing_the_sign_in_form()
+    {
+        await SignedInAsync("#/tokens");
+        var outage = true;
+        // The vault's answer while its storage is down (Errors.SessionUncheckable, proved over HTTP by StorageOutageTests).
+        await Page.RouteAsync("**/okap/account/session", async route =>
+        {
+            if (!outage) { await route.ContinueAsync(); return; }
+            await route.FulfillAsync(new()
+            {
+                Status = 503, ContentType = "application/json",
+                Body = "{\"error\":{\"type\":\"vault_unavailable\",\"message\":\"The vault cannot reach its storage to check your session right now, so nothing was done.\"}}",
+            });
+        });
+        await Page.ReloadAsync();
+        await Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "The vault is unavailable" })).ToBeVisibleAsync();
+        await Expect(Page.Locator(".notice")).ToContainTextAsync("cannot reach its storage");
+        await Expect(Page.GetByLabel("Password")).ToHaveCountAsync(0);
+
+        outage = false;
+        await Page.Locator("#retry-session").ClickAsync();
+        await Expect(Page.Locator("#topbar")).ToBeVisibleAsync();
+        AssertNoPageProblems();
+    }
 }

@@ -46,6 +46,7 @@
   const state = {
     session: null,        // SessionView when signed in
     setup: null,          // SetupStateView when not
+    unavailable: null,    // why the session could not be checked (the vault's storage or the vault itself unreachable)
     pending: [],          // pending requests, refreshed every POLL_MS
     pendingKey: null,     // null until the first poll answered
     pollTimer: 0,
@@ -210,11 +211,14 @@
     try {
       const res = await fetch("/okap/account/session", { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
       const data = await res.json().catch(() => null);
+      // 503: the vault cannot reach its storage to check the session; the person is not signed out.
+      state.unavailable = res.status === 503 ? (data && data.error && data.error.message) || "The vault cannot reach its storage right now." : null;
       if (res.ok && data) { state.session = data; state.setup = null; }
-      else { state.session = null; state.setup = data; }
+      else { state.session = null; state.setup = state.unavailable ? null : data; }
     } catch {
       state.session = null;
       state.setup = null;
+      state.unavailable = "The vault cannot be reached. Check your connection.";
     }
     updateChrome();
     return state.session;
@@ -418,6 +422,7 @@
     const r = route();
     if (r.parts[0] === "setup") { markNav(null); return viewSetup(r); }
     if (!state.session) await loadSession();
+    if (!state.session && state.unavailable) { markNav(null); return viewUnavailable(); }
     if (!state.session) { markNav(null); return viewSignIn(); }
     const [first, second] = r.parts;
     switch (first) {
@@ -434,6 +439,13 @@
       case "login": location.hash = "#/"; return undefined;
       default: markNav(null); return view("Page not found", notice("error", "There is no page at this address."), h("p", null, h("a", { href: "#/" }, "Go to the dashboard")));
     }
+  }
+
+  function viewUnavailable() {
+    const retry = h("button", { type: "button", class: "btn btn-primary", id: "retry-session" }, "Try again");
+    retry.addEventListener("click", () => render());
+    view("The vault is unavailable", notice("error", state.unavailable), h("p", null, "Nothing was changed. Your session is kept; try again in a few seconds."), retry);
+    retry.focus();
   }
 
   function signedOut(message) {
