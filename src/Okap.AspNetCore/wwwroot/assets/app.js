@@ -427,7 +427,7 @@
     const [first, second] = r.parts;
     switch (first) {
       case undefined: case "dashboard": markNav("dashboard"); return viewDashboard();
-      case "requests": markNav("dashboard"); return second ? viewRequest(second) : viewDashboard();
+      case "requests": if (second) { markNav("dashboard"); return viewRequest(second); } markNav("requests"); return viewRequests(r.params);
       case "tokens": markNav("tokens"); return viewTokens();
       case "keys": markNav("keys"); return viewKeys();
       case "prices": markNav("prices"); return viewPrices();
@@ -1464,6 +1464,59 @@
 
   // ---------------------------------------------------------------------------------------------------------------
   // Audit trail
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Past and pending requests
+
+  async function viewRequests(params) {
+    const me = state.viewId;
+    const text = h("input", { type: "search", id: "requests-q", maxlength: "200", value: params.get("q") || "", placeholder: "app name or provider" });
+    const status = h("select", { id: "requests-status" }, h("option", { value: "" }, "Any status"),
+      ["pending", "approved", "denied", "expired"].map((v) => h("option", { value: v }, v)));
+    status.value = params.get("status") || "";
+    const table = h("div", { "aria-live": "polite" }, loading());
+    const prev = h("button", { type: "button", class: "btn", id: "requests-prev", disabled: true }, "← Newer");
+    const next = h("button", { type: "button", class: "btn", id: "requests-next", disabled: true }, "Older →");
+    const pageInfo = h("span", { class: "hint", id: "requests-page" });
+    const stack = [];
+    let current = null, nextToken = null;
+    const filters = onSubmit(h("form", { class: "filters", role: "search" },
+      field("Search", text), field("Status", status), h("button", { type: "submit", class: "btn btn-primary" }, "Filter")), async () => {
+      stack.length = 0; current = null;
+      await load();
+    });
+    view("Requests", h("p", { class: "lede" }, "Every app that asked for access, newest first: what it asked for and what you decided."),
+      filters, table, h("div", { class: "pager" }, prev, pageInfo, next));
+    let seq = 0;
+    const load = async () => {
+      const mine = ++seq;
+      next.disabled = true; prev.disabled = true;
+      const q = new URLSearchParams({ page_size: "25" });
+      if (text.value.trim()) q.set("q", text.value.trim());
+      if (status.value) q.set("status", status.value);
+      if (current) q.set("continuation", current);
+      try {
+        const page = await api("GET", "/okap/admin/requests?" + q);
+        if (me !== state.viewId || mine !== seq) return;
+        nextToken = page.next;
+        next.disabled = !nextToken; prev.disabled = stack.length === 0;
+        pageInfo.textContent = "Page " + (stack.length + 1);
+        clear(table);
+        if (!page.items.length) { table.append(empty(h("p", null, nextToken ? "No matches in this stretch: look at older requests." : stack.length ? "No older requests." : "No requests match."))); return; }
+        table.append(h("div", { class: "table-wrap" }, h("table", { class: "table", id: "requests-table" },
+          h("thead", null, h("tr", null, ["Asked", "App", "Providers", "Status", "Decided"].map((c) => h("th", { scope: "col" }, c)))),
+          h("tbody", null, page.items.map((r) => h("tr", { "data-request-id": r.id },
+            h("td", { "data-label": "Asked" }, h("time", { datetime: r.created_at }, instant(r.created_at))),
+            h("td", { "data-label": "App" }, h("a", { href: "#/requests/" + encodeURIComponent(r.id) }, r.app_name)),
+            h("td", { "data-label": "Providers" }, r.requested.map((g) => g.provider).join(", ")),
+            h("td", { "data-label": "Status" }, badge(r.status)),
+            h("td", { "data-label": "Decided" }, r.decided_at ? h("time", { datetime: r.decided_at }, instant(r.decided_at)) : h("span", { class: "muted" }, "—"))))))));
+      } catch (e) { if (me === state.viewId) fail(table, e); }
+    };
+    next.addEventListener("click", async () => { if (!nextToken) return; stack.push(current); current = nextToken; await load(); });
+    prev.addEventListener("click", async () => { if (!stack.length) return; current = stack.pop(); await load(); });
+    await load();
+  }
 
   async function viewAudit(params) {
     const me = state.viewId;
