@@ -73,19 +73,53 @@ public sealed class UsageFlushService : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         Log.HolderStarted(_logger, _ledger.HolderId);
-        using var timer = new PeriodicTimer(_options.FlushInterval, _time);
+        // As a PeriodicTimer on the TimeProvider: ticks that fall due while one runs make one more, not a queue. The
+        // callback counts them, so a test on virtual time can wait for the work its clock advance started (TicksDoneAsync).
+        using var timer = _time.CreateTimer(static self => ((UsageFlushService)self!).TickDue(), this, _options.FlushInterval, _options.FlushInterval);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            while (true)
             {
+                await _tickSignal.Reader.ReadAsync(stoppingToken).ConfigureAwait(false);
+                var upTo = Interlocked.Read(ref _ticksDue);
                 await FlushAsync(stoppingToken).ConfigureAwait(false);
                 await _ledger.MaintainLeasesAsync(final: false, stoppingToken).ConfigureAwait(false);
                 _tokenCache.Purge();
                 await RefreshAsync(stoppingToken).ConfigureAwait(false);
+                Interlocked.Exchange(ref _ticksDone, upTo);
+                Interlocked.Exchange(ref _tickEnded, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).SetResult();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    // Timer ticks fallen due, and those whose work (flush, lease upkeep, purge, refresh) is done.
+    private long _ticksDue;
+    private long _ticksDone;
+    private readonly System.Threading.Channels.Channel<bool> _tickSignal = System.Threading.Channels.Channel.CreateBounded<bool>(
+        new System.Threading.Channels.BoundedChannelOptions(1) { FullMode = System.Threading.Channels.BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private TaskCompletionSource _tickEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private void TickDue()
+    {
+        Interlocked.Increment(ref _ticksDue);
+        _tickSignal.Writer.TryWrite(true);
+    }
+
+    /// <summary>
+    /// Completes once the work of every timer tick fallen due so far has finished (for tests on a fake
+    /// <see cref="TimeProvider"/>: after advancing it, the flush and lease upkeep it set off are done).
+    /// </summary>
+    internal async Task TicksDoneAsync(CancellationToken ct = default)
+    {
+        var due = Interlocked.Read(ref _ticksDue);
+        while (true)
+        {
+            var ended = Volatile.Read(ref _tickEnded);
+            if (Interlocked.Read(ref _ticksDone) >= due) return;
+            await ended.Task.WaitAsync(ct).ConfigureAwait(false);
         }
     }
 

@@ -43,7 +43,7 @@ public sealed class AuthorizeTests : IDisposable
         Assert.Equal("https://app.example.com/callback", sent["client"]!["callback"]!.GetValue<string>());
 
         var waiting = client.WaitForDecisionAsync(pending, TimeSpan.FromSeconds(20));
-        await Task.Delay(200);
+        await ClientVault.UntilAsync(() => _vault.Calls.Count >= 2, "the client did not poll");
         Assert.False(waiting.IsCompleted);
         (await owner.PostAsync($"/okap/admin/requests/{pending.RequestId}/approve", null)).EnsureSuccessStatusCode();
 
@@ -108,22 +108,27 @@ public sealed class AuthorizeTests : IDisposable
     [Fact]
     public async Task Wait_returns_the_still_pending_authorization_when_its_own_clock_runs_out()
     {
-        // The vault answers each poll after at most 1 s; the client's deadline runs on its own (fake) clock.
+        // The vault answers each poll after at most 1 s of its own (fake) clock; the client's deadline runs on another.
         _vault.Settings["Okap:MaxPollWait"] = "00:00:01";
+        var vaultClock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        _vault.Time = vaultClock;
         await _vault.SignUpOwnerAsync();
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var clock = new TimerCountingClock(DateTimeOffset.UtcNow);
         using var client = _vault.NewClient(time: clock);
         var pending = (OkapPendingAuthorization)await client.AuthorizeAsync(OpenAiAndAnthropic());
 
         var waiting = client.WaitForDecisionAsync(pending, TimeSpan.FromMinutes(2));
-        await Task.Delay(1500);
+        // The vault's second passes; it answers "pending", and the client, whose clock has not moved, sets its timer.
+        await ClientVault.UntilAsync(() => clock.TimersCreated > 0 || waiting.IsCompleted, "the client did not wait for its next poll", vaultClock);
         Assert.False(waiting.IsCompleted, "the client's clock has not moved, so it keeps waiting");
         // The vault answered before the 25 s asked for: the client spaces its next poll on its own clock instead of hammering.
         Assert.Single(_vault.Calls.Skip(1));
         for (var i = 0; i < 100 && !waiting.IsCompleted; i++)
         {
+            var timers = clock.TimersCreated;
             clock.Advance(TimeSpan.FromSeconds(30));
-            await Task.Delay(100);
+            // It polls again; the vault holds that poll for its second and the client sets its next timer (or gives up).
+            await ClientVault.UntilAsync(() => clock.TimersCreated > timers || waiting.IsCompleted, "the client neither polled again nor returned", vaultClock);
         }
 
         var still = Assert.IsType<OkapPendingAuthorization>(await waiting);

@@ -22,6 +22,9 @@ public sealed class ClientVault : WebApplicationFactory<Program>
         ["Okap:Http:PublicRequestsPerMinute"] = "10000",
     };
 
+    /// <summary>The vault's clock (set before its first use); null runs it on the system clock.</summary>
+    public TimeProvider? Time { get; set; }
+
     /// <summary>Every request an <see cref="OkapClient"/> made through <see cref="NewClient"/>'s HTTP client.</summary>
     public ConcurrentQueue<RecordedCall> Calls { get; } = new();
 
@@ -31,6 +34,7 @@ public sealed class ClientVault : WebApplicationFactory<Program>
         builder.UseSetting("Okap:Sqlite:DataDirectory", DataDirectory);
         foreach (var (key, value) in Settings) builder.UseSetting(key, value);
         builder.ConfigureTestServices(services => services.AddSingleton<IStartupFilter, Okap.Testing.LoopbackClientAddress>());
+        if (Time is { } time) builder.ConfigureTestServices(services => services.AddSingleton(time));
     }
 
     /// <summary>An OKAP client whose HttpClient goes to this in-memory vault (and records what it sends).</summary>
@@ -65,6 +69,18 @@ public sealed class ClientVault : WebApplicationFactory<Program>
         throw new TimeoutException("no pending request showed up");
     }
 
+    /// <summary>Waits (20 s at most) until <paramref name="done"/>, advancing <paramref name="clock"/> (when given) a quarter second at a time meanwhile.</summary>
+    public static async Task UntilAsync(Func<bool> done, string failure, Microsoft.Extensions.Time.Testing.FakeTimeProvider? clock = null)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!done())
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure);
+            clock?.Advance(TimeSpan.FromMilliseconds(250));
+            await Task.Delay(10);
+        }
+    }
+
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
@@ -82,5 +98,20 @@ public sealed class Recorder(ConcurrentQueue<RecordedCall> calls) : DelegatingHa
         var body = request.Content is null ? null : await request.Content.ReadAsStringAsync(cancellationToken);
         calls.Enqueue(new RecordedCall(request.Method, request.RequestUri!, body));
         return await base.SendAsync(request, cancellationToken);
+    }
+}
+
+/// <summary>A fake clock that counts the timers made on it (a delay is one): a client waiting on it has made its timer.</summary>
+public sealed class TimerCountingClock(DateTimeOffset start) : Microsoft.Extensions.Time.Testing.FakeTimeProvider(start)
+{
+    private int _timers;
+
+    public int TimersCreated => Volatile.Read(ref _timers);
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var timer = base.CreateTimer(callback, state, dueTime, period);
+        Interlocked.Increment(ref _timers);
+        return timer;
     }
 }

@@ -108,22 +108,17 @@ public sealed class ProxyThroughVaultTests : IAsyncLifetime
         }
     }
 
-    /// <summary>Advances virtual time by <paramref name="by"/> in flush-sized steps and waits until the background work it started is done.</summary>
+    /// <summary>
+    /// Advances virtual time by <paramref name="by"/> in steps of half a flush interval and, after each, waits until the
+    /// work the flush timer started (flush, lease upkeep, usage refreshes) is done.
+    /// </summary>
     private async Task SettleAsync(TimeSpan by)
     {
         var flush = _vault.Services.GetRequiredService<UsageFlushService>();
         for (var left = by; left > TimeSpan.Zero; left -= TimeSpan.FromMilliseconds(250))
         {
             _clock.Advance(left < TimeSpan.FromMilliseconds(250) ? left : TimeSpan.FromMilliseconds(250));
-            await flush.FlushAsync(); // waits for a timer-started flush to finish (flushes are serialised)
-        }
-        // The timer's flush is followed by lease upkeep and usage refreshes: wait until the table traffic stops.
-        var seen = -1;
-        for (var quiet = 0; quiet < 3; await Task.Delay(100))
-        {
-            var now = _tableRequests;
-            quiet = now == seen ? quiet + 1 : 0;
-            seen = now;
+            await flush.TicksDoneAsync().WaitAsync(TimeSpan.FromSeconds(30));
         }
     }
 

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Okap.Proxy;
 using Okap.Testing;
 
 namespace Okap.Server.Tests;
@@ -8,12 +11,14 @@ namespace Okap.Server.Tests;
 /// <summary>
 /// Table Storage going away under a running vault: chosen fail-closed, the proxy refuses everything; by default it
 /// keeps serving tokens it has checked, within the leases it holds, for the outage grace, and refuses the rest.
-/// Nothing is lost either way, and a revocation the store cannot take is refused, visibly.
+/// Nothing is lost either way, and a revocation the store cannot take is refused, visibly. The vault runs on virtual
+/// time: the token cache's second, the outage grace and the flush timer pass when the test advances the clock.
 /// </summary>
 public sealed class StorageOutageTests : IAsyncLifetime
 {
     private readonly string _azuriteFolder = Path.Combine(Path.GetTempPath(), "okap-azurite-" + Guid.NewGuid().ToString("N"));
     private readonly FakeProvider _fake = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(DateTime.UtcNow.Date.AddHours(12), TimeSpan.Zero));
     private AzuriteProcess? _azurite;
     private VaultFactory? _vault;
 
@@ -22,7 +27,7 @@ public sealed class StorageOutageTests : IAsyncLifetime
         await _fake.StartAsync();
         if (!VaultFactory.OnAzure) return;
         _azurite = await AzuriteProcess.StartAsync(_azuriteFolder);
-        _vault = new VaultFactory { OwnAzurite = _azurite };
+        _vault = new VaultFactory { OwnAzurite = _azurite, Time = _time };
         _vault.Settings["Okap:Proxy:Providers:openai:BaseUrl"] = _fake.Url + "/openai/v1";
         _vault.Settings["Okap:Proxy:FlushInterval"] = "00:00:00.300";
         _vault.Settings["Okap:Proxy:StoreTimeout"] = "00:00:02";
@@ -60,7 +65,7 @@ public sealed class StorageOutageTests : IAsyncLifetime
 
         for (var i = 0; i < 5; i++) Assert.Equal(HttpStatusCode.OK, await ChatAsync(token));
         await _azurite!.StopAsync();
-        await Task.Delay(1200); // past the token cache's 1 s: the vault must ask storage again
+        _time.Advance(TimeSpan.FromSeconds(1.2)); // past the token cache's 1 s: the vault must ask storage again
 
         var forwardedBefore = _fake.Seen.Count;
         JsonObject? error = null;
@@ -83,18 +88,26 @@ public sealed class StorageOutageTests : IAsyncLifetime
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (await ChatAsync(token) != HttpStatusCode.OK)
         {
+            // Waiting for the Azurite process to serve again (real time); the vault's clock moves on with it.
             Assert.True(DateTime.UtcNow < deadline, "vault did not recover after storage came back");
             await Task.Delay(200);
+            _time.Advance(TimeSpan.FromMilliseconds(200));
         }
     }
 
-    /// <summary>The token's requests in the stored usage, once they reach <paramref name="expected"/> (or after 20 s).</summary>
+    /// <summary>
+    /// The token's requests in the stored usage, once they reach <paramref name="expected"/> (or after 100 flush
+    /// intervals of virtual time, each waited for, and 20 s).
+    /// </summary>
     private async Task<long> RequestsCountedAsync(HttpClient owner, string tokenId, long expected)
     {
+        var flush = _vault!.Services.GetRequiredService<UsageFlushService>();
         long requests = 0;
         for (var i = 0; i < 100 && requests < expected; i++)
         {
-            await Task.Delay(200);
+            if (i > 0) await Task.Delay(200); // the store just came back: a flush may still fail once
+            _time.Advance(TimeSpan.FromMilliseconds(300)); // one flush interval
+            await flush.TicksDoneAsync().WaitAsync(TimeSpan.FromSeconds(30));
             var rows = (await owner.GetFromJsonAsync<JsonObject>("/okap/admin/usage"))!["rows"]!.AsArray();
             requests = rows.Where(r => r!["token_id"]!.GetValue<string>() == tokenId).Sum(r => r!["requests"]!.GetValue<long>());
         }
@@ -156,8 +169,8 @@ public sealed class StorageOutageTests : IAsyncLifetime
         for (var i = 0; i < 3; i++) Assert.Equal(HttpStatusCode.OK, await ChatAsync(token));
 
         await _azurite!.StopAsync();
-        var outage = DateTime.UtcNow;
-        await Task.Delay(1200); // past the token cache's 1 s: the vault asks storage, which is gone
+        // The token was last read just now, on a clock that only moves when told: the grace runs from here.
+        _time.Advance(TimeSpan.FromSeconds(1.2)); // past the token cache's 1 s: the vault asks storage, which is gone
 
         // The token it checked: served from what it last read, within the lease it holds.
         var forwarded = _fake.Seen.Count;
@@ -175,9 +188,8 @@ public sealed class StorageOutageTests : IAsyncLifetime
         Assert.Contains("nothing was done", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await owner.GetAsync("/okap/account/session")).StatusCode);
 
-        // Past the grace: refused too.
-        var left = TimeSpan.FromSeconds(3.3) - (DateTime.UtcNow - outage);
-        if (left > TimeSpan.Zero) await Task.Delay(left);
+        // Past the grace (3.3 s after the outage began): refused too.
+        _time.Advance(TimeSpan.FromSeconds(3.3 - 1.2));
         forwarded = _fake.Seen.Count;
         Assert.Equal(HttpStatusCode.ServiceUnavailable, await ChatAsync(token));
         Assert.Equal(forwarded, _fake.Seen.Count);
@@ -188,7 +200,7 @@ public sealed class StorageOutageTests : IAsyncLifetime
         Assert.Equal(served, await RequestsCountedAsync(owner, tokenId, served));
         // The session outlived the outage; revoking now works, and takes effect.
         (await owner.PostAsync($"/okap/admin/tokens/{tokenId}/revoke", null)).EnsureSuccessStatusCode();
-        await Task.Delay(1100);
+        _time.Advance(TimeSpan.FromSeconds(1.1)); // past the token cache's 1 s
         Assert.Equal(HttpStatusCode.Unauthorized, await ChatAsync(token));
     }
 }

@@ -16,7 +16,8 @@ namespace Okap.Server.Tests;
 /// Three instances of the vault — each its own DI container, budget ledger, token cache and flush loop — on one
 /// store (one SQLite file, or one set of Azurite tables in the OKAP_TEST_STORE=azure pass), serving one token under
 /// concurrent load, as a scaled-out deployment does. The limits must hold for all of them together, and usage must be
-/// counted exactly once whatever the store's replies do.
+/// counted exactly once whatever the store's replies do. They share one virtual clock that keeps pace with the wall
+/// clock, and the tests move it ahead instead of sleeping through a lease or the token cache.
 /// </summary>
 public sealed class ThreeInstanceTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -28,6 +29,8 @@ public sealed class ThreeInstanceTests(ITestOutputHelper output) : IAsyncLifetim
     private readonly FakeProvider _fake = new();
     private readonly string _azuriteFolder = Path.Combine(Path.GetTempPath(), "okap-azurite-" + Guid.NewGuid().ToString("N"));
     private readonly List<VaultFactory> _instances = [];
+    // Midday, so no day or month ends during a test.
+    private readonly RunningClock _clock = new(new DateTimeOffset(DateTime.UtcNow.Date.AddHours(12), TimeSpan.Zero));
     private AzuriteProcess? _azurite;
 
     public Task InitializeAsync() => _fake.StartAsync();
@@ -37,12 +40,15 @@ public sealed class ThreeInstanceTests(ITestOutputHelper output) : IAsyncLifetim
         foreach (var instance in _instances) instance.Dispose();
         if (_azurite is not null) await _azurite.DisposeAsync();
         await _fake.DisposeAsync();
+        await _clock.DisposeAsync();
         try { Directory.Delete(_azuriteFolder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     private VaultFactory Start(VaultFactory? first = null, UsageStoreFaults? faults = null)
     {
-        var instance = first is null ? new VaultFactory { OwnAzurite = _azurite, UsageFaults = faults } : new VaultFactory(first) { UsageFaults = faults };
+        var instance = first is null
+            ? new VaultFactory { OwnAzurite = _azurite, UsageFaults = faults, Time = _clock.Time }
+            : new VaultFactory(first) { UsageFaults = faults, Time = _clock.Time };
         instance.Settings["Okap:Proxy:Providers:openai:BaseUrl"] = _fake.Url + "/openai/v1";
         instance.Settings["Okap:Proxy:FlushInterval"] = "00:00:00.250";
         instance.Settings["Okap:Proxy:LeaseDuration"] = "00:00:03";
@@ -87,11 +93,15 @@ public sealed class ThreeInstanceTests(ITestOutputHelper output) : IAsyncLifetim
         return response.StatusCode;
     }
 
-    /// <summary><paramref name="calls"/> calls, <paramref name="parallel"/> at a time, spread round-robin over the instances; the status of each.</summary>
-    private static async Task<ConcurrentBag<HttpStatusCode>> LoadAsync(IReadOnlyList<VaultFactory> instances, string token, int calls, int parallel = 12)
+    /// <summary>
+    /// <paramref name="calls"/> calls, <paramref name="parallel"/> at a time, spread round-robin over the instances; the
+    /// status of each, added to <paramref name="statuses"/> (when given) as it comes.
+    /// </summary>
+    private static async Task<ConcurrentBag<HttpStatusCode>> LoadAsync(IReadOnlyList<VaultFactory> instances, string token, int calls, int parallel = 12,
+        ConcurrentBag<HttpStatusCode>? statuses = null)
     {
         var clients = instances.Select(i => i.CreateClient()).ToArray();
-        var statuses = new ConcurrentBag<HttpStatusCode>();
+        statuses ??= [];
         await Parallel.ForEachAsync(Enumerable.Range(0, calls), new ParallelOptions { MaxDegreeOfParallelism = parallel },
             async (i, _) => statuses.Add(await ChatAsync(clients[i % clients.Length], token)));
         return statuses;
@@ -102,7 +112,7 @@ public sealed class ThreeInstanceTests(ITestOutputHelper output) : IAsyncLifetim
     {
         foreach (var instance in live) await instance.Services.GetRequiredService<UsageFlushService>().FlushAsync();
         var store = live.First().Services.GetRequiredService<IVaultStores>().Usage;
-        var day = UsageKeys.Day(DateTimeOffset.UtcNow);
+        var day = UsageKeys.Day(live.First().Services.GetRequiredService<TimeProvider>().GetUtcNow());
         var counters = await store.GetAsync(grantee.OwnerId, grantee.GrantKey, [day], default);
         return counters.SingleOrDefault() ?? new UsageCounter(grantee.OwnerId, grantee.GrantKey, day, 0, 0, 0, 0);
     }
@@ -111,6 +121,17 @@ public sealed class ThreeInstanceTests(ITestOutputHelper output) : IAsyncLifetim
     private int Forwarded => _fake.Seen.Count(s => s.Path.EndsWith("/chat/completions", StringComparison.Ordinal));
 
     private static int Count(IEnumerable<HttpStatusCode> statuses, HttpStatusCode code) => statuses.Count(s => s == code);
+
+    /// <summary>Waits (30 s at most) until <paramref name="done"/>: calls answered under load are a real event, not a time.</summary>
+    private static async Task UntilAsync(Func<bool> done, string failure)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!done())
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure);
+            await Task.Delay(20);
+        }
+    }
 
     [Fact]
     public async Task Three_instances_together_never_spend_past_the_daily_cap_and_every_admitted_call_is_counted_once()
@@ -204,12 +225,13 @@ public sealed class ThreeInstanceTests(ITestOutputHelper output) : IAsyncLifetim
         var holder = instances[2].Services.GetRequiredService<BudgetLedger>().HolderId;
         var heldByDead = doc["holders"]?[holder]?["micros"]?.GetValue<long>() ?? 0;
         await instances[2].DisposeAsync();
-        Directory.Delete(instances[2].Settings["Okap:Proxy:SpoolDirectory"]!, recursive: true); // its disk is gone too
+        // Its disk is gone too (a spool exists only if it died with usage not yet written).
+        if (Directory.Exists(instances[2].Settings["Okap:Proxy:SpoolDirectory"]!)) Directory.Delete(instances[2].Settings["Okap:Proxy:SpoolDirectory"]!, recursive: true);
         var live = instances[..2];
 
         var after = await LoadAsync(live, grantee.Token, calls: 300);
-        // Once the dead lease expires it counts as spent; the survivors may not spend it.
-        await Task.Delay(TimeSpan.FromSeconds(3.2));
+        // Once the dead lease expires (3 s) it counts as spent; the survivors may not spend it.
+        _clock.Time.Advance(TimeSpan.FromSeconds(3.2));
         var late = await LoadAsync(live, grantee.Token, calls: 60);
 
         IEnumerable<HttpStatusCode> all = [.. before, .. after, .. late];
@@ -235,12 +257,17 @@ public sealed class ThreeInstanceTests(ITestOutputHelper output) : IAsyncLifetim
         var instances = await StartThreeAsync();
         var grantee = await TokenAsync(instances[0], new { monthly_spend = 10.0, requests_per_minute = 100_000 });
 
-        var load = LoadAsync(instances, grantee.Token, calls: 600, parallel: 6);
-        await Task.Delay(300);
+        var statuses = new ConcurrentBag<HttpStatusCode>();
+        var load = LoadAsync(instances, grantee.Token, calls: 600, parallel: 6, statuses);
+        await UntilAsync(() => statuses.Count >= 30 || load.IsCompleted, "no call was answered before the outage");
         await _azurite.StopAsync();
-        await Task.Delay(1500);
+        // Past the token cache's 1 s: every instance has to ask the store, which is gone, while the load goes on.
+        _clock.Time.Advance(TimeSpan.FromSeconds(1.5));
+        var atStop = statuses.Count;
+        await UntilAsync(() => statuses.Count >= atStop + 60 || load.IsCompleted, "no call was answered during the outage");
+        Assert.False(load.IsCompleted, "the load ended before the outage was over");
         await _azurite.StartAsync();
-        var statuses = await load;
+        await load;
         // Until every instance has recovered, each call is still only answered 200 (a checked token, within a lease
         // already held) or 503.
         var deadline = DateTime.UtcNow.AddSeconds(30);
