@@ -322,17 +322,18 @@ public sealed class ResilienceTests(VaultFixture f)
     {
         foreach (var failClosed in new[] { false, true })
         {
+            var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
             await using var vault = await VaultHost.StartAsync(Fake, new Dictionary<string, string?>
             {
                 ["Okap:Proxy:FailClosedOnStoreOutage"] = failClosed ? "true" : "false",
                 ["Okap:Proxy:TokenCacheTtl"] = "00:00:00.200",
                 ["Okap:Proxy:KeyCacheTtl"] = "00:00:00.200",
-            });
+            }, time);
             var (token, _) = await vault.IssueAsync(VaultHost.Grant("openai"));
             using var client = vault.Client(token);
             Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat()))).StatusCode);
             vault.Health.Down = true;
-            await Task.Delay(300); // past the token and key caches: the store must be asked, and is down
+            time.Advance(TimeSpan.FromMilliseconds(300)); // past the token and key caches: the store must be asked, and is down
             var res = await client.SendAsync(Http.Post("/v1/openai/chat/completions", Http.Chat()));
             if (failClosed) await res.AssertError(503, "vault_unavailable");
             else Assert.Equal(HttpStatusCode.OK, res.StatusCode);
