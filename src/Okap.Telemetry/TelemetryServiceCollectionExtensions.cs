@@ -46,7 +46,6 @@ public static class OkapTelemetryServiceCollectionExtensions
         var ratio = Math.Clamp(options.TraceSampleRatio, 0.0, 1.0);
         var sampler = new TraceIdRatioBasedSampler(ratio);
         var otel = services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(options.ServiceName))
             .WithTracing(tracing => tracing
                 // A client's traceparent joins its trace, but its sampled flag does not decide what the vault records.
                 .SetSampler(new ParentBasedSampler(sampler, remoteParentSampled: sampler, remoteParentNotSampled: sampler))
@@ -97,6 +96,9 @@ public static class OkapTelemetryServiceCollectionExtensions
             });
         }
         configure?.Invoke(otel);
+        // After the host's additions: the Functions worker's resource detector sets service.name to the assembly name
+        // (Okap.Functions), and the resource's last writer wins.
+        otel.ConfigureResource(resource => resource.AddService(options.ServiceName));
         return services;
     }
 

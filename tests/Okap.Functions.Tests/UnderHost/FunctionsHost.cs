@@ -15,6 +15,7 @@ public sealed class FunctionsHost : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private bool _disposed;
 
     private FunctionsHost(Process process, int port, string launcher)
     {
@@ -131,9 +132,11 @@ public sealed class FunctionsHost : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>Stops the host (SIGTERM, as Ctrl+C stops func) and, if it lingers, its whole process tree.</summary>
+    /// <summary>Stops the host (SIGTERM, as Ctrl+C stops func) and, if it lingers, its whole process tree. Once.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed) return;
+        _disposed = true;
         if (!_process.HasExited)
         {
             try
