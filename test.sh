@@ -52,7 +52,7 @@ passed=0; failed=0; skipped=0; status=0
 # Each test project once; the HTTP behaviour suite (and the page) a second time on Azurite + the Key Vault fake.
 # The third host of the behaviour suite, the Functions app under the real Functions host (Azurite, the Data Protection
 # secret store), is tests/Okap.Functions.Tests/UnderHost: it starts the hosts once for its whole run.
-runs=$(find tests -name '*.csproj' -not -path '*/node_modules/*' -not -path '*/obj/*' -not -path '*/bin/*' -not -name 'Okap.Testing.csproj' | sort | sed 's/$/:sqlite/')
+runs=$(find tests -name '*.csproj' -not -path '*/node_modules/*' -not -path '*/obj/*' -not -path '*/bin/*' -not -name 'Okap.Testing*.csproj' | sort | sed 's/$/:sqlite/')
 runs="$runs tests/Okap.Server.Tests/Okap.Server.Tests.csproj:azure tests/Okap.Web.Tests/Okap.Web.Tests.csproj:azure"
 for run in $runs; do
   project=${run%%:*}; store=${run##*:}

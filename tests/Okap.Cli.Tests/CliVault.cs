@@ -1,19 +1,15 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.DependencyInjection;
+using Okap.Testing;
 
 namespace Okap.Cli.Tests;
 
-/// <summary>The real self-hosted server in memory on a temporary SQLite folder, with one owner and a personal access key.</summary>
-public sealed class CliVault : WebApplicationFactory<Program>
+/// <summary>The vault's one test host (<see cref="VaultFactory"/>, in memory on SQLite) with one owner and a personal access key.</summary>
+public sealed class CliVault : VaultFactory
 {
     public const string Url = "http://localhost";
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _pollUrls = new();
-    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "okap-cli-tests-" + Guid.NewGuid().ToString("N"));
 
     /// <summary>The owner's personal access key (okap_pat_…).</summary>
     public string AccessKey { get; private set; } = "";
@@ -21,26 +17,10 @@ public sealed class CliVault : WebApplicationFactory<Program>
     /// <summary>A signed-in browser-style client (cookie + X-CSRF-TOKEN) of the owner.</summary>
     public HttpClient Owner { get; private set; } = null!;
 
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        builder.UseEnvironment("Testing");
-        builder.UseSetting("Okap:Sqlite:DataDirectory", _dataDirectory);
-        builder.UseSetting("Okap:PublicUrl", Url);
-        builder.UseSetting("Okap:Auth:AllowRegistration", "true");
-        builder.UseSetting("Okap:DecisionWait", "00:00:00");
-        builder.UseSetting("Okap:Http:PublicRequestsPerMinute", "10000");
-        // The in-memory server leaves the client address empty; Kestrel always has one.
-        builder.ConfigureTestServices(services => services.AddSingleton<IStartupFilter, LoopbackClientAddress>());
-    }
-
     public static async Task<CliVault> StartAsync()
     {
         var vault = new CliVault();
-        vault.Owner = vault.CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri(Url), AllowAutoRedirect = false, HandleCookies = true });
-        var created = await vault.Owner.PostAsJsonAsync("/okap/account/setup", new { user_name = "owner", password = "correct horse battery" });
-        Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
-        var session = await vault.Owner.GetFromJsonAsync<JsonObject>("/okap/account/session");
-        vault.Owner.DefaultRequestHeaders.Add("X-CSRF-TOKEN", session!["csrf_token"]!.GetValue<string>());
+        vault.Owner = await vault.SignUpAsync("owner");
         var key = await vault.Owner.PostAsJsonAsync("/okap/admin/access-keys", new { name = "cli tests", scopes = new[] { "read", "approve", "keys" } });
         key.EnsureSuccessStatusCode();
         vault.AccessKey = (await key.Content.ReadFromJsonAsync<JsonObject>())!["secret"]!.GetValue<string>();
@@ -96,20 +76,6 @@ public sealed class CliVault : WebApplicationFactory<Program>
     {
         base.Dispose(disposing);
         if (disposing) Owner?.Dispose();
-        try { Directory.Delete(_dataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-
-    private sealed class LoopbackClientAddress : IStartupFilter
-    {
-        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
-        {
-            app.Use(nextMiddleware => context =>
-            {
-                context.Connection.RemoteIpAddress ??= System.Net.IPAddress.Loopback;
-                return nextMiddleware(context);
-            });
-            next(app);
-        };
     }
 }
 

@@ -1,41 +1,15 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.DependencyInjection;
+using Okap.Testing;
 
 namespace Okap.Client.Tests;
 
-/// <summary>The real vault server in memory (temporary SQLite folder), with helpers for the person's side.</summary>
-public sealed class ClientVault : WebApplicationFactory<Program>
+/// <summary>The vault's one test host (<see cref="VaultFactory"/>, in memory on SQLite), with helpers for an app's side.</summary>
+public sealed class ClientVault : VaultFactory
 {
-    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "okap-client-tests-" + Guid.NewGuid().ToString("N"));
-
-    public Dictionary<string, string?> Settings { get; } = new()
-    {
-        ["Okap:PublicUrl"] = "http://localhost",
-        ["Okap:Auth:AllowRegistration"] = "true",
-        ["Okap:DecisionWait"] = "00:00:00",
-        ["Okap:DecisionPollInterval"] = "00:00:00.050",
-        ["Okap:Http:PublicRequestsPerMinute"] = "10000",
-    };
-
-    /// <summary>The vault's clock (set before its first use); null runs it on the system clock.</summary>
-    public TimeProvider? Time { get; set; }
-
     /// <summary>Every request an <see cref="OkapClient"/> made through <see cref="NewClient"/>'s HTTP client.</summary>
     public ConcurrentQueue<RecordedCall> Calls { get; } = new();
-
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        builder.UseEnvironment("Testing");
-        builder.UseSetting("Okap:Sqlite:DataDirectory", DataDirectory);
-        foreach (var (key, value) in Settings) builder.UseSetting(key, value);
-        builder.ConfigureTestServices(services => services.AddSingleton<IStartupFilter, Okap.Testing.LoopbackClientAddress>());
-        if (Time is { } time) builder.ConfigureTestServices(services => services.AddSingleton(time));
-    }
 
     /// <summary>An OKAP client whose HttpClient goes to this in-memory vault (and records what it sends).</summary>
     public OkapClient NewClient(string vaultUrl = "http://localhost", string? appName = "Client Test App", TimeProvider? time = null) =>
@@ -48,14 +22,7 @@ public sealed class ClientVault : WebApplicationFactory<Program>
         }, time ?? TimeProvider.System);
 
     /// <summary>Signs up the vault's owner and returns a cookie client with its anti-forgery header set.</summary>
-    public async Task<HttpClient> SignUpOwnerAsync(string userName = "alice")
-    {
-        var owner = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
-        (await owner.PostAsJsonAsync("/okap/account/setup", new { user_name = userName, password = "correct horse battery" })).EnsureSuccessStatusCode();
-        var session = await owner.GetFromJsonAsync<JsonObject>("/okap/account/session");
-        owner.DefaultRequestHeaders.Add("X-CSRF-TOKEN", session!["csrf_token"]!.GetValue<string>());
-        return owner;
-    }
+    public Task<HttpClient> SignUpOwnerAsync(string userName = "alice") => SignUpAsync(userName);
 
     /// <summary>The id of the one pending request, waiting for it to show up (a held call creates it a moment later).</summary>
     public static async Task<string> PendingIdAsync(HttpClient owner)
@@ -79,12 +46,6 @@ public sealed class ClientVault : WebApplicationFactory<Program>
             clock?.Advance(TimeSpan.FromMilliseconds(250));
             await Task.Delay(10);
         }
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
 

@@ -17,29 +17,20 @@ using Okap.Testing;
 namespace Okap.Web.Tests;
 
 /// <summary>
-/// The self-hosted server (<c>Okap.Server</c>'s <c>Program</c>) on a real loopback socket, with its own SQLite data
-/// folder, or, when <c>OKAP_TEST_STORE=azure</c>, on Azurite tables (own table prefix) and the Key Vault fake, so a
-/// real browser can load the page and a real HTTP client can make OKAP requests: every page test runs on both stores.
+/// The vault's one test host (<see cref="VaultFactory"/>) on a real loopback socket, with its own SQLite data folder,
+/// or, when <c>OKAP_TEST_STORE=azure</c>, on Azurite tables (own table prefix) and the Key Vault fake, so a real
+/// browser can load the page and a real HTTP client can make OKAP requests: every page test runs on both stores.
 /// </summary>
 public sealed class VaultServer : IAsyncDisposable
 {
-    public static readonly bool OnAzure = string.Equals(Environment.GetEnvironmentVariable("OKAP_TEST_STORE"), "azure", StringComparison.OrdinalIgnoreCase);
+    public static bool OnAzure => VaultFactory.OnAzure;
 
-    private static readonly Lazy<Task<AzuriteProcess>> SharedAzurite = new(async () =>
-    {
-        var azurite = await AzuriteProcess.StartAsync();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => azurite.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        return azurite;
-    });
+    private readonly VaultFactory _factory;
 
-    private readonly Factory _factory;
-    private readonly string _dataDirectory;
-
-    private VaultServer(Factory factory, string url, string dataDirectory)
+    private VaultServer(VaultFactory factory, string url)
     {
         _factory = factory;
         Url = url;
-        _dataDirectory = dataDirectory;
     }
 
     /// <summary>Root URL, e.g. <c>http://127.0.0.1:41234</c> (no trailing slash).</summary>
@@ -49,34 +40,15 @@ public sealed class VaultServer : IAsyncDisposable
 
     public static VaultServer Start(IDictionary<string, string?>? extra = null)
     {
-        var port = FreePort();
-        var url = $"http://127.0.0.1:{port}";
-        var data = Path.Combine(Path.GetTempPath(), "okap-web-tests", Guid.NewGuid().ToString("n"));
-        Directory.CreateDirectory(data);
-        var settings = new Dictionary<string, string?>
-        {
-            ["Kestrel:Endpoints:Http:Url"] = url,
-            ["Okap:PublicUrl"] = url,
-            ["Okap:Store"] = "Sqlite",
-            ["Okap:Sqlite:DataDirectory"] = data,
-            ["Okap:DecisionWait"] = "00:01:30",
-            ["Okap:DecisionPollInterval"] = "00:00:00.100",
-            ["Okap:Http:PublicRequestsPerMinute"] = "10000",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Microsoft"] = "Warning",
-        };
-        if (OnAzure)
-        {
-            settings["Okap:Store"] = "Azure";
-            settings["Okap:Azure:ConnectionString"] = SharedAzurite.Value.GetAwaiter().GetResult().ConnectionString;
-            settings["Okap:Azure:TablePrefix"] = "t" + Guid.NewGuid().ToString("N")[..12];
-            settings["Okap:Azure:KeyVaultUri"] = FakeKeyVault.VaultUri; // the store switch wants one; a fake stands in (below)
-        }
-        if (extra is not null) foreach (var (k, v) in extra) settings[k] = v;
-        var factory = new Factory(settings);
-        factory.UseKestrel();
-        factory.StartServer();
-        return new VaultServer(factory, url, data);
+        var factory = new VaultFactory { EnvironmentName = "Development" };
+        // As a person runs it: registration closed (the setup link creates the owner), a real decision wait.
+        factory.Settings["Okap:Auth:AllowRegistration"] = "false";
+        factory.Settings["Okap:DecisionWait"] = "00:01:30";
+        factory.Settings["Okap:DecisionPollInterval"] = "00:00:00.100";
+        factory.Settings["Logging:LogLevel:Default"] = "Warning";
+        factory.Settings["Logging:LogLevel:Microsoft"] = "Warning";
+        if (extra is not null) foreach (var (k, v) in extra) factory.Settings[k] = v;
+        return new VaultServer(factory, factory.StartOnLoopback());
     }
 
     /// <summary>A fresh one-time setup secret, as the server prints it at start-up.</summary>
@@ -100,38 +72,7 @@ public sealed class VaultServer : IAsyncDisposable
     /// <summary>A client the way an app talks to the vault: no cookies.</summary>
     public HttpClient AppClient() => new() { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromMinutes(3) };
 
-    public async ValueTask DisposeAsync()
-    {
-        await _factory.DisposeAsync();
-        try { Directory.Delete(_dataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private sealed class Factory(Dictionary<string, string?> settings) : WebApplicationFactory<Program>
-    {
-        private readonly FakeKeyVault _keyVault = new();
-
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            builder.UseEnvironment("Development");
-            foreach (var (k, v) in settings) builder.UseSetting(k, v);
-            builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(settings));
-            if (OnAzure)
-            {
-                builder.ConfigureTestServices(services => services.AddSingleton<ISecretStore>(_ =>
-                {
-                    var options = new AzureStorageOptions { ConnectionString = "unused", KeyVaultUri = FakeKeyVault.VaultUri };
-                    return new KeyVaultSecretStore(_keyVault.CreateClient(KeyVaultSecretStore.CreateClientOptions(options)), options);
-                }));
-            }
-        }
-    }
+    public async ValueTask DisposeAsync() => await _factory.DisposeAsync();
 }
 
 /// <summary>The owner's admin API with a cookie session and the anti-forgery header, for arranging test data.</summary>

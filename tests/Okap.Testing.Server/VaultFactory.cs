@@ -14,14 +14,14 @@ using Okap.Storage.Azure;
 using Okap.Storage.Azure.KeyVault;
 using Okap.Testing;
 
-namespace Okap.Server.Tests;
+namespace Okap.Testing;
 
 /// <summary>
 /// The self-hosted server with captured logs and optional fake time, on a temporary SQLite data folder, or, when
 /// <c>OKAP_TEST_STORE=azure</c>, on Azurite tables (own table prefix) and the Key Vault fake: the whole behaviour
 /// suite runs unchanged on both stores.
 /// </summary>
-public sealed class VaultFactory : WebApplicationFactory<Program>
+public class VaultFactory : WebApplicationFactory<Program>
 {
     public static readonly bool OnAzure = string.Equals(Environment.GetEnvironmentVariable("OKAP_TEST_STORE"), "azure", StringComparison.OrdinalIgnoreCase);
 
@@ -69,7 +69,11 @@ public sealed class VaultFactory : WebApplicationFactory<Program>
     /// <summary>Faults to inject into this instance's usage store (lost replies, a dead store); null injects none.</summary>
     public UsageStoreFaults? UsageFaults { get; init; }
     public LogCapture Logs { get; } = new();
-    public FakeTimeProvider? Time { get; init; }
+    /// <summary>The host environment the server starts in.</summary>
+    public string EnvironmentName { get; init; } = "Testing";
+
+    /// <summary>The vault's clock (set before its first use); null runs it on the system clock.</summary>
+    public FakeTimeProvider? Time { get; set; }
 
     /// <summary>Extra service registrations (after the server's own).</summary>
     public Action<IServiceCollection>? TestServices { get; init; }
@@ -84,7 +88,7 @@ public sealed class VaultFactory : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Testing");
+        builder.UseEnvironment(EnvironmentName);
         builder.UseSetting("Okap:Sqlite:DataDirectory", DataDirectory);
         if (OnAzure)
         {

@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Okap.Core;
 using Okap.Core.Metering;
 
-namespace Okap.Server.Tests;
+namespace Okap.Testing;
 
 /// <summary>Switches for the faults <see cref="FaultyUsageStore"/> injects into one vault instance's usage store.</summary>
 public sealed class UsageStoreFaults
