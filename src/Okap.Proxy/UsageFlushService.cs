@@ -185,18 +185,7 @@ public sealed class UsageFlushService : BackgroundService
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            if (!_spoolLoaded)
-            {
-                _spoolLoaded = true;
-                try
-                {
-                    lock (_outbox) _outbox.InsertRange(0, _spool.Load().Select(s => (s.Batch, (string?)s.File)));
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    Log.SpoolFailed(_logger, 0, ex.GetType().Name);
-                }
-            }
+            LoadSpoolOnce();
             var pending = _ledger.TakePending();
             if (pending.Deltas.Count > 0)
             {
@@ -204,59 +193,86 @@ public sealed class UsageFlushService : BackgroundService
                 _takenAt[batch] = _time.GetTimestamp();
                 lock (_outbox) _outbox.Add((batch, null));
             }
-            // In order, each unchanged until written: the store's per-writer mark then makes every retry harmless.
-            while (true)
-            {
-                (UsageBatch Batch, string? SpoolFile) next;
-                lock (_outbox)
-                {
-                    if (_outbox.Count == 0) break;
-                    next = _outbox[0];
-                }
-                var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                try
-                {
-                    await _usage.AddBatchAsync(next.Batch, ct).ConfigureAwait(false);
-                    ProxyTelemetry.StoreCall("usage.write", started, null);
-                    if (_logger.IsEnabled(LogLevel.Debug)) LogWritten(next.Batch);
-                    if (_takenAt.Remove(next.Batch, out var takenAt)) ProxyTelemetry.FlushLag(_time.GetElapsedTime(takenAt));
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
-                {
-                    ProxyTelemetry.StoreCall("usage.write", started, ex);
-                    Log.FlushFailed(_logger, next.Batch.Deltas.Count, (ex as UsagePartlyWrittenException)?.InnerException?.GetType().Name ?? ex.GetType().Name);
-                    break;
-                }
-                lock (_outbox)
-                {
-                    _outbox.RemoveAt(0);
-                    if (next.Batch.WriterId == _ledger.HolderId) foreach (var d in next.Batch.Deltas) _markedOwners.Add(d.OwnerId);
-                }
-                if (next.SpoolFile is not null) _spool.Delete(next.SpoolFile);
-            }
+            await WriteOutboxAsync(ct).ConfigureAwait(false);
             await TouchAsync(pending.Touched, ct).ConfigureAwait(false);
             var audit = _audit.Drain();
             audit.AddRange(await UseEventsAsync(pending.Deltas, ct).ConfigureAwait(false));
-            if (audit.Count > 0 && _services.GetService<IAuditStore>() is { } auditStore)
-            {
-                foreach (var entry in audit)
-                {
-                    try
-                    {
-                        await auditStore.AppendAsync(entry, ct).ConfigureAwait(false);
-                    }
-                    catch (Exception ex)
-                    {
-                        Log.SideWriteFailed(_logger, ex.GetType().Name);
-                        break;
-                    }
-                }
-            }
+            await WriteAuditAsync(audit, ct).ConfigureAwait(false);
             Log.Flushed(_logger, pending.Deltas.Count, pending.Touched.Count);
         }
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>Puts the batches a previous process spooled to disk (and never wrote) first in the outbox, once.</summary>
+    private void LoadSpoolOnce()
+    {
+        if (_spoolLoaded) return;
+        _spoolLoaded = true;
+        try
+        {
+            lock (_outbox) _outbox.InsertRange(0, _spool.Load().Select(s => (s.Batch, (string?)s.File)));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Log.SpoolFailed(_logger, 0, ex.GetType().Name);
+        }
+    }
+
+    /// <summary>
+    /// Writes the outbox in order, each batch unchanged until written: the store's per-writer mark then makes every
+    /// retry harmless. Stops at the first failure; what is left is tried again at the next flush.
+    /// </summary>
+    private async Task WriteOutboxAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            (UsageBatch Batch, string? SpoolFile) next;
+            lock (_outbox)
+            {
+                if (_outbox.Count == 0) return;
+                next = _outbox[0];
+            }
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                await _usage.AddBatchAsync(next.Batch, ct).ConfigureAwait(false);
+                ProxyTelemetry.StoreCall("usage.write", started, null);
+                if (_logger.IsEnabled(LogLevel.Debug)) LogWritten(next.Batch);
+                if (_takenAt.Remove(next.Batch, out var takenAt)) ProxyTelemetry.FlushLag(_time.GetElapsedTime(takenAt));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                ProxyTelemetry.StoreCall("usage.write", started, ex);
+                Log.FlushFailed(_logger, next.Batch.Deltas.Count, (ex as UsagePartlyWrittenException)?.InnerException?.GetType().Name ?? ex.GetType().Name);
+                return;
+            }
+            lock (_outbox)
+            {
+                _outbox.RemoveAt(0);
+                if (next.Batch.WriterId == _ledger.HolderId) foreach (var d in next.Batch.Deltas) _markedOwners.Add(d.OwnerId);
+            }
+            if (next.SpoolFile is not null) _spool.Delete(next.SpoolFile);
+        }
+    }
+
+    /// <summary>Appends the audit entries the proxy collected; a store that fails stops this round (best effort, as before).</summary>
+    private async Task WriteAuditAsync(List<AuditEvent> audit, CancellationToken ct)
+    {
+        if (audit.Count == 0 || _services.GetService<IAuditStore>() is not { } auditStore) return;
+        foreach (var entry in audit)
+        {
+            try
+            {
+                await auditStore.AppendAsync(entry, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Log.SideWriteFailed(_logger, ex.GetType().Name);
+                return;
+            }
         }
     }
 
