@@ -60,10 +60,6 @@ public static class OkapRoutes
         public Route Needs(string scope) => WithMetadata(new Auth.RequiredScope(scope));
     }
 
-    private const string Read = Core.Accounts.AccessKeyScopes.Read;
-    private const string Approve = Core.Accounts.AccessKeyScopes.Approve;
-    private const string Keys = Core.Accounts.AccessKeyScopes.Keys;
-    private const string SessionOnly = Auth.OwnerAuth.SessionOnly;
 
     /// <summary>
     /// A route served by a method of <typeparamref name="TEndpoints"/>, a feature's endpoint class (one file holding its
@@ -88,26 +84,9 @@ public static class OkapRoutes
         new Route("GET", OkapPaths.Health, OkapRouteNames.Health, (c, s) => Task.FromResult(Get<OkapProtocolHandlers>(s).Health())).Returns<MessageView>(),
         new Route("GET", OkapPaths.Ready, OkapRouteNames.Ready, (c, s) => Get<Health.ReadinessHandler>(s).ReadyAsync(c)).Returns<Health.ReadinessView>(),
 
-        // Owner sign-in.
-        new Route("GET", OkapPaths.AccountSession, OkapRouteNames.AccountSession, (c, s) => Get<AccountHandlers>(s).SessionAsync(c)).Returns<SessionView>(),
-        new Route("POST", OkapPaths.AccountSetup, OkapRouteNames.AccountSetup, (c, s) => Get<AccountHandlers>(s).CreateAccountAsync(c)).Accepts<CreateAccountBody>().Returns<MessageView>(),
-        new Route("POST", OkapPaths.AccountLogin, OkapRouteNames.AccountLogin, (c, s) => Get<AccountHandlers>(s).LoginAsync(c)).Accepts<SignInBody>().Returns<MessageView>(),
-        new Route("POST", OkapPaths.AccountLogout, OkapRouteNames.AccountLogout, (c, s) => Get<AccountHandlers>(s).LogoutAsync(c)).Needs(SessionOnly),
-        new Route("POST", OkapPaths.AccountPasskeySignInOptions, OkapRouteNames.AccountPasskeySignInOptions, (c, s) => Get<AccountHandlers>(s).PasskeySignInOptionsAsync(c)).Returns<PasskeyOptionsView>(),
-        new Route("POST", OkapPaths.AccountPasskeySignIn, OkapRouteNames.AccountPasskeySignIn, (c, s) => Get<AccountHandlers>(s).PasskeySignInAsync(c)).Accepts<PasskeySignInBody>().Returns<MessageView>(),
-
-        // The owner's own sign-in: browser sessions only.
-        new Route("GET", OkapPaths.AccountSecurity, OkapRouteNames.AccountSecurity, (c, s) => Get<SecurityHandlers>(s).SecurityAsync(c)).Returns<SecurityView>().Needs(SessionOnly),
-        new Route("POST", OkapPaths.AccountPassword, OkapRouteNames.AccountPassword, (c, s) => Get<SecurityHandlers>(s).ChangePasswordAsync(c)).Accepts<ChangePasswordBody>().Returns<MessageView>().Needs(SessionOnly),
-        new Route("DELETE", OkapPaths.AccountSessionById, OkapRouteNames.AccountEndSession, (c, s) => Get<SecurityHandlers>(s).EndSessionAsync(c, Value(c, "id"))).Needs(SessionOnly),
-        new Route("POST", OkapPaths.AccountSignOutEverywhere, OkapRouteNames.AccountSignOutEverywhere, (c, s) => Get<SecurityHandlers>(s).SignOutEverywhereAsync(c)).Needs(SessionOnly),
-        new Route("POST", OkapPaths.AccountTotpSetup, OkapRouteNames.AccountTotpSetup, (c, s) => Get<SecurityHandlers>(s).BeginTotpAsync(c)).Accepts<PasswordBody>().Returns<TotpSetupView>().Needs(SessionOnly),
-        new Route("POST", OkapPaths.AccountTotpConfirm, OkapRouteNames.AccountTotpConfirm, (c, s) => Get<SecurityHandlers>(s).ConfirmTotpAsync(c)).Accepts<CodeBody>().Returns<RecoveryCodesView>().Needs(SessionOnly),
-        new Route("POST", OkapPaths.AccountTotpDisable, OkapRouteNames.AccountTotpDisable, (c, s) => Get<SecurityHandlers>(s).DisableTotpAsync(c)).Accepts<PasswordBody>().Needs(SessionOnly),
-        new Route("POST", OkapPaths.AccountRecoveryCodes, OkapRouteNames.AccountRecoveryCodes, (c, s) => Get<SecurityHandlers>(s).RegenerateRecoveryCodesAsync(c)).Accepts<PasswordBody>().Returns<RecoveryCodesView>().Needs(SessionOnly),
-        new Route("POST", OkapPaths.AccountPasskeyOptions, OkapRouteNames.AccountPasskeyOptions, (c, s) => Get<SecurityHandlers>(s).PasskeyOptionsAsync(c)).Accepts<PasswordBody>().Returns<PasskeyOptionsView>().Needs(SessionOnly),
-        new Route("POST", OkapPaths.AccountPasskeys, OkapRouteNames.AccountAddPasskey, (c, s) => Get<SecurityHandlers>(s).AddPasskeyAsync(c)).Accepts<AddPasskeyBody>().Returns<AddedPasskeyView>().Needs(SessionOnly),
-        new Route("DELETE", OkapPaths.AccountPasskeyById, OkapRouteNames.AccountRemovePasskey, (c, s) => Get<SecurityHandlers>(s).RemovePasskeyAsync(c, Value(c, "id"))).Needs(SessionOnly),
+        // Owner sign-in, and the owner's own sign-in settings (browser sessions only).
+        ..AccountHandlers.Routes,
+        ..SecurityHandlers.Routes,
 
         // Admin API.
         ..RequestEndpoints.Routes,

@@ -3,8 +3,10 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Okap.AspNetCore.Admin;
+using Okap.Protocol;
 using Okap.Protocol.Admin;
 using Okap.AspNetCore.Auth;
+using Okap.AspNetCore.Endpoints.Admin;
 using Okap.AspNetCore.Http;
 using Okap.Core;
 using Okap.Core.Accounts;
@@ -26,6 +28,17 @@ public sealed class AccountHandlers(
     IOptions<OkapHttpOptions> httpOptions,
     Core.Accounts.IOwnerStore ownerStore)
 {
+    /// <summary>Sign-in, setup, sign-out and passkey sign-in.</summary>
+    internal static OkapRoutes.Route[] Routes =>
+    [
+        OkapRoutes.On<AccountHandlers>("GET", OkapPaths.AccountSession, OkapRouteNames.AccountSession, (e, c) => e.SessionAsync(c)).Returns<SessionView>(),
+        OkapRoutes.On<AccountHandlers>("POST", OkapPaths.AccountSetup, OkapRouteNames.AccountSetup, (e, c) => e.CreateAccountAsync(c)).Accepts<CreateAccountBody>().Returns<MessageView>(),
+        OkapRoutes.On<AccountHandlers>("POST", OkapPaths.AccountLogin, OkapRouteNames.AccountLogin, (e, c) => e.LoginAsync(c)).Accepts<SignInBody>().Returns<MessageView>(),
+        OkapRoutes.On<AccountHandlers>("POST", OkapPaths.AccountLogout, OkapRouteNames.AccountLogout, (e, c) => e.LogoutAsync(c)).Needs(OwnerAuth.SessionOnly),
+        OkapRoutes.On<AccountHandlers>("POST", OkapPaths.AccountPasskeySignInOptions, OkapRouteNames.AccountPasskeySignInOptions, (e, c) => e.PasskeySignInOptionsAsync(c)).Returns<PasskeyOptionsView>(),
+        OkapRoutes.On<AccountHandlers>("POST", OkapPaths.AccountPasskeySignIn, OkapRouteNames.AccountPasskeySignIn, (e, c) => e.PasskeySignInAsync(c)).Accepts<PasskeySignInBody>().Returns<MessageView>(),
+    ];
+
     private readonly int _maxBody = httpOptions.Value.MaxBodyBytes;
 
     /// <summary><c>GET /okap/account/session</c>: who is signed in (with an anti-forgery token), or 401 saying whether setup is needed.</summary>

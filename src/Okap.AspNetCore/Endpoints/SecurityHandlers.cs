@@ -3,11 +3,13 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Okap.AspNetCore.Auth;
+using Okap.AspNetCore.Endpoints.Admin;
 using Okap.AspNetCore.Http;
 using Okap.Core;
 using Okap.Core.Accounts;
 using Okap.Core.Accounts.SignIn;
 using Okap.Core.Audit;
+using Okap.Protocol;
 using Okap.Protocol.Admin;
 
 namespace Okap.AspNetCore.Endpoints;
@@ -27,6 +29,22 @@ public sealed class SecurityHandlers(
     IOptions<OkapAuthOptions> authOptions,
     IOptions<OkapHttpOptions> httpOptions)
 {
+    /// <summary>How the signed-in owner signs in: sessions, password, authenticator app, recovery codes, passkeys.</summary>
+    internal static OkapRoutes.Route[] Routes =>
+    [
+        OkapRoutes.On<SecurityHandlers>("GET", OkapPaths.AccountSecurity, OkapRouteNames.AccountSecurity, (e, c) => e.SecurityAsync(c)).Returns<SecurityView>().Needs(OwnerAuth.SessionOnly),
+        OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountPassword, OkapRouteNames.AccountPassword, (e, c) => e.ChangePasswordAsync(c)).Accepts<ChangePasswordBody>().Returns<MessageView>().Needs(OwnerAuth.SessionOnly),
+        OkapRoutes.On<SecurityHandlers>("DELETE", OkapPaths.AccountSessionById, OkapRouteNames.AccountEndSession, (e, c) => e.EndSessionAsync(c, AdminReplies.Value(c, "id"))).Needs(OwnerAuth.SessionOnly),
+        OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountSignOutEverywhere, OkapRouteNames.AccountSignOutEverywhere, (e, c) => e.SignOutEverywhereAsync(c)).Needs(OwnerAuth.SessionOnly),
+        OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountTotpSetup, OkapRouteNames.AccountTotpSetup, (e, c) => e.BeginTotpAsync(c)).Accepts<PasswordBody>().Returns<TotpSetupView>().Needs(OwnerAuth.SessionOnly),
+        OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountTotpConfirm, OkapRouteNames.AccountTotpConfirm, (e, c) => e.ConfirmTotpAsync(c)).Accepts<CodeBody>().Returns<RecoveryCodesView>().Needs(OwnerAuth.SessionOnly),
+        OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountTotpDisable, OkapRouteNames.AccountTotpDisable, (e, c) => e.DisableTotpAsync(c)).Accepts<PasswordBody>().Needs(OwnerAuth.SessionOnly),
+        OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountRecoveryCodes, OkapRouteNames.AccountRecoveryCodes, (e, c) => e.RegenerateRecoveryCodesAsync(c)).Accepts<PasswordBody>().Returns<RecoveryCodesView>().Needs(OwnerAuth.SessionOnly),
+        OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountPasskeyOptions, OkapRouteNames.AccountPasskeyOptions, (e, c) => e.PasskeyOptionsAsync(c)).Accepts<PasswordBody>().Returns<PasskeyOptionsView>().Needs(OwnerAuth.SessionOnly),
+        OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountPasskeys, OkapRouteNames.AccountAddPasskey, (e, c) => e.AddPasskeyAsync(c)).Accepts<AddPasskeyBody>().Returns<AddedPasskeyView>().Needs(OwnerAuth.SessionOnly),
+        OkapRoutes.On<SecurityHandlers>("DELETE", OkapPaths.AccountPasskeyById, OkapRouteNames.AccountRemovePasskey, (e, c) => e.RemovePasskeyAsync(c, AdminReplies.Value(c, "id"))).Needs(OwnerAuth.SessionOnly),
+    ];
+
     private readonly int _maxBody = httpOptions.Value.MaxBodyBytes;
     private TimeSpan IdleLimit => authOptions.Value.SessionLifetime;
 
