@@ -84,6 +84,22 @@ public sealed class SecurityTests(BrowserFixture browser) : WebTest(browser)
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await Expect(page.Locator(".form-error")).ToContainTextAsync("wrong or was already used");
         await Expect(page.Locator("#topbar")).ToBeHiddenAsync();
+
+        // Removing the passkey asks for the password; then the password alone signs in again.
+        await page.Locator("#sign-in-code").FillAsync(codes[1]);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#topbar")).ToBeVisibleAsync();
+        await page.GotoAsync("/#/security");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Remove passkey test laptop" }).ClickAsync();
+        await page.Locator("#passkey-remove-password").FillAsync("not the password at all");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Remove passkey", Exact = true }).ClickAsync();
+        await Expect(page.Locator("#passkey-list").Locator(".form-error")).ToContainTextAsync("password");
+        await page.Locator("#passkey-remove-password").FillAsync(Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Remove passkey", Exact = true }).ClickAsync();
+        await Expect(page.GetByText("No passkeys yet.")).ToBeVisibleAsync();
+        await page.Locator("#sign-out").ClickAsync();
+        await SignInOnAsync(page);
+        await Expect(page.Locator("#topbar")).ToBeVisibleAsync();
         Assert.True(PageProblems.Count == 0, string.Join("\n", PageProblems));
         await page.Context.DisposeAsync();
     }

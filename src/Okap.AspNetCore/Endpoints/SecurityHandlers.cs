@@ -26,6 +26,7 @@ public sealed class SecurityHandlers(
     Passkeys passkeys,
     SignInStates states,
     AuditLog audit,
+    PublicRateLimiter rateLimiter,
     IOptions<OkapAuthOptions> authOptions,
     IOptions<OkapHttpOptions> httpOptions)
 {
@@ -42,7 +43,7 @@ public sealed class SecurityHandlers(
         OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountRecoveryCodes, OkapRouteNames.AccountRecoveryCodes, (e, c) => e.RegenerateRecoveryCodesAsync(c)).Accepts<PasswordBody>().Returns<RecoveryCodesView>().Needs(OwnerAuth.SessionOnly),
         OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountPasskeyOptions, OkapRouteNames.AccountPasskeyOptions, (e, c) => e.PasskeyOptionsAsync(c)).Accepts<PasswordBody>().Returns<PasskeyOptionsView>().Needs(OwnerAuth.SessionOnly),
         OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountPasskeys, OkapRouteNames.AccountAddPasskey, (e, c) => e.AddPasskeyAsync(c)).Accepts<AddPasskeyBody>().Returns<AddedPasskeyView>().Needs(OwnerAuth.SessionOnly),
-        OkapRoutes.On<SecurityHandlers>("DELETE", OkapPaths.AccountPasskeyById, OkapRouteNames.AccountRemovePasskey, (e, c) => e.RemovePasskeyAsync(c, AdminReplies.Value(c, "id"))).Needs(OwnerAuth.SessionOnly),
+        OkapRoutes.On<SecurityHandlers>("DELETE", OkapPaths.AccountPasskeyById, OkapRouteNames.AccountRemovePasskey, (e, c) => e.RemovePasskeyAsync(c, AdminReplies.Value(c, "id"))).Accepts<PasswordBody>().Needs(OwnerAuth.SessionOnly),
     ];
 
     private readonly int _maxBody = httpOptions.Value.MaxBodyBytes;
@@ -176,7 +177,8 @@ public sealed class SecurityHandlers(
     /// <summary><c>DELETE /okap/account/passkeys/{id}</c>.</summary>
     public async Task<IResult> RemovePasskeyAsync(HttpContext context, string passkeyId)
     {
-        var (ownerId, error) = await access.RequireOwnerAsync(context);
+        // With the password, as turning off the authenticator app: a stolen session alone cannot strip the account's factors.
+        var (ownerId, _, error) = await OwnerWithPasswordAsync(context);
         if (error is not null) return error;
         if (!await passkeys.RemoveAsync(ownerId!, passkeyId, context.RequestAborted)) return Errors.NotFound("passkey");
         await audit.AppendAsync(ownerId!, AuditEvents.PasskeyRemoved, context.RequestAborted, detail: passkeyId);
@@ -196,6 +198,9 @@ public sealed class SecurityHandlers(
 
     private async Task<(string? OwnerId, LocalAccount? Account, IResult? Error)> OwnerWithPasswordAsync(HttpContext context)
     {
+        // The same per-instance ceiling as sign-in: the shared per-address count is checked before each try, so a burst
+        // of parallel guesses would otherwise all pass that check at once.
+        if (rateLimiter.TryAcquire(context) is { } limited) return (null, null, limited);
         var (ownerId, body, error) = await OwnerAndBodyAsync(context, AdminJsonContext.Default.PasswordBody);
         if (error is not null) return (null, null, error);
         var confirmed = await accounts.ConfirmPasswordAsync(ownerId!, body!.Password, ClientAddress.Of(context), "password", context.RequestAborted);

@@ -89,6 +89,12 @@ public sealed partial class AccountService(IOwnerStore owners, AuditLog audit, S
         var state = await signInStates.ReadAsync(account!.OwnerId, ct);
         var factor = await secondFactors.VerifyAsync(account.OwnerId, totpCode, recoveryCode, ct);
         if (factor == SignIn.SecondFactorOutcome.Missing) return new SignInAttempt(SignInOutcome.SecondFactorRequired, TotpEnabled: state.Totp is { Confirmed: true });
+        if (factor == SignIn.SecondFactorOutcome.Locked)
+        {
+            await audit.AppendAsync(account.OwnerId, AuditEvents.SignInFailed, ct, clientAddress: clientAddress, detail: "second-factor codes refused after too many wrong ones");
+            var locked = (await signInStates.ReadAsync(account.OwnerId, ct)).CodesLockedFor(time.GetUtcNow()) ?? SignIn.SignInState.CodeFailureWindow;
+            return new SignInAttempt(SignInOutcome.Throttled, RetryAfter: locked);
+        }
         if (factor == SignIn.SecondFactorOutcome.Wrong)
         {
             await throttle.RecordFailureAsync(clientAddress, ct);

@@ -152,6 +152,50 @@ public abstract class SignInSecurityBehaviour(BehaviourPass pass)
     }
 
     [PassFact]
+    public async Task Wrong_codes_are_counted_per_owner_so_a_known_password_cannot_guess_the_code_from_many_addresses()
+    {
+        var owner = await pass.Shared.SignUpAsync();
+        var setup = await (await owner.Admin.PostAsJsonAsync("/okap/account/totp/setup", new { password = VaultUnderTest.Password })).JsonAsync();
+        var totp = new Totp(Base32Encoding.ToBytes(setup["secret"]!.GetValue<string>()));
+        var recovery = (await (await owner.Admin.PostAsJsonAsync("/okap/account/totp/confirm", new { code = totp.ComputeTotp() })).JsonAsync())["recovery_codes"]!
+            .AsArray().Select(c => c!.GetValue<string>()).ToArray();
+        var right = totp.ComputeTotp(DateTime.UtcNow.AddSeconds(30));
+        var wrong = right == "123456" ? "654321" : "123456";
+        for (var i = 0; i < 5; i++)
+        {
+            var guess = await Login(owner.UserName, i % 2 == 0 ? new { totp_code = wrong } : (object)new { recovery_code = "aaaa-bbbb-cccc" });
+            Assert.Equal("invalid_second_factor", (await guess.JsonAsync())["error"]!["type"]!.GetValue<string>());
+        }
+        // Now even the right code and a real recovery code wait: no code is checked for this owner until the window ends.
+        foreach (var factor in new object[] { new { totp_code = right }, new { recovery_code = recovery[0] } })
+        {
+            var locked = await Login(owner.UserName, factor);
+            Assert.Equal(HttpStatusCode.TooManyRequests, locked.StatusCode);
+            Assert.Equal("too_many_attempts", (await locked.JsonAsync())["error"]!["type"]!.GetValue<string>());
+            Assert.True(locked.Headers.RetryAfter?.Delta is { } wait && wait > TimeSpan.Zero && wait <= TimeSpan.FromMinutes(15));
+            Assert.False(locked.Headers.Contains("Set-Cookie"));
+        }
+        // A wrong password still reads as a wrong password: the lock says nothing to someone without it.
+        Assert.Equal("invalid_credentials", (await (await Login(owner.UserName, new { totp_code = right }, "wrong password!")).JsonAsync())["error"]!["type"]!.GetValue<string>());
+        // The recovery code was not spent by the refused try.
+        var security = await owner.Admin.GetFromJsonAsync<JsonObject>("/okap/account/security");
+        Assert.Equal(10, security!["recovery_codes_left"]!.GetValue<int>());
+    }
+
+    [PassFact]
+    public async Task Removing_a_passkey_needs_the_password()
+    {
+        var owner = await pass.Shared.SignUpAsync();
+        // No body at all is refused as any body route refuses one (415), before anything else.
+        var bare = await owner.Admin.SendAsync(new HttpRequestMessage(HttpMethod.Delete, "/okap/account/passkeys/pky_nothere"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, bare.StatusCode);
+        var wrong = await owner.Admin.SendAsync(new HttpRequestMessage(HttpMethod.Delete, "/okap/account/passkeys/pky_nothere") { Content = JsonContent.Create(new { password = "not the password at all" }) });
+        Assert.Equal("password", (await wrong.JsonAsync())["error"]!["param"]!.GetValue<string>());
+        var right = await owner.Admin.SendAsync(new HttpRequestMessage(HttpMethod.Delete, "/okap/account/passkeys/pky_nothere") { Content = JsonContent.Create(new { password = VaultUnderTest.Password }) });
+        Assert.Equal(HttpStatusCode.NotFound, right.StatusCode);
+    }
+
+    [PassFact]
     public async Task Registering_a_passkey_needs_the_password_so_a_stolen_session_cannot_plant_one()
     {
         var owner = await pass.Shared.SignUpAsync();

@@ -1855,12 +1855,24 @@
       ? h("ul", { class: "plain-list", id: "passkey-list" }, sec.passkeys.map((p) => {
         const remove = h("button", { type: "button", class: "btn btn-small btn-danger-outline" }, "Remove");
         remove.setAttribute("aria-label", "Remove passkey " + p.name);
-        remove.addEventListener("click", async () => {
-          if (!await confirmDialog({ title: `Remove “${p.name}”?`, message: "It will no longer sign you in.", confirm: "Remove passkey" })) return;
-          try { await api("DELETE", "/okap/account/passkeys/" + encodeURIComponent(p.id)); toast("Passkey removed."); await reload(); } catch (e) { toast(e.message, "error"); }
+        // Removing a factor asks for the password, as turning off the authenticator app does.
+        const confirmBox = h("div", { class: "inline-confirm", hidden: true });
+        remove.addEventListener("click", () => {
+          const pw = passwordPrompt("passkey-remove-password", "Your password, to remove " + p.name);
+          const removeError = errorBox();
+          clear(confirmBox);
+          confirmBox.append(onSubmit(h("form", { class: "stack", novalidate: true },
+            field("Your password, to remove it", pw), removeError,
+            h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-small btn-danger" }, "Remove passkey"))), async () => {
+            showError(removeError, null);
+            try { await api("DELETE", "/okap/account/passkeys/" + encodeURIComponent(p.id), { password: pw.value }); toast("Passkey removed."); await reload(); }
+            catch (e) { pw.value = ""; showError(removeError, e); }
+          }));
+          confirmBox.hidden = false;
+          pw.focus();
         });
         return h("li", { "data-passkey-id": p.id }, h("strong", null, p.name), " — added ", when(p.created_at),
-          p.last_used_at ? h("span", { class: "muted" }, ", last used ", ago(p.last_used_at)) : h("span", { class: "muted" }, ", not used yet"), " ", remove);
+          p.last_used_at ? h("span", { class: "muted" }, ", last used ", ago(p.last_used_at)) : h("span", { class: "muted" }, ", not used yet"), " ", remove, confirmBox);
       }))
       : empty(h("p", null, "No passkeys yet."));
     return section("Passkeys", h("p", { class: "hint" }, "A passkey signs you in with your device's lock (fingerprint, face or PIN) instead of a password, and cannot be phished. With one, your password alone no longer signs in."),

@@ -12,6 +12,8 @@ public enum SecondFactorOutcome
     /// <summary>A second factor is enrolled and no code came.</summary>
     Missing,
     Wrong,
+    /// <summary>Too many wrong codes for this owner lately: no code is checked until the window ends.</summary>
+    Locked,
 }
 
 /// <summary>A new authenticator-app secret, shown once: as text and as an <c>otpauth://</c> URI for a QR code.</summary>
@@ -85,18 +87,26 @@ public sealed class SecondFactors(SignInStates states, IDataProtectionProvider p
         states.UpdateAsync(ownerId, state =>
         {
             if (!state.HasSecondFactor) return (null, SecondFactorOutcome.Passed);
+            var now = time.GetUtcNow();
+            if (string.IsNullOrWhiteSpace(recoveryCode) && string.IsNullOrWhiteSpace(totpCode)) return (null, SecondFactorOutcome.Missing);
+            if (state.CodesLockedFor(now) is not null) return (null, SecondFactorOutcome.Locked);
+            // A failure is written in the same compare-and-swap as the check, so parallel guesses on any instance all count.
+            var failed = state with
+            {
+                CodeFailures = state.CodeFailures is { } f && f.WindowStart + SignInState.CodeFailureWindow > now
+                    ? f with { Count = f.Count + 1 } : new CodeFailures(1, now),
+            };
             if (!string.IsNullOrWhiteSpace(recoveryCode))
             {
                 var hash = HashCode(recoveryCode);
-                if (!state.RecoveryCodeHashes.Contains(hash, StringComparer.Ordinal)) return (null, SecondFactorOutcome.Wrong);
-                return (state with { RecoveryCodeHashes = state.RecoveryCodeHashes.Where(h => h != hash).ToArray() }, SecondFactorOutcome.Passed);
+                if (!state.RecoveryCodeHashes.Contains(hash, StringComparer.Ordinal)) return (failed, SecondFactorOutcome.Wrong);
+                return (state with { RecoveryCodeHashes = state.RecoveryCodeHashes.Where(h => h != hash).ToArray(), CodeFailures = null }, SecondFactorOutcome.Passed);
             }
-            if (string.IsNullOrWhiteSpace(totpCode)) return (null, SecondFactorOutcome.Missing);
             if (state.Totp is not { Confirmed: true } totp || MatchStep(totp, totpCode) is not { } step || step <= totp.LastUsedStep)
             {
-                return (null, SecondFactorOutcome.Wrong);
+                return (failed, SecondFactorOutcome.Wrong);
             }
-            return (state with { Totp = totp with { LastUsedStep = step } }, SecondFactorOutcome.Passed);
+            return (state with { Totp = totp with { LastUsedStep = step }, CodeFailures = null }, SecondFactorOutcome.Passed);
         }, ct);
 
     private long? MatchStep(TotpEnrolment enrolment, string? code)

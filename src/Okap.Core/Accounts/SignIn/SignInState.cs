@@ -12,6 +12,10 @@ public sealed record SignInState
     public const int MaxSessions = 20;
     /// <summary>The most passkeys an owner may register.</summary>
     public const int MaxPasskeys = 10;
+    /// <summary>Wrong authenticator or recovery codes (after the right password) before codes are refused for a while.</summary>
+    public const int MaxCodeFailures = 5;
+    /// <summary>How long those failures count, and how long codes are then refused.</summary>
+    public static readonly TimeSpan CodeFailureWindow = TimeSpan.FromMinutes(15);
 
     public static SignInState Empty { get; } = new();
 
@@ -22,6 +26,15 @@ public sealed record SignInState
     public IReadOnlyList<Passkey> Passkeys { get; init; } = [];
     /// <summary>WebAuthn challenges already answered, kept until their ceremony would have expired anyway (no replay).</summary>
     public IReadOnlyList<UsedChallenge> UsedChallenges { get; init; } = [];
+    /// <summary>
+    /// Wrong codes sent with the right password, counted per owner (not per address, which an attacker holding the
+    /// password could spread over many): past <see cref="MaxCodeFailures"/> codes are refused until the window ends.
+    /// </summary>
+    public CodeFailures? CodeFailures { get; init; }
+
+    /// <summary>How long codes are still refused at <paramref name="now"/>, or null when they may be tried.</summary>
+    public TimeSpan? CodesLockedFor(DateTimeOffset now) =>
+        CodeFailures is { } f && f.Count >= MaxCodeFailures && f.WindowStart + CodeFailureWindow > now ? f.WindowStart + CodeFailureWindow - now : null;
 
     /// <summary>True when a password alone no longer signs in.</summary>
     [JsonIgnore]
@@ -38,6 +51,9 @@ public sealed record TotpEnrolment(string ProtectedSecret, bool Confirmed, long 
 public sealed record Passkey(string Id, string Name, string CredentialId, string PublicKey, uint SignCount, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt);
 
 public sealed record UsedChallenge(string Hash, DateTimeOffset ExpiresAt);
+
+/// <summary>Wrong second-factor codes since <paramref name="WindowStart"/>.</summary>
+public sealed record CodeFailures(int Count, DateTimeOffset WindowStart);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(SignInState))]
