@@ -39,4 +39,8 @@ public sealed class OkapAuthOptions
     /// <summary>Session cookie lifetime.</summary>
     [Range(typeof(TimeSpan), "00:05:00", "30.00:00:00")]
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>The longest a session lasts however active it is; then the owner signs in again.</summary>
+    [Range(typeof(TimeSpan), "01:00:00", "365.00:00:00")]
+    public TimeSpan SessionMaxAge { get; set; } = TimeSpan.FromDays(30);
 }

@@ -31,7 +31,7 @@ public static class OkapServiceCollectionExtensions
         var auth = configuration.GetSection("Okap:Auth").Get<OkapAuthOptions>() ?? new OkapAuthOptions();
         var publicUrl = configuration["Okap:PublicUrl"];
         var httpsOnly = publicUrl is not null && publicUrl.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
-        services.AddOwnerAuthentication(auth.TrustAppServicePrincipal, auth.SessionLifetime, httpsOnly);
+        services.AddOwnerAuthentication(auth.TrustAppServicePrincipal, auth.SessionLifetime, auth.SessionMaxAge, httpsOnly);
 
         services.AddSingleton<PublicRateLimiter>();
         services.AddSingleton<OkapProtocolHandlers>();

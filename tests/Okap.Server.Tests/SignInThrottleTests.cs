@@ -26,6 +26,7 @@ public sealed class SignInThrottleTests : IDisposable
         {
             vault.Settings["Okap:SignIn:MaxFailuresPerAddress"] = "4";
             vault.Settings["Okap:SignIn:FailureWindow"] = "00:15:00";
+            vault.Settings["Okap:Auth:SessionMaxAge"] = "02:00:00";
         }
     }
 
@@ -85,6 +86,23 @@ public sealed class SignInThrottleTests : IDisposable
         await VaultFactory.ArmCsrfAsync(signedIn);
         Assert.Equal(HttpStatusCode.NoContent, (await signedIn.PostAsync("/okap/account/logout-everywhere", null)).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await elsewhere.GetAsync("/okap/account/session")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_session_ends_at_its_maximum_age_however_busy_it_is()
+    {
+        await _first.SignUpAsync("dave");
+        var cookie = await CookieOfAsync("dave");
+        var browser = _second.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { HandleCookies = false });
+        browser.DefaultRequestHeaders.Add("Cookie", cookie);
+        for (var i = 0; i < 11; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/okap/account/session")).StatusCode);
+            _time.Advance(TimeSpan.FromMinutes(10)); // well inside the 12 h idle limit, every time
+        }
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/okap/account/session")).StatusCode);
+        _time.Advance(TimeSpan.FromMinutes(10)); // 2 h since sign-in
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync("/okap/account/session")).StatusCode);
     }
 
     private async Task<string> CookieOfAsync(string userName)

@@ -177,7 +177,7 @@ internal sealed class AppServicePrincipalHandler(IOptionsMonitor<AuthenticationS
 
 internal static class OwnerAuthRegistration
 {
-    public static void AddOwnerAuthentication(this IServiceCollection services, bool trustAppService, TimeSpan sessionLifetime, bool httpsOnly)
+    public static void AddOwnerAuthentication(this IServiceCollection services, bool trustAppService, TimeSpan sessionLifetime, TimeSpan sessionMaxAge, bool httpsOnly)
     {
         var auth = services.AddAuthentication(OwnerAuth.Scheme)
             .AddPolicyScheme(OwnerAuth.Scheme, "OKAP owner", o => o.ForwardDefaultSelector = ctx => OwnerAuth.SelectScheme(ctx, trustAppService))
@@ -200,7 +200,7 @@ internal static class OwnerAuthRegistration
                     bool live;
                     try
                     {
-                        live = ownerId is not null && sessionId is not null && await sessions.ValidateAsync(ownerId, sessionId, sessionLifetime, ctx.HttpContext.RequestAborted);
+                        live = ownerId is not null && sessionId is not null && await sessions.ValidateAsync(ownerId, sessionId, sessionLifetime, sessionMaxAge, ctx.HttpContext.RequestAborted);
                     }
                     catch (Core.VaultUnavailableException)
                     {

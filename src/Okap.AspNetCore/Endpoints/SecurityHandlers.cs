@@ -56,7 +56,7 @@ public sealed class SecurityHandlers(
         if (error is not null) return error;
         var ct = context.RequestAborted;
         var state = await states.ReadAsync(ownerId!, ct);
-        var live = await sessions.ListAsync(ownerId!, IdleLimit, ct);
+        var live = await sessions.ListAsync(ownerId!, IdleLimit, authOptions.Value.SessionMaxAge, ct);
         var current = CurrentSession(context);
         var hasPassword = await accounts.HasPasswordAsync(ownerId!, ct);
         return TypedResults.Json(new SecurityView(hasPassword, state.Totp is { Confirmed: true }, state.RecoveryCodeHashes.Count,

@@ -30,14 +30,15 @@ public sealed class OwnerSessions(SignInStates states, TimeProvider time)
 
     /// <summary>
     /// True when <paramref name="sessionId"/> is a live session of the owner that has not been idle past
-    /// <paramref name="idleLimit"/>; refreshes its last-seen time at most every <see cref="TouchInterval"/>.
+    /// <paramref name="idleLimit"/> nor lived past <paramref name="maxAge"/>; refreshes its last-seen time at most every <see cref="TouchInterval"/>.
     /// </summary>
-    public async Task<bool> ValidateAsync(string ownerId, string sessionId, TimeSpan idleLimit, CancellationToken ct)
+    public async Task<bool> ValidateAsync(string ownerId, string sessionId, TimeSpan idleLimit, TimeSpan maxAge, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         var state = await states.ReadAsync(ownerId, ct);
         var session = state.Sessions.FirstOrDefault(s => s.Id == sessionId);
-        if (session is null || session.LastSeenAt + idleLimit <= now) return false;
+        // Idle too long, or (however busy) older than the cap: a sliding cookie alone would keep a session forever.
+        if (session is null || session.LastSeenAt + idleLimit <= now || session.CreatedAt + maxAge <= now) return false;
         if (now - session.LastSeenAt >= TouchInterval)
         {
             await states.TryUpdateOnceAsync(ownerId, s => s.Sessions.Any(x => x.Id == sessionId)
@@ -47,11 +48,11 @@ public sealed class OwnerSessions(SignInStates states, TimeProvider time)
         return true;
     }
 
-    public async Task<IReadOnlyList<OwnerSession>> ListAsync(string ownerId, TimeSpan idleLimit, CancellationToken ct)
+    public async Task<IReadOnlyList<OwnerSession>> ListAsync(string ownerId, TimeSpan idleLimit, TimeSpan maxAge, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         var state = await states.ReadAsync(ownerId, ct);
-        return state.Sessions.Where(s => s.LastSeenAt + idleLimit > now).OrderByDescending(s => s.LastSeenAt).ToArray();
+        return state.Sessions.Where(s => s.LastSeenAt + idleLimit > now && s.CreatedAt + maxAge > now).OrderByDescending(s => s.LastSeenAt).ToArray();
     }
 
     /// <summary>Ends one session; false when there was none with that id.</summary>
