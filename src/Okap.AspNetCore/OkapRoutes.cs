@@ -133,5 +133,6 @@ public static class OkapRoutes
 
     private static T Get<T>(IServiceProvider services) where T : notnull => (T)services.GetService(typeof(T))!;
 
-    private static string Value(HttpContext context, string name) => context.Request.RouteValues[name]?.ToString() ?? "";
+    /// <summary>A route value (<c>{id}</c>, <c>{provider}</c>, …) as the host matched it.</summary>
+    internal static string Value(HttpContext context, string name) => context.Request.RouteValues[name]?.ToString() ?? "";
 }

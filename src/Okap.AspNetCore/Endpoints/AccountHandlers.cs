@@ -6,7 +6,6 @@ using Okap.AspNetCore.Admin;
 using Okap.Protocol;
 using Okap.Protocol.Admin;
 using Okap.AspNetCore.Auth;
-using Okap.AspNetCore.Endpoints.Admin;
 using Okap.AspNetCore.Http;
 using Okap.Core;
 using Okap.Core.Accounts;

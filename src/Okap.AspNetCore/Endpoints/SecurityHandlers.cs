@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Okap.AspNetCore.Auth;
-using Okap.AspNetCore.Endpoints.Admin;
 using Okap.AspNetCore.Http;
 using Okap.Core;
 using Okap.Core.Accounts;
@@ -35,7 +34,7 @@ public sealed class SecurityHandlers(
     [
         OkapRoutes.On<SecurityHandlers>("GET", OkapPaths.AccountSecurity, OkapRouteNames.AccountSecurity, (e, c) => e.SecurityAsync(c)).Returns<SecurityView>().Needs(OwnerAuth.SessionOnly),
         OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountPassword, OkapRouteNames.AccountPassword, (e, c) => e.ChangePasswordAsync(c)).Accepts<ChangePasswordBody>().Returns<MessageView>().Needs(OwnerAuth.SessionOnly),
-        OkapRoutes.On<SecurityHandlers>("DELETE", OkapPaths.AccountSessionById, OkapRouteNames.AccountEndSession, (e, c) => e.EndSessionAsync(c, AdminReplies.Value(c, "id"))).Needs(OwnerAuth.SessionOnly),
+        OkapRoutes.On<SecurityHandlers>("DELETE", OkapPaths.AccountSessionById, OkapRouteNames.AccountEndSession, (e, c) => e.EndSessionAsync(c, OkapRoutes.Value(c, "id"))).Needs(OwnerAuth.SessionOnly),
         OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountSignOutEverywhere, OkapRouteNames.AccountSignOutEverywhere, (e, c) => e.SignOutEverywhereAsync(c)).Needs(OwnerAuth.SessionOnly),
         OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountTotpSetup, OkapRouteNames.AccountTotpSetup, (e, c) => e.BeginTotpAsync(c)).Accepts<PasswordBody>().Returns<TotpSetupView>().Needs(OwnerAuth.SessionOnly),
         OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountTotpConfirm, OkapRouteNames.AccountTotpConfirm, (e, c) => e.ConfirmTotpAsync(c)).Accepts<CodeBody>().Returns<RecoveryCodesView>().Needs(OwnerAuth.SessionOnly),
@@ -43,7 +42,7 @@ public sealed class SecurityHandlers(
         OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountRecoveryCodes, OkapRouteNames.AccountRecoveryCodes, (e, c) => e.RegenerateRecoveryCodesAsync(c)).Accepts<PasswordBody>().Returns<RecoveryCodesView>().Needs(OwnerAuth.SessionOnly),
         OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountPasskeyOptions, OkapRouteNames.AccountPasskeyOptions, (e, c) => e.PasskeyOptionsAsync(c)).Accepts<PasswordBody>().Returns<PasskeyOptionsView>().Needs(OwnerAuth.SessionOnly),
         OkapRoutes.On<SecurityHandlers>("POST", OkapPaths.AccountPasskeys, OkapRouteNames.AccountAddPasskey, (e, c) => e.AddPasskeyAsync(c)).Accepts<AddPasskeyBody>().Returns<AddedPasskeyView>().Needs(OwnerAuth.SessionOnly),
-        OkapRoutes.On<SecurityHandlers>("DELETE", OkapPaths.AccountPasskeyById, OkapRouteNames.AccountRemovePasskey, (e, c) => e.RemovePasskeyAsync(c, AdminReplies.Value(c, "id"))).Accepts<PasswordBody>().Needs(OwnerAuth.SessionOnly),
+        OkapRoutes.On<SecurityHandlers>("DELETE", OkapPaths.AccountPasskeyById, OkapRouteNames.AccountRemovePasskey, (e, c) => e.RemovePasskeyAsync(c, OkapRoutes.Value(c, "id"))).Accepts<PasswordBody>().Needs(OwnerAuth.SessionOnly),
     ];
 
     private readonly int _maxBody = httpOptions.Value.MaxBodyBytes;

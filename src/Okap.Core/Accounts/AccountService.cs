@@ -92,7 +92,8 @@ public sealed partial class AccountService(IOwnerStore owners, AuditLog audit, S
         if (factor == SignIn.SecondFactorOutcome.Locked)
         {
             await audit.AppendAsync(account.OwnerId, AuditEvents.SignInFailed, ct, clientAddress: clientAddress, detail: "second-factor codes refused after too many wrong ones");
-            var locked = (await signInStates.ReadAsync(account.OwnerId, ct)).CodesLockedFor(time.GetUtcNow()) ?? SignIn.SignInState.CodeFailureWindow;
+            // From the state read above (no second store read); read before the failure that locked it, it says a whole window.
+            var locked = state.CodesLockedFor(time.GetUtcNow()) ?? SignIn.SignInState.CodeFailureWindow;
             return new SignInAttempt(SignInOutcome.Throttled, RetryAfter: locked);
         }
         if (factor == SignIn.SecondFactorOutcome.Wrong)

@@ -21,7 +21,7 @@ public sealed class AccessKeyEndpoints(AdminCall call, AccessKeyService accessKe
     [
         OkapRoutes.On<AccessKeyEndpoints>("GET", OkapPaths.AccessKeys, OkapRouteNames.ListAccessKeys, (e, c) => e.ListAsync(c)).Returns<IReadOnlyList<AccessKeyView>>().Needs(Read),
         OkapRoutes.On<AccessKeyEndpoints>("POST", OkapPaths.AccessKeys, OkapRouteNames.CreateAccessKey, (e, c) => e.CreateAsync(c)).Accepts<CreateAccessKeyBody>().Returns<CreatedAccessKeyView>().Needs(OwnerAuth.SessionOnly),
-        OkapRoutes.On<AccessKeyEndpoints>("DELETE", OkapPaths.AccessKeyById, OkapRouteNames.RevokeAccessKey, (e, c) => e.RevokeAsync(c, Value(c, "id"))).Needs(OwnerAuth.SessionOnly),
+        OkapRoutes.On<AccessKeyEndpoints>("DELETE", OkapPaths.AccessKeyById, OkapRouteNames.RevokeAccessKey, (e, c) => e.RevokeAsync(c, OkapRoutes.Value(c, "id"))).Needs(OwnerAuth.SessionOnly),
     ];
 
     public Task<IResult> ListAsync(HttpContext context) => call.AsOwner(context, async (owner, ct) =>

@@ -71,7 +71,4 @@ internal static class AdminReplies
     };
 
     public static string? Empty(string? value) => string.IsNullOrEmpty(value) ? null : value;
-
-    /// <summary>A route value (<c>{id}</c>, <c>{provider}</c>, …) as the host matched it.</summary>
-    public static string Value(HttpContext context, string name) => context.Request.RouteValues[name]?.ToString() ?? "";
 }

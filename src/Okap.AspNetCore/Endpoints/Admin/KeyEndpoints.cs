@@ -16,8 +16,8 @@ public sealed class KeyEndpoints(AdminCall call, MasterKeyService keys, IOptions
     internal static OkapRoutes.Route[] Routes =>
     [
         OkapRoutes.On<KeyEndpoints>("GET", OkapPaths.Keys, OkapRouteNames.ListKeys, (e, c) => e.ListAsync(c)).Returns<IReadOnlyList<KeyView>>().Needs(Read),
-        OkapRoutes.On<KeyEndpoints>("PUT", OkapPaths.KeyByProvider, OkapRouteNames.SetKey, (e, c) => e.SetAsync(c, Value(c, "provider"))).Accepts<SetKeyBody>().Returns<KeyView>().Needs(Keys),
-        OkapRoutes.On<KeyEndpoints>("DELETE", OkapPaths.KeyByProvider, OkapRouteNames.RemoveKey, (e, c) => e.RemoveAsync(c, Value(c, "provider"))).Needs(Keys),
+        OkapRoutes.On<KeyEndpoints>("PUT", OkapPaths.KeyByProvider, OkapRouteNames.SetKey, (e, c) => e.SetAsync(c, OkapRoutes.Value(c, "provider"))).Accepts<SetKeyBody>().Returns<KeyView>().Needs(Keys),
+        OkapRoutes.On<KeyEndpoints>("DELETE", OkapPaths.KeyByProvider, OkapRouteNames.RemoveKey, (e, c) => e.RemoveAsync(c, OkapRoutes.Value(c, "provider"))).Needs(Keys),
     ];
 
     public Task<IResult> ListAsync(HttpContext context) => call.AsOwner(context, async (owner, ct) =>

@@ -17,8 +17,8 @@ public sealed class PolicyEndpoints(AdminCall call, PolicyService policies, Time
     [
         OkapRoutes.On<PolicyEndpoints>("GET", OkapPaths.Policies, OkapRouteNames.ListPolicies, (e, c) => e.ListAsync(c)).Returns<IReadOnlyList<PolicyView>>().Needs(Read),
         OkapRoutes.On<PolicyEndpoints>("POST", OkapPaths.Policies, OkapRouteNames.CreatePolicy, (e, c) => e.SaveAsync(c, null)).Accepts<PolicyBody>().Returns<PolicyView>().Needs(Keys),
-        OkapRoutes.On<PolicyEndpoints>("PUT", OkapPaths.PolicyById, OkapRouteNames.UpdatePolicy, (e, c) => e.SaveAsync(c, Value(c, "id"))).Accepts<PolicyBody>().Returns<PolicyView>().Needs(Keys),
-        OkapRoutes.On<PolicyEndpoints>("DELETE", OkapPaths.PolicyById, OkapRouteNames.RemovePolicy, (e, c) => e.RemoveAsync(c, Value(c, "id"))).Needs(Keys),
+        OkapRoutes.On<PolicyEndpoints>("PUT", OkapPaths.PolicyById, OkapRouteNames.UpdatePolicy, (e, c) => e.SaveAsync(c, OkapRoutes.Value(c, "id"))).Accepts<PolicyBody>().Returns<PolicyView>().Needs(Keys),
+        OkapRoutes.On<PolicyEndpoints>("DELETE", OkapPaths.PolicyById, OkapRouteNames.RemovePolicy, (e, c) => e.RemoveAsync(c, OkapRoutes.Value(c, "id"))).Needs(Keys),
     ];
 
     public Task<IResult> ListAsync(HttpContext context) => call.AsOwner(context, async (owner, ct) =>

@@ -15,8 +15,8 @@ public sealed class PriceEndpoints(AdminCall call, PriceOverrideService prices, 
     internal static OkapRoutes.Route[] Routes =>
     [
         OkapRoutes.On<PriceEndpoints>("GET", OkapPaths.Prices, OkapRouteNames.ListPrices, (e, c) => e.ListAsync(c)).Returns<IReadOnlyList<PriceView>>().Needs(Read),
-        OkapRoutes.On<PriceEndpoints>("PUT", OkapPaths.PriceByModel, OkapRouteNames.SetPrice, (e, c) => e.SetAsync(c, Value(c, "provider"), Value(c, "model"))).Accepts<PriceBody>().Returns<PriceView>().Needs(Keys),
-        OkapRoutes.On<PriceEndpoints>("DELETE", OkapPaths.PriceByModel, OkapRouteNames.RemovePrice, (e, c) => e.RemoveAsync(c, Value(c, "provider"), Value(c, "model"))).Needs(Keys),
+        OkapRoutes.On<PriceEndpoints>("PUT", OkapPaths.PriceByModel, OkapRouteNames.SetPrice, (e, c) => e.SetAsync(c, OkapRoutes.Value(c, "provider"), OkapRoutes.Value(c, "model"))).Accepts<PriceBody>().Returns<PriceView>().Needs(Keys),
+        OkapRoutes.On<PriceEndpoints>("DELETE", OkapPaths.PriceByModel, OkapRouteNames.RemovePrice, (e, c) => e.RemoveAsync(c, OkapRoutes.Value(c, "provider"), OkapRoutes.Value(c, "model"))).Needs(Keys),
         OkapRoutes.On<PriceEndpoints>("GET", OkapPaths.Catalog, OkapRouteNames.PriceCatalog, (e, c) => e.CatalogAsync(c)).Returns<CatalogView>().Needs(Read),
     ];
 

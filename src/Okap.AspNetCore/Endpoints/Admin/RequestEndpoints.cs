@@ -17,9 +17,9 @@ public sealed class RequestEndpoints(AdminCall call, AccessRequestService reques
     internal static OkapRoutes.Route[] Routes =>
     [
         OkapRoutes.On<RequestEndpoints>("GET", OkapPaths.Requests, OkapRouteNames.ListRequests, (e, c) => e.ListAsync(c)).Returns<PageView<RequestView>>().Needs(Read),
-        OkapRoutes.On<RequestEndpoints>("GET", OkapPaths.RequestById, OkapRouteNames.GetRequest, (e, c) => e.GetAsync(c, Value(c, "id"))).Returns<RequestView>().Needs(Read),
-        OkapRoutes.On<RequestEndpoints>("POST", OkapPaths.ApproveRequest, OkapRouteNames.ApproveRequest, (e, c) => e.ApproveAsync(c, Value(c, "id"))).Accepts<DecisionBody>(optional: true).Returns<RequestView>().Needs(Approve),
-        OkapRoutes.On<RequestEndpoints>("POST", OkapPaths.DenyRequest, OkapRouteNames.DenyRequest, (e, c) => e.DenyAsync(c, Value(c, "id"))).Accepts<DecisionBody>(optional: true).Returns<RequestView>().Needs(Approve),
+        OkapRoutes.On<RequestEndpoints>("GET", OkapPaths.RequestById, OkapRouteNames.GetRequest, (e, c) => e.GetAsync(c, OkapRoutes.Value(c, "id"))).Returns<RequestView>().Needs(Read),
+        OkapRoutes.On<RequestEndpoints>("POST", OkapPaths.ApproveRequest, OkapRouteNames.ApproveRequest, (e, c) => e.ApproveAsync(c, OkapRoutes.Value(c, "id"))).Accepts<DecisionBody>(optional: true).Returns<RequestView>().Needs(Approve),
+        OkapRoutes.On<RequestEndpoints>("POST", OkapPaths.DenyRequest, OkapRouteNames.DenyRequest, (e, c) => e.DenyAsync(c, OkapRoutes.Value(c, "id"))).Accepts<DecisionBody>(optional: true).Returns<RequestView>().Needs(Approve),
     ];
 
     /// <summary><c>GET /okap/admin/requests?status=&amp;q=&amp;page_size=&amp;continuation=</c>.</summary>

@@ -17,10 +17,10 @@ public sealed class TokenEndpoints(AdminCall call, TokenService tokens, BudgetSe
     internal static OkapRoutes.Route[] Routes =>
     [
         OkapRoutes.On<TokenEndpoints>("GET", OkapPaths.Tokens, OkapRouteNames.ListTokens, (e, c) => e.ListAsync(c)).Returns<PageView<TokenView>>().Needs(Read),
-        OkapRoutes.On<TokenEndpoints>("GET", OkapPaths.TokenById, OkapRouteNames.GetToken, (e, c) => e.GetAsync(c, Value(c, "id"))).Returns<TokenView>().Needs(Read),
-        OkapRoutes.On<TokenEndpoints>("POST", OkapPaths.RevokeToken, OkapRouteNames.RevokeToken, (e, c) => e.RevokeAsync(c, Value(c, "id"))).Returns<TokenView>().Needs(Approve),
-        OkapRoutes.On<TokenEndpoints>("PATCH", OkapPaths.TokenById, OkapRouteNames.NarrowToken, (e, c) => e.NarrowAsync(c, Value(c, "id"))).Accepts<DecisionBody>().Returns<TokenView>().Needs(Approve),
-        OkapRoutes.On<TokenEndpoints>("GET", OkapPaths.TokenUsage, OkapRouteNames.TokenUsage, (e, c) => e.UsageAsync(c, Value(c, "id"))).Returns<TokenUsageView>().Needs(Read),
+        OkapRoutes.On<TokenEndpoints>("GET", OkapPaths.TokenById, OkapRouteNames.GetToken, (e, c) => e.GetAsync(c, OkapRoutes.Value(c, "id"))).Returns<TokenView>().Needs(Read),
+        OkapRoutes.On<TokenEndpoints>("POST", OkapPaths.RevokeToken, OkapRouteNames.RevokeToken, (e, c) => e.RevokeAsync(c, OkapRoutes.Value(c, "id"))).Returns<TokenView>().Needs(Approve),
+        OkapRoutes.On<TokenEndpoints>("PATCH", OkapPaths.TokenById, OkapRouteNames.NarrowToken, (e, c) => e.NarrowAsync(c, OkapRoutes.Value(c, "id"))).Accepts<DecisionBody>().Returns<TokenView>().Needs(Approve),
+        OkapRoutes.On<TokenEndpoints>("GET", OkapPaths.TokenUsage, OkapRouteNames.TokenUsage, (e, c) => e.UsageAsync(c, OkapRoutes.Value(c, "id"))).Returns<TokenUsageView>().Needs(Read),
     ];
 
     public Task<IResult> ListAsync(HttpContext context) => call.AsOwner(context, async (owner, ct) =>

@@ -91,11 +91,7 @@ public sealed class SecondFactors(SignInStates states, IDataProtectionProvider p
             if (string.IsNullOrWhiteSpace(recoveryCode) && string.IsNullOrWhiteSpace(totpCode)) return (null, SecondFactorOutcome.Missing);
             if (state.CodesLockedFor(now) is not null) return (null, SecondFactorOutcome.Locked);
             // A failure is written in the same compare-and-swap as the check, so parallel guesses on any instance all count.
-            var failed = state with
-            {
-                CodeFailures = state.CodeFailures is { } f && f.WindowStart + SignInState.CodeFailureWindow > now
-                    ? f with { Count = f.Count + 1 } : new CodeFailures(1, now),
-            };
+            var failed = state.WithCodeFailure(now);
             if (!string.IsNullOrWhiteSpace(recoveryCode))
             {
                 var hash = HashCode(recoveryCode);

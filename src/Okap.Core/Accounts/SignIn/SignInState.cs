@@ -34,7 +34,14 @@ public sealed record SignInState
 
     /// <summary>How long codes are still refused at <paramref name="now"/>, or null when they may be tried.</summary>
     public TimeSpan? CodesLockedFor(DateTimeOffset now) =>
-        CodeFailures is { } f && f.Count >= MaxCodeFailures && f.WindowStart + CodeFailureWindow > now ? f.WindowStart + CodeFailureWindow - now : null;
+        FailuresInWindow(now) is { Count: >= MaxCodeFailures } f ? f.WindowStart + CodeFailureWindow - now : null;
+
+    /// <summary>This state with one more wrong code counted at <paramref name="now"/> (a new window once the last one has ended).</summary>
+    public SignInState WithCodeFailure(DateTimeOffset now) =>
+        this with { CodeFailures = FailuresInWindow(now) is { } f ? f with { Count = f.Count + 1 } : new CodeFailures(1, now) };
+
+    private CodeFailures? FailuresInWindow(DateTimeOffset now) =>
+        CodeFailures is { } f && f.WindowStart + CodeFailureWindow > now ? f : null;
 
     /// <summary>True when a password alone no longer signs in.</summary>
     [JsonIgnore]
