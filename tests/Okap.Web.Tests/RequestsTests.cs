@@ -33,6 +33,8 @@ public sealed class RequestsTests(BrowserFixture browser) : WebTest(browser)
         await Page.GetByLabel("Search").FillAsync("");
         await Page.GetByLabel("Status").SelectOptionAsync("pending");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        // The search left one row too: wait for the filtered list itself before reading it.
+        await Expect(Page.Locator($"tr[data-request-id='{pending}']")).ToHaveCountAsync(1);
         await Expect(rows).ToHaveCountAsync(1);
         Assert.Equal([pending], await IdsAsync());
 
