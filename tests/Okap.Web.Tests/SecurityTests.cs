@@ -26,6 +26,7 @@ public sealed class SecurityTests(BrowserFixture browser) : WebTest(browser)
     private static async Task SignInOnAsync(IPage page, string password = Password)
     {
         await page.GotoAsync("/#/");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Sign in to your vault" })).ToBeVisibleAsync();
         await page.GetByLabel("User name").FillAsync("alice");
         await page.GetByLabel("Password").FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
@@ -120,6 +121,7 @@ public sealed class SecurityTests(BrowserFixture browser) : WebTest(browser)
         await ShotAsync("security-totp");
 
         await Page.Locator("#sign-out").ClickAsync();
+        await Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Sign in to your vault" })).ToBeVisibleAsync();
         await Page.GetByLabel("User name").FillAsync("alice");
         await Page.GetByLabel("Password").FillAsync(Password);
         await Page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();

@@ -416,6 +416,13 @@
     return { path, parts: path.split("/").filter(Boolean).map(decodeURIComponent), params: new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)) };
   }
 
+  // Setting location.hash to another value renders again on "hashchange"; rendering here as well would draw the view
+  // twice and throw away whatever the person typed into the first one.
+  function navigate(hash) {
+    if (location.hash === hash || (hash === "#/" && (location.hash === "" || location.hash === "#"))) render();
+    else location.hash = hash;
+  }
+
   async function render() {
     state.viewId++;
     state.onPending = null;
@@ -597,8 +604,7 @@
     state.session = null;
     updateChrome();
     state.lastPath = null;
-    location.hash = "#/";
-    render();
+    navigate("#/");
     toast("You are signed out.");
   }
 
@@ -1742,7 +1748,7 @@
     everywhere.addEventListener("click", async () => {
       if (!await confirmDialog({ title: "Sign out everywhere?", message: "Every browser signed in to your vault, this one included, must sign in again. A copied cookie stops working too.", confirm: "Sign out everywhere" })) return;
       try { await api("POST", "/okap/account/logout-everywhere"); } catch (e) { toast(e.message, "error"); return; }
-      state.session = null; updateChrome(); location.hash = "#/"; render(); toast("Signed out everywhere.");
+      state.session = null; updateChrome(); navigate("#/"); toast("Signed out everywhere.");
     });
     return section("Where you are signed in", h("div", { class: "table-wrap" }, h("table", { class: "table", id: "sessions-table" },
       h("thead", null, h("tr", null, ["Browser", "Address", "Signed in", "Last seen", "How", ""].map((c) => h("th", { scope: "col" }, c)))),
