@@ -34,6 +34,7 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton<VaultOrigins>();
         services.TryAddSingleton<AccessRequestParser>();
         services.TryAddSingleton<AuditLog>();
+        services.TryAddSingleton<Notifications.VaultEvents>();
         services.TryAddSingleton<AccessRequestService>();
         services.TryAddSingleton<TokenService>();
         services.TryAddSingleton<MasterKeyService>();

@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using Okap.Core.Audit;
 using Okap.Core.Diagnostics;
+using Okap.Core.Notifications;
 using Okap.Core.Policies;
 using Okap.Core.Tokens;
 
@@ -24,7 +25,7 @@ public sealed record Decision(bool Approve, IReadOnlyList<Grant>? Grants = null,
 /// The access-request flow: create (and auto-approve by policy), decide, wait for a decision, and hand the token over once.
 /// Waiting watches the shared store, so any server instance can serve the requester while another records the decision.
 /// </summary>
-public sealed class AccessRequestService(IVaultStores stores, AuditLog audit, TimeProvider time, IOptions<VaultOptions> options)
+public sealed class AccessRequestService(IVaultStores stores, AuditLog audit, VaultEvents events, TimeProvider time, IOptions<VaultOptions> options)
 {
     private readonly VaultOptions _options = options.Value;
 
@@ -111,6 +112,17 @@ public sealed class AccessRequestService(IVaultStores stores, AuditLog audit, Ti
                 stored = await stores.Requests.GetAsync(ownerId, request.Id, ct) ?? approved;
             }
             break;
+        }
+        if (stored.Status == RequestStatus.Pending)
+        {
+            await events.PublishAsync(new VaultEvent(VaultEventTypes.RequestPending, ownerId, VaultEventTypes.RequestPending + ":" + stored.Id, now,
+                new Dictionary<string, string?>
+                {
+                    ["request_id"] = stored.Id,
+                    ["app_name"] = stored.AppName,
+                    ["providers"] = string.Join(",", stored.Requested.Select(g => g.Provider)),
+                    ["expires_at"] = stored.ExpiresAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                }), ct);
         }
         return new CreatedRequest(stored, pollHandle);
     }

@@ -1,10 +1,11 @@
 using Okap.Core.Audit;
+using Okap.Core.Notifications;
 using Okap.Core.Requests;
 
 namespace Okap.Core.Tokens;
 
 /// <summary>An owner's view of issued tokens, and revocation.</summary>
-public sealed class TokenService(ITokenStore tokens, AuditLog audit, TimeProvider time)
+public sealed class TokenService(ITokenStore tokens, AuditLog audit, VaultEvents events, TimeProvider time)
 {
     public Task<Page<TokenRecord>> ListAsync(string ownerId, int pageSize, string? continuation, CancellationToken ct) =>
         tokens.ListAsync(ownerId, Math.Clamp(pageSize, 1, 200), continuation, ct);
@@ -20,6 +21,8 @@ public sealed class TokenService(ITokenStore tokens, AuditLog audit, TimeProvide
         if (after is not null && before.RevokedAt is null)
         {
             await audit.AppendAsync(ownerId, AuditEvents.TokenRevoked, ct, after.AppName, clientAddress, after.RequestId, after.Id);
+            await events.PublishAsync(new VaultEvent(VaultEventTypes.TokenRevoked, ownerId, VaultEventTypes.TokenRevoked + ":" + after.Id, after.RevokedAt ?? time.GetUtcNow(),
+                new Dictionary<string, string?> { ["token_id"] = after.Id, ["app_name"] = after.AppName, ["request_id"] = after.RequestId }), ct);
         }
         return after;
     }
